@@ -1,0 +1,334 @@
+"""The YAML config (DESIGN.md, Config contract): reading, key checks, defaults.
+
+Unknown keys are reported all at once, each with the closest valid key, before any
+value is checked. Values are then checked one by one with messages that say where
+the problem is and how to fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, did_you_mean
+from .schema import TABLES
+
+NOTEBOOKS = (
+    "engagement_kpis",
+    "cohort_retention",
+    "clv_bgnbd",
+    "churn_prediction",
+    "channel_comparison",
+)
+TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "tables", "notebooks")
+TABLE_KEYS = ("path", "read", "columns", "connection", "table", "sql", "password_env")
+READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows")
+ENGINE_KEYS = ("kind", "memory_limit", "threads", "path", "master", "settings", "temp_directory")
+ENGINE_KINDS = ("duckdb", "spark")
+PERIODS = ("W", "M", "Q")
+
+
+@dataclass
+class TableConfig:
+    """Where one canonical table comes from and how to read it."""
+
+    name: str
+    path: Path | None = None
+    read: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # canonical -> name in the file
+    connection: str | None = None
+    table: str | None = None
+    sql: str | None = None
+    password_env: str | None = None
+
+    @property
+    def source(self) -> str:
+        """A short description of the source, for messages."""
+        if self.path is not None:
+            return str(self.path)
+        return f"{self.connection} ({self.table or 'sql query'})"
+
+
+@dataclass
+class EngineConfig:
+    """Which engine runs the heavy steps (DESIGN.md, Engine)."""
+
+    kind: str = "duckdb"
+    memory_limit: str | None = None
+    threads: int | None = None
+    path: str | None = None
+    master: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    temp_directory: str | None = None
+
+
+@dataclass
+class Config:
+    """A validated config. Build one with :func:`load_config` or :func:`parse_config`."""
+
+    tables: dict[str, TableConfig]
+    title: str = "Customer engagement review"
+    currency: str = "EUR"
+    period: str = "M"
+    as_of: dt.date | None = None
+    timezone: str = "UTC"
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Path | None = None  # the YAML file, when read from one
+    name: str | None = None  # the built-in dataset's name, when it is one
+
+    @property
+    def label(self) -> str:
+        """The dataset as a reader knows it: a built-in name or the config file."""
+        if self.name:
+            return self.name
+        return str(self.source) if self.source else "in-memory config"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A YAML-ready mapping that :func:`parse_config` reads back."""
+        out: dict[str, Any] = {
+            "title": self.title,
+            "currency": self.currency,
+            "period": self.period,
+            "timezone": self.timezone,
+        }
+        if self.as_of:
+            out["as_of"] = self.as_of.isoformat()
+        eng = {k: v for k, v in vars(self.engine).items() if v not in (None, {})}
+        if eng != {"kind": "duckdb"}:
+            out["engine"] = eng
+        tables = {}
+        for name, t in self.tables.items():
+            d: dict[str, Any] = {}
+            for key in TABLE_KEYS:
+                v = getattr(t, key)
+                if v in (None, {}):
+                    continue
+                d[key] = str(v) if isinstance(v, Path) else v
+            tables[name] = d
+        out["tables"] = tables
+        if self.notebooks:
+            out["notebooks"] = self.notebooks
+        return out
+
+
+def _unknown_keys(raw: dict[str, Any]) -> list[str]:
+    """Every unknown key in the config, each with the closest valid one."""
+    problems = []
+
+    def check(mapping: Any, valid: tuple[str, ...], where: str) -> None:
+        if not isinstance(mapping, dict):
+            return
+        for key in mapping:
+            if str(key) not in valid:
+                problems.append(f"unknown key '{where}{key}'{did_you_mean(str(key), valid)}")
+
+    check(raw, TOP_KEYS, "")
+    check(raw.get("engine"), ENGINE_KEYS, "engine.")
+    tables = raw.get("tables")
+    if isinstance(tables, dict):
+        for name, spec in tables.items():
+            if str(name) not in TABLES:
+                problems.append(
+                    f"unknown table 'tables.{name}'{did_you_mean(str(name), TABLES)}; "
+                    f"valid tables: {', '.join(TABLES)}"
+                )
+                continue
+            if isinstance(spec, dict):
+                check(spec, TABLE_KEYS, f"tables.{name}.")
+                check(spec.get("read"), READ_KEYS, f"tables.{name}.read.")
+                cols = spec.get("columns")
+                if isinstance(cols, dict) and name != "customers":
+                    check(cols, tuple(TABLES[name].names), f"tables.{name}.columns.")
+    notebooks = raw.get("notebooks")
+    if isinstance(notebooks, dict):
+        check(notebooks, NOTEBOOKS, "notebooks.")
+    return problems
+
+
+def _parse_date(value: Any, where: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(
+            f"{where}: '{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-12-31"
+        ) from None
+
+
+def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None = None) -> Config:
+    """Validate a config mapping (as read from YAML) and return a :class:`Config`.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed YAML document.
+    base_dir : Path, optional
+        Directory that relative table paths are resolved against (the config's folder).
+    source : Path, optional
+        The config file, named in messages.
+    """
+    where = f"config {source}" if source else "config"
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping of keys (title, tables, ...), got {type(raw).__name__}"
+        )
+    problems = _unknown_keys(raw)
+    if problems:
+        raise ConfigError(f"{where} has {len(problems)} unknown key(s):\n  - " + "\n  - ".join(problems))
+
+    errors: list[str] = []
+    base_dir = base_dir or Path.cwd()
+
+    period = str(raw.get("period", "M")).upper()
+    if period not in PERIODS:
+        errors.append(f"period: '{raw.get('period')}' is not one of W, M, Q")
+    tz = str(raw.get("timezone") or "UTC")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.append(f"timezone: '{tz}' is not a known time zone (e.g. UTC, Europe/Berlin)")
+    try:
+        as_of = _parse_date(raw.get("as_of"), "as_of")
+    except ConfigError as e:
+        errors.append(str(e))
+        as_of = None
+
+    eng_raw = raw.get("engine") or {}
+    engine = EngineConfig()
+    if not isinstance(eng_raw, dict):
+        errors.append("engine: expected a mapping such as {kind: duckdb, memory_limit: 8GB}")
+    else:
+        engine = EngineConfig(**{k: eng_raw[k] for k in ENGINE_KEYS if k in eng_raw})
+        engine.kind = str(engine.kind or "duckdb").lower()
+        engine.settings = dict(engine.settings or {})
+        if engine.kind not in ENGINE_KINDS:
+            errors.append(
+                f"engine.kind: '{engine.kind}' is not one of {', '.join(ENGINE_KINDS)}"
+                f"{did_you_mean(engine.kind, ENGINE_KINDS)}"
+            )
+
+    tables_raw = raw.get("tables")
+    tables: dict[str, TableConfig] = {}
+    if not isinstance(tables_raw, dict) or not tables_raw:
+        errors.append(
+            "tables: missing; list at least `transactions: {path: ...}` "
+            "(or `customers` with a churned column)"
+        )
+    else:
+        for name, spec in tables_raw.items():
+            if isinstance(spec, str):
+                spec = {"path": spec}
+            if not isinstance(spec, dict):
+                errors.append(f"tables.{name}: expected a mapping with `path`, got {spec!r}")
+                continue
+            has_path, has_conn = "path" in spec, "connection" in spec
+            if has_path == has_conn:
+                errors.append(f"tables.{name}: give either `path` (a file) or `connection` (a database)")
+                continue
+            if has_conn and not (spec.get("table") or spec.get("sql")):
+                errors.append(f"tables.{name}: with `connection`, give `table` or `sql`")
+            cols = spec.get("columns") or {}
+            if not isinstance(cols, dict):
+                errors.append(f"tables.{name}.columns: expected a mapping canonical name -> your column")
+                cols = {}
+            read = spec.get("read") or {}
+            if not isinstance(read, dict):
+                errors.append(f"tables.{name}.read: expected a mapping such as {{sep: ';'}}")
+                read = {}
+            path = None
+            if has_path:
+                path = Path(str(spec["path"])).expanduser()
+                if not path.is_absolute():
+                    path = base_dir / path
+            tables[name] = TableConfig(
+                name=name,
+                path=path,
+                read=dict(read),
+                columns={str(k): str(v) for k, v in cols.items()},
+                connection=spec.get("connection"),
+                table=spec.get("table"),
+                sql=spec.get("sql"),
+                password_env=spec.get("password_env"),
+            )
+        if tables and "transactions" not in tables and "customers" not in tables:
+            errors.append("tables: `transactions` is required (or `customers` with a churned column)")
+
+    notebooks_raw = raw.get("notebooks") or {}
+    notebooks: dict[str, dict[str, Any]] = {}
+    if not isinstance(notebooks_raw, dict):
+        errors.append("notebooks: expected a mapping of notebook name -> parameters")
+    else:
+        for nb, params in notebooks_raw.items():
+            if params is None:
+                params = {}
+            if not isinstance(params, dict):
+                errors.append(f"notebooks.{nb}: expected a mapping of parameter -> value")
+                continue
+            notebooks[str(nb)] = dict(params)
+
+    if errors:
+        raise ConfigError(f"{where} has {len(errors)} problem(s):\n  - " + "\n  - ".join(errors))
+
+    return Config(
+        tables=tables,
+        title=str(raw.get("title") or "Customer engagement review"),
+        currency=str(raw.get("currency") or "EUR"),
+        period=period,
+        as_of=as_of,
+        timezone=tz,
+        engine=engine,
+        notebooks=notebooks,
+        source=source,
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file.
+
+    Relative table paths are resolved against the config file's folder.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"config {path} is a folder; give the YAML file inside it")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {path} cannot be read: {e}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"config file {path} is empty; it needs at least a `tables:` section")
+    return parse_config(raw, base_dir=path.parent.resolve(), source=path)
+
+
+def write_config(config: Config, path: str | Path) -> Path:
+    """Write ``config`` as YAML (table paths relative to the file where possible)."""
+    path = Path(path)
+    data = config.to_dict()
+    for spec in data["tables"].values():
+        if "path" in spec:
+            p = Path(spec["path"])
+            try:
+                spec["path"] = str(p.resolve().relative_to(path.parent.resolve()))
+            except ValueError:
+                spec["path"] = str(p)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

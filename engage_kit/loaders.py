@@ -1,0 +1,651 @@
+"""Load the tables a config names into the engine, check them and coerce their types.
+
+Every table is read as raw text (CSV) or with its stored types (Parquet, Excel through
+pandas), columns are mapped onto the canonical names (DESIGN.md, Data contract), and each
+value is try-cast so that failures can be counted and shown with their row numbers. All
+problems of all tables are collected and raised together as one :class:`DataError`;
+warnings (returns, zero amounts, rows after ``as_of``, duplicate rows) are kept on the
+:class:`Dataset` and printed by ``engage-kit validate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as idt
+import pandas as pd
+
+from .config import Config, TableConfig
+from .engine import connect, to_local_naive, try_strptime
+from .errors import DataError, closest
+from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
+
+MAX_EXAMPLES = 5
+SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+_OFFSET_RE = r"(Z|z|[+-]\d{2}:?\d{2})$"
+CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".tsv.gz", ".txt.gz")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+@dataclass
+class TableReport:
+    """What loading one table found: its size and its problems."""
+
+    name: str
+    source: str
+    rows: int = 0
+    customers: int | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Dataset:
+    """Validated canonical tables in an engine, with the config that produced them.
+
+    Tables are Ibis tables (``ds["transactions"]``); ``to_pandas(name)`` returns one as a
+    DataFrame for interactive use. ``orders`` collapses order lines to orders, returns
+    (amount < 0) kept apart from purchases.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        con: Any,
+        tables: dict[str, ibis.Table],
+        *,
+        as_of: pd.Timestamp,
+        reports: dict[str, TableReport] | None = None,
+    ) -> None:
+        self.config = config
+        self.con = con
+        self.tables = tables
+        self.as_of = pd.Timestamp(as_of).normalize()
+        self.reports = reports or {}
+
+    # --- access -----------------------------------------------------------------
+    def __contains__(self, name: str) -> bool:
+        return name in self.tables
+
+    def has(self, name: str) -> bool:
+        """True when the dataset has table ``name``."""
+        return name in self.tables
+
+    def __getitem__(self, name: str) -> ibis.Table:
+        return self.table(name)
+
+    def table(self, name: str) -> ibis.Table:
+        """The canonical Ibis table ``name``; a clear error when the dataset has none."""
+        if name not in self.tables:
+            have = ", ".join(self.tables) or "none"
+            raise DataError(
+                f"table '{name}' is not in this dataset ({self.config.label}); tables loaded: {have}"
+            )
+        return self.tables[name]
+
+    def to_pandas(self, name: str) -> pd.DataFrame:
+        """Table ``name`` as a pandas DataFrame (for interactive use and small tables)."""
+        return self.table(name).execute()
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for r in self.reports.values() for w in r.warnings]
+
+    @property
+    def as_of_end(self) -> pd.Timestamp:
+        """The first instant after ``as_of`` (as_of is inclusive)."""
+        return self.as_of + pd.Timedelta(days=1)
+
+    @property
+    def orders(self) -> ibis.Table:
+        """One row per order: rows sharing an order_id are one order (amounts summed).
+
+        Purchases (amount >= 0) and returns (amount < 0) are collapsed separately, so a
+        return booked under its order's id never nets away the purchase. Columns:
+        order_id, customer_id, timestamp (the order's first row), amount, quantity,
+        channel, is_return.
+        """
+        t = self.table("transactions")
+        t = t.mutate(is_return=t.amount < 0)
+        return t.group_by(["order_id", "is_return"]).aggregate(
+            customer_id=t.customer_id.arbitrary(),
+            timestamp=t.timestamp.min(),
+            amount=t.amount.sum(),
+            quantity=t.quantity.sum(),
+            channel=t.channel.arbitrary(),
+        )
+
+    @property
+    def purchases(self) -> ibis.Table:
+        """Orders that are purchases (amount >= 0, zero amounts included)."""
+        o = self.orders
+        return o.filter(~o.is_return)
+
+    def customer_attributes(self) -> list[str]:
+        """Columns of the customers table that can split a report (segment, country...)."""
+        if "customers" not in self.tables:
+            return []
+        skip = {"customer_id", "signup_at", "churned"}
+        return [c for c in self.tables["customers"].columns if c not in skip]
+
+    def summary(self) -> pd.DataFrame:
+        """Rows, customers and date range per table."""
+        rows = []
+        for name, r in self.reports.items():
+            rows.append(
+                {
+                    "table": name,
+                    "source": r.source,
+                    "rows": r.rows,
+                    "customers": r.customers,
+                    "from": r.start.date() if r.start is not None and pd.notna(r.start) else None,
+                    "to": r.end.date() if r.end is not None and pd.notna(r.end) else None,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n}: {r.rows:,} rows" for n, r in self.reports.items())
+        return f"<Dataset {self.config.label}, as_of {self.as_of.date()}: {parts}>"
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def _table_name(name: str) -> str:
+    return f"ek_raw_{name}"
+
+
+def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
+    """Read the source of ``tcfg`` into the engine, CSV as text, with a 1-based ``_row``."""
+    name = tcfg.name
+    if tcfg.path is None:
+        raise DataError(
+            f"table {name}: reading from a database (`connection:`) is not available in this "
+            "version; export the table to CSV or Parquet and give its `path`"
+        )
+    path = Path(tcfg.path)
+    where = f"table {name} ({path})"
+    if not path.exists():
+        hint = ""
+        if path.parent.exists():
+            near = closest(path.name, [p.name for p in path.parent.iterdir()])
+            if near:
+                hint = f" (did you mean '{near}'?)"
+        raise DataError(f"{where}: file not found{hint}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{where}: the file is empty (0 bytes); export it again with its rows")
+    if path.is_file() and not os.access(path, os.R_OK):
+        raise DataError(f"{where}: the file cannot be read (permission denied)")
+    read = tcfg.read
+    lower = path.name.lower()
+    try:
+        if lower.endswith(CSV_SUFFIXES):
+            kwargs: dict[str, Any] = {"all_varchar": True, "header": True}
+            sep = read.get("sep", "\t" if ".tsv" in lower else None)
+            if sep:
+                kwargs["delim"] = sep
+            if read.get("encoding"):
+                enc = str(read["encoding"]).lower().replace("_", "-")
+                kwargs["encoding"] = {"latin1": "latin-1", "iso-8859-1": "latin-1", "utf8": "utf-8"}.get(enc, enc)
+            if read.get("skip_rows"):
+                kwargs["skip"] = int(read["skip_rows"])
+            raw = con.read_csv(str(path), table_name=_table_name(name), **kwargs)
+        elif lower.endswith(".parquet") or path.is_dir():
+            raw = con.read_parquet(str(path), table_name=_table_name(name))
+        elif lower.endswith(EXCEL_SUFFIXES):
+            df = pd.read_excel(path, sheet_name=read.get("sheet", 0), dtype=str)
+            df.columns = [str(c) for c in df.columns]
+            raw = con.create_table(_table_name(name), ibis.memtable(df), overwrite=True)
+        else:
+            raise DataError(
+                f"{where}: unknown file type '{path.suffix}'; use .csv, .parquet or .xlsx"
+            )
+    except DataError:
+        raise
+    except Exception as e:  # the engine's own parse errors: show their first line
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "encod" in str(e).lower() or "unicode" in str(e).lower():
+            first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
+        raise DataError(f"{where}: cannot be read: {first}") from None
+    return raw.mutate(_row=ibis.row_number() + 1)
+
+
+def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tuple[dict[str, str], list[str]]:
+    """Map canonical names to the file's columns; return (mapping, errors)."""
+    file_cols = [c for c in raw.columns if c != "_row"]
+    by_lower = {c.lower(): c for c in file_cols}
+    where = f"table {spec.name} ({tcfg.source})"
+    mapping: dict[str, str] = {}
+    errors: list[str] = []
+    for canon, user in tcfg.columns.items():
+        if user in file_cols:
+            mapping[canon] = user
+        elif user.lower() in by_lower:
+            mapping[canon] = by_lower[user.lower()]
+        else:
+            near = closest(user, file_cols)
+            errors.append(
+                f"{where}: the config maps column '{canon}' to '{user}', but the file has no "
+                f"column '{user}'"
+                + (f" (did you mean '{near}'?)" if near else "")
+                + f"; its columns are: {', '.join(file_cols)}"
+            )
+    used = set(mapping.values())
+    for col in spec.columns:
+        if col.name in mapping or col.name in tcfg.columns:
+            continue
+        if col.name in file_cols and col.name not in used:
+            mapping[col.name] = col.name
+        elif col.name.lower() in by_lower and by_lower[col.name.lower()] not in used:
+            mapping[col.name] = by_lower[col.name.lower()]
+        elif col.required:
+            near = closest(col.name, [c for c in file_cols if c not in used])
+            errors.append(
+                f"{where}: required column '{col.name}' is missing"
+                + (f" (did you mean '{near}'? map it with tables.{spec.name}.columns: "
+                   f"{{{col.name}: {near}}})" if near else "")
+                + f"; the file's columns are: {', '.join(file_cols)}"
+            )
+    if spec.name == "customers":  # extra columns are attributes, kept under their names
+        for c in file_cols:
+            if c not in mapping.values():
+                mapping[c] = c
+    return mapping, errors
+
+
+def _clean_text(col: ibis.Value) -> ibis.Value:
+    s = col.cast("string").strip()
+    return s.nullif("")
+
+
+def _typed(col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> ibis.Value:
+    """The expression that turns a raw column into its canonical type (NULL on failure)."""
+    dtype = col.type()
+    if kind in ("id", "string"):
+        if dtype.is_floating():
+            col = col.try_cast("int64")
+        return _clean_text(col)
+    if kind in ("float", "int"):
+        if dtype.is_numeric() or dtype.is_boolean():
+            return col.cast("float64")
+        s = _clean_text(col)
+        if read.get("thousands"):
+            s = s.replace(str(read["thousands"]), "")
+        if read.get("decimal") and str(read["decimal"]) != ".":
+            s = s.replace(str(read["decimal"]), ".")
+        return s.try_cast("float64")
+    if kind == "bool":
+        if dtype.is_boolean():
+            return col
+        if dtype.is_numeric():
+            return col.cast("float64") == 1
+        s = _clean_text(col).lower()
+        return ibis.cases((s.isin(BOOL_TRUE), True), (s.isin(BOOL_FALSE), False), else_=ibis.null("boolean"))
+    if kind == "timestamp":
+        if dtype.is_timestamp():
+            if dtype.timezone:
+                return to_local_naive(timezone, col.cast(idt.Timestamp(timezone="UTC")))
+            return col
+        if dtype.is_date():
+            return col.cast("timestamp")
+        s = _clean_text(col)
+        fmt = read.get("date_format")
+        if fmt:
+            if "%z" in str(fmt) or "%Z" in str(fmt):
+                return to_local_naive(timezone, try_strptime(s, str(fmt)).cast(idt.Timestamp(timezone="UTC")))
+            return try_strptime(s, str(fmt))
+        aware = to_local_naive(timezone, s.try_cast(idt.Timestamp(timezone="UTC")))
+        return ibis.ifelse(s.re_search(_OFFSET_RE), aware, s.try_cast("timestamp"))
+    raise ValueError(f"unknown column kind {kind}")
+
+
+_KIND_WORDS = {
+    "float": "are not numbers",
+    "int": "are not numbers",
+    "timestamp": "cannot be read as dates/times",
+    "bool": "are not true/false, yes/no or 1/0 values",
+}
+
+
+def _examples(df: pd.DataFrame, value_col: str | None = None) -> str:
+    parts = []
+    for _, row in df.head(MAX_EXAMPLES).iterrows():
+        if value_col is None:
+            parts.append(f"row {int(row['_row'])}")
+        else:
+            parts.append(f"row {int(row['_row'])}: {row[value_col]!r}")
+    return ", ".join(parts)
+
+
+def _load_table(
+    con: Any,
+    tcfg: TableConfig,
+    config: Config,
+    report: TableReport,
+) -> ibis.Table | None:
+    """Read, map, type and check one table; errors and warnings go into ``report``."""
+    spec = TABLES[tcfg.name]
+    where = f"table {spec.name} ({tcfg.source})"
+    raw = _read_raw(con, tcfg)
+    mapping, errors = _resolve_columns(raw, tcfg, spec)
+    if errors:
+        report.errors.extend(errors)
+        return None
+
+    exprs: dict[str, ibis.Value] = {"_row": raw._row}
+    checks: dict[str, ibis.Value] = {}
+    for canon, user in mapping.items():
+        kind = spec.kind(canon)
+        typed = _typed(raw[user], kind, tcfg.read, config.timezone)
+        exprs[canon] = typed
+        if raw[user].type().is_string() and kind not in ("id", "string"):
+            exprs[f"_raw_{canon}"] = _clean_text(raw[user])
+            checks[canon] = exprs[f"_raw_{canon}"].notnull() & typed.isnull()
+    # materialise once: every check below reads this staged table, not the file again
+    stage = con.create_table(f"ek_stage_{spec.name}", raw.select(**exprs), overwrite=True)
+    _drop(con, _table_name(spec.name))
+
+    n = int(stage.count().execute())
+    if n == 0:
+        report.errors.append(
+            f"{where}: the file is empty: it has a header ({', '.join(c for c in raw.columns if c != '_row')}) but no rows"
+        )
+        return None
+
+    # type failures, one count query for all columns
+    fail_counts: dict[str, int] = {}
+    if checks:
+        agg = stage.aggregate(**{c: (stage[f"_raw_{c}"].notnull() & stage[c].isnull()).sum() for c in checks})
+        fail_counts = {k: int(v or 0) for k, v in agg.execute().iloc[0].items()}
+    for canon, count in fail_counts.items():
+        if not count:
+            continue
+        bad = stage.filter(stage[f"_raw_{canon}"].notnull() & stage[canon].isnull())
+        ex = bad.select("_row", value=bad[f"_raw_{canon}"]).order_by("_row").limit(MAX_EXAMPLES).execute()
+        kind = spec.kind(canon)
+        hint = ""
+        if kind == "timestamp":
+            hint = f"; give the format as tables.{spec.name}.read.date_format (e.g. '%d.%m.%Y')"
+        elif kind in ("float", "int"):
+            hint = f"; for '1.234,50' style numbers set tables.{spec.name}.read: {{decimal: ',', thousands: '.'}}"
+        report.errors.append(
+            f"{where}: column '{canon}'{_yours(canon, mapping)}: {count:,} of {n:,} values "
+            f"{_KIND_WORDS[kind]}, e.g. {_examples(ex, 'value')}{hint}"
+        )
+
+    # required columns must not be blank
+    for col in spec.columns:
+        if not col.required or col.name not in mapping or fail_counts.get(col.name):
+            continue
+        blanks = stage.filter(stage[col.name].isnull())
+        nb = int(blanks.count().execute())
+        if nb:
+            ex = blanks.select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
+            report.errors.append(
+                f"{where}: column '{col.name}'{_yours(col.name, mapping)} is empty in {nb:,} of {n:,} rows, "
+                f"e.g. {_examples(ex)}; every row needs a {col.name}"
+            )
+
+    if report.errors:
+        return None
+
+    cols = [c for c in mapping]
+    for col in spec.columns:  # optional canonical columns the file lacks: typed NULLs
+        if col.name not in cols and col.name != "churned":  # churned marks a mode: only if given
+            cols.append(col.name)
+    null_types = {"id": "string", "string": "string", "float": "float64", "int": "float64",
+                  "bool": "boolean", "timestamp": "timestamp"}
+    table = stage.select(
+        "_row",
+        *[stage[c] if c in mapping else ibis.null(null_types[spec.kind(c)]).name(c) for c in cols],
+    )
+    return _check_table(con, table, spec, where, report, mapping)
+
+
+def _yours(canon: str, mapping: dict[str, str]) -> str:
+    user = mapping.get(canon, canon)
+    return f" (your column '{user}')" if user != canon else ""
+
+
+def _check_table(
+    con: Any, t: ibis.Table, spec: TableSpec, where: str, report: TableReport, mapping: dict[str, str]
+) -> ibis.Table | None:
+    """Table-specific rules: conflicting order ids, survey scales, returns and zero amounts."""
+    if spec.name == "transactions":
+        has_order = "order_id" in mapping
+        if has_order:
+            conflicts = (
+                t.filter(t.order_id.notnull())
+                .group_by("order_id")
+                .aggregate(customers=t.customer_id.nunique(), first_row=t._row.min())
+                .filter(lambda g: g.customers > 1)
+            )
+            nc = int(conflicts.count().execute())
+            if nc:
+                ex = conflicts.order_by("first_row").limit(MAX_EXAMPLES).execute()
+                examples = []
+                for oid in ex.order_id:
+                    rows = t.filter(t.order_id == oid).select("_row", "customer_id").order_by("_row").limit(3).execute()
+                    examples.append(
+                        f"order '{oid}' (" + ", ".join(f"row {r._row}: customer '{r.customer_id}'" for r in rows.itertuples()) + ")"
+                    )
+                report.errors.append(
+                    f"{where}: {nc:,} order_id(s) belong to more than one customer, e.g. "
+                    + "; ".join(examples)
+                    + "; an order belongs to one customer: check the order_id column mapping"
+                )
+                return None
+        stats = t.aggregate(neg=(t.amount < 0).sum(), zero=(t.amount == 0).sum(), neg_sum=t.amount.sum(where=t.amount < 0)).execute().iloc[0]
+        if stats.neg:
+            report.warnings.append(
+                f"{where}: {int(stats.neg):,} rows have negative amounts (total {float(stats.neg_sum):,.2f}); "
+                "they are treated as returns: never purchases, netted in net-revenue figures"
+            )
+        if stats.zero:
+            report.warnings.append(
+                f"{where}: {int(stats.zero):,} rows have an amount of 0; they still count as purchases"
+            )
+    if spec.name == "surveys":
+        kinds = t.kind.lower().strip()
+        t = t.mutate(kind=kinds)
+        lo = ibis.cases(*[(kinds == k, v[0]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))
+        hi = ibis.cases(*[(kinds == k, v[1]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))
+        bad = t.filter(lo.notnull() & ((t.score < lo) | (t.score > hi)))
+        nbad = int(bad.count().execute())
+        if nbad:
+            ex = bad.select("_row", "kind", "score").order_by("_row").limit(MAX_EXAMPLES).execute()
+            shown = ", ".join(f"row {r._row}: {r.kind} {r.score:g}" for r in ex.itertuples())
+            report.errors.append(
+                f"{where}: column 'score': {nbad:,} scores are outside their scale "
+                f"(nps 0-10, csat 1-5, ces 1-7), e.g. {shown}"
+            )
+            return None
+        unknown = t.filter(~kinds.isin(list(SURVEY_SCALES)))
+        nu = int(unknown.count().execute())
+        if nu:
+            ex = unknown.select("kind").distinct().limit(MAX_EXAMPLES).execute()
+            report.warnings.append(
+                f"{where}: {nu:,} answers have a kind other than nps, csat or ces "
+                f"({', '.join(map(repr, ex.kind))}); they are kept but not scored"
+            )
+    return t
+
+
+def _finish(
+    con: Any, name: str, t: ibis.Table, as_of_end: pd.Timestamp, report: TableReport, where: str
+) -> ibis.Table:
+    """Drop rows after as_of and identical duplicate rows; materialise the canonical table."""
+    spec = TABLES[name]
+    tcol = spec.time_column
+    if tcol is not None:
+        late = int(t.filter(t[tcol] >= as_of_end.to_pydatetime()).count().execute())
+        if late:
+            report.warnings.append(
+                f"{where}: {late:,} rows after as_of ({(as_of_end - pd.Timedelta(days=1)).date()}) are left out"
+            )
+            t = t.filter(t[tcol] < as_of_end.to_pydatetime())
+    data_cols = [c for c in t.columns if c != "_row"]
+    dedup = t.group_by(data_cols).aggregate(_row=t._row.min())
+    final = con.create_table(f"ek_{name}", dedup.select(*data_cols, "_row").order_by("_row").drop("_row"), overwrite=True)
+    n1 = int(final.count().execute())
+    dropped = int(t.count().execute()) - n1
+    if dropped:
+        report.warnings.append(f"{where}: {dropped:,} duplicated identical rows are dropped")
+    report.rows = n1
+    if "customer_id" in final.columns:
+        report.customers = int(final.customer_id.nunique().execute())
+    if tcol is not None:
+        rng = final.aggregate(lo=final[tcol].min(), hi=final[tcol].max()).execute().iloc[0]
+        report.start, report.end = rng.lo, rng.hi
+    return final
+
+
+def load_dataset(
+    config: Config,
+    *,
+    con: Any = None,
+    as_of: str | dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Dataset:
+    """Load and validate every table of ``config``; raise one DataError listing all problems.
+
+    Parameters
+    ----------
+    config : Config
+        The validated config.
+    con : Ibis backend, optional
+        An open engine connection; by default one is opened from ``config.engine``.
+    as_of : date, optional
+        Overrides ``config.as_of``. Default: the last transaction date. Inclusive.
+    progress : callable, optional
+        Called with a short message as each table is loaded.
+    """
+    con = con or connect(config.engine)
+    reports: dict[str, TableReport] = {}
+    staged: dict[str, ibis.Table] = {}
+    for name, tcfg in config.tables.items():
+        if progress:
+            progress(f"loading {name} from {tcfg.source}")
+        report = TableReport(name=name, source=tcfg.source)
+        reports[name] = report
+        t = _load_table(con, tcfg, config, report)
+        if t is not None:
+            staged[name] = t
+    errors = [e for r in reports.values() for e in r.errors]
+    if errors:
+        raise DataError(
+            f"{len(errors)} problem(s) in the data of {config.label}:\n  - " + "\n  - ".join(errors)
+        )
+
+    as_of_value = as_of or config.as_of
+    if as_of_value is None:
+        anchor = "transactions" if "transactions" in staged else None
+        if anchor:
+            last = staged[anchor].timestamp.max().execute()
+        else:
+            candidates = [
+                staged[n][TABLES[n].time_column].max().execute()
+                for n in staged
+                if TABLES[n].time_column
+            ]
+            candidates += [staged[n].signup_at.max().execute() for n in staged if n == "customers"]
+            candidates = [c for c in candidates if c is not None and pd.notna(c)]
+            last = max(candidates) if candidates else pd.Timestamp.today()
+        as_of_ts = pd.Timestamp(last).normalize()
+    else:
+        as_of_ts = pd.Timestamp(as_of_value).normalize()
+    as_of_end = as_of_ts + pd.Timedelta(days=1)
+
+    tables: dict[str, ibis.Table] = {}
+    for name, t in staged.items():
+        tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})")
+        _drop(con, f"ek_stage_{name}")
+    if "transactions" in tables and reports["transactions"].rows == 0:
+        raise DataError(
+            f"table transactions ({config.tables['transactions'].source}): no rows on or before "
+            f"as_of {as_of_ts.date()}; set as_of to a later date"
+        )
+    return Dataset(config, con, tables, as_of=as_of_ts, reports=reports)
+
+
+def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
+    """Open a validated snapshot written by :func:`write_snapshot` (no checks re-run)."""
+    import json
+
+    from .config import parse_config
+
+    path = Path(path)
+    meta = json.loads((path / "snapshot.json").read_text(encoding="utf-8"))
+    config = parse_config(meta["config"], base_dir=path)
+    config.name = meta.get("name")
+    con = con or connect(config.engine)
+    tables = {}
+    reports = {}
+    for name, info in meta["tables"].items():
+        tables[name] = con.read_parquet(str(path / f"{name}.parquet"), table_name=f"ek_{name}")
+        reports[name] = TableReport(
+            name=name,
+            source=info["source"],
+            rows=info["rows"],
+            customers=info.get("customers"),
+            start=pd.Timestamp(info["start"]) if info.get("start") else None,
+            end=pd.Timestamp(info["end"]) if info.get("end") else None,
+            warnings=info.get("warnings", []),
+        )
+    return Dataset(config, con, tables, as_of=pd.Timestamp(meta["as_of"]), reports=reports)
+
+
+def write_snapshot(ds: Dataset, path: str | Path) -> Path:
+    """Write the validated tables as Parquet plus ``snapshot.json`` so notebooks skip checks."""
+    import json
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    info = {}
+    for name, t in ds.tables.items():
+        ds.con.to_parquet(t, str(path / f"{name}.parquet"))
+        r = ds.reports.get(name, TableReport(name=name, source=name))
+        info[name] = {
+            "source": r.source,
+            "rows": r.rows,
+            "customers": r.customers,
+            "start": None if r.start is None or pd.isna(r.start) else pd.Timestamp(r.start).isoformat(),
+            "end": None if r.end is None or pd.isna(r.end) else pd.Timestamp(r.end).isoformat(),
+            "warnings": r.warnings,
+        }
+    cfg = ds.config.to_dict()
+    cfg["tables"] = {name: {"path": f"{name}.parquet"} for name in ds.tables}
+    cfg["as_of"] = ds.as_of.date().isoformat()
+    meta = {
+        "name": ds.config.name,
+        "source": str(ds.config.source) if ds.config.source else None,
+        "as_of": ds.as_of.date().isoformat(),
+        "config": cfg,
+        "tables": info,
+    }
+    (path / "snapshot.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return path
+
+
+def is_snapshot(path: str | Path) -> bool:
+    """True when ``path`` is a snapshot folder."""
+    p = Path(path)
+    return p.is_dir() and (p / "snapshot.json").exists()
+
+
+
+def _drop(con: Any, name: str) -> None:
+    """Drop a helper table or view the loader made."""
+    if name in con.list_tables():
+        try:
+            con.drop_table(name, force=True)
+        except Exception:  # noqa: BLE001 - readers may register views instead
+            con.drop_view(name, force=True)

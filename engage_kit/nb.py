@@ -1,0 +1,208 @@
+"""Helpers that keep notebooks thin: open the data, show tables and KPI cards, export.
+
+A notebook starts with::
+
+    import engage_kit as ek
+    from engage_kit import nb
+    ctx = nb.start("engagement_kpis", config=config, output_dir=output_dir, params={...})
+
+and then calls analysis functions with ``ctx.ds`` and shows their results with
+:func:`table`, :func:`kpi_cards` and :func:`say`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from .plots import set_theme
+
+PSEUDONYMISE_ENV = "ENGAGE_KIT_PSEUDONYMISE"  # set by the report runner unless --show-ids
+SALT_ENV = "ENGAGE_KIT_ID_SALT"
+
+
+@dataclass
+class Context:
+    """What a running notebook needs: the dataset, its output folder, its parameters."""
+
+    name: str
+    ds: Any
+    output_dir: Path
+    params: dict[str, Any]
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def currency(self) -> str:
+        return self.ds.config.currency
+
+    def path(self, filename: str) -> Path:
+        """A file in this notebook's output folder (``OUT/<name>/<filename>``)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        return self.output_dir / filename
+
+    def export(self, df: pd.DataFrame, filename: str, *, index: bool = False) -> Path:
+        """Write a table worth exporting as CSV into the output folder (real ids kept)."""
+        path = self.path(filename)
+        df.to_csv(path, index=index)
+        return path
+
+    def write_results(self, results: dict[str, Any]) -> Path:
+        """Write ``results.json`` (dotted keys nest; a meta object is added)."""
+        from .results import write_results
+
+        return write_results(
+            self.output_dir,
+            results,
+            notebook=self.name,
+            parameters=self.params,
+            dataset=self.ds,
+            started=self.started,
+        )
+
+
+def start(name: str, *, config: Any, output_dir: Any, params: dict[str, Any] | None = None) -> Context:
+    """Open the dataset, apply the plot theme and show the title block.
+
+    ``output_dir`` is the folder for the whole run: this notebook writes into
+    ``output_dir/<name>/``. ``config`` is a config path, a built-in dataset name or a
+    snapshot folder written by the report runner.
+    """
+    from . import open_dataset
+
+    set_theme()
+    params = dict(params or {})
+    as_of = params.get("as_of")
+    ds = open_dataset(config, as_of=as_of) if as_of else open_dataset(config)
+    out = Path(output_dir or "output") / name
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = Context(name=name, ds=ds, output_dir=out, params=params)
+    return ctx
+
+
+def say(text: str) -> None:
+    """Show Markdown text (numbers filled in by the caller). Data values are escaped."""
+    display(Markdown(text))
+
+
+def esc(value: Any) -> str:
+    """HTML-escape a value that comes from the data (channel names, labels...)."""
+    return html.escape(str(value))
+
+
+def _salt() -> str:
+    salt = os.environ.get(SALT_ENV)
+    if salt:
+        return salt
+    from .datasets import cache_dir
+
+    path = cache_dir() / "id_salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(16), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def pseudonymise(ids: pd.Series | list, *, force: bool | None = None) -> pd.Series:
+    """Stable salted hashes of customer ids, for HTML that leaves the analyst's machine.
+
+    Active when the report runner sets ``ENGAGE_KIT_PSEUDONYMISE=1`` (its default; the
+    ``--show-ids`` flag turns it off), or when ``force`` is True. CSV exports keep the
+    real ids: call this only on what is displayed.
+    """
+    s = pd.Series(ids)
+    on = force if force is not None else os.environ.get(PSEUDONYMISE_ENV) == "1"
+    if not on:
+        return s
+    salt = _salt().encode("utf-8")
+    return s.map(
+        lambda v: v if v is None or pd.isna(v) else "cust-" + hashlib.sha256(salt + str(v).encode("utf-8")).hexdigest()[:10]
+    )
+
+
+def table(
+    df: pd.DataFrame,
+    *,
+    percent: list[str] | tuple[str, ...] = (),
+    money: list[str] | tuple[str, ...] = (),
+    integer: list[str] | tuple[str, ...] = (),
+    decimals: int = 2,
+    currency: str = "",
+    ids: list[str] | tuple[str, ...] = ("customer_id",),
+    caption: str | None = None,
+    index: bool = False,
+    max_rows: int = 50,
+) -> None:
+    """Display a readable table: formatted numbers, percentages, money, escaped text.
+
+    Columns named in ``ids`` are pseudonymised when the runner asks for it.
+    """
+    df = df.head(max_rows).copy()
+    for c in ids:
+        if c in df.columns:
+            df[c] = pseudonymise(df[c]).to_numpy()
+    fmt: dict[str, Any] = {}
+    for c in df.columns:
+        if c in percent:
+            fmt[c] = "{:.1%}"
+        elif c in money:
+            fmt[c] = "{:,.2f} " + currency if currency else "{:,.2f}"
+        elif c in integer:
+            fmt[c] = "{:,.0f}"
+        elif pd.api.types.is_float_dtype(df[c]):
+            fmt[c] = "{:,.%sf}".replace("%s", str(decimals))
+        elif pd.api.types.is_integer_dtype(df[c]):
+            fmt[c] = "{:,}"
+    styler = df.style.format(fmt, na_rep="–", escape="html")
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    if not index:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    styler = styler.set_table_attributes('class="ek-table"')
+    display(styler)
+
+
+def kpi_cards(cards: list[dict[str, Any]]) -> None:
+    """Show KPI cards: each a dict with label, value (text), detail (text), delta, good.
+
+    ``delta`` is a short text such as "+2.1 pts"; ``good`` is True/False/None and colours
+    the arrow (green, red, grey). All text is escaped.
+    """
+    parts = []
+    for c in cards:
+        delta = c.get("delta")
+        good = c.get("good")
+        arrow = ""
+        if delta:
+            sym = "▲" if str(delta).strip().startswith("+") else ("▼" if str(delta).strip().startswith(("-", "−")) else "■")
+            colour = "#2ca02c" if good is True else ("#d62728" if good is False else "#777")
+            arrow = f'<div class="ek-delta" style="color:{colour}">{sym} {esc(delta)}</div>'
+        parts.append(
+            '<div class="ek-card">'
+            f'<div class="ek-label">{esc(c.get("label", ""))}</div>'
+            f'<div class="ek-value">{esc(c.get("value", ""))}</div>'
+            f'<div class="ek-detail">{esc(c.get("detail", ""))}</div>'
+            f"{arrow}</div>"
+        )
+    style = (
+        "<style>.ek-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}"
+        ".ek-card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:170px;flex:1 1 170px;background:#fafafa}"
+        ".ek-label{font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.03em}"
+        ".ek-value{font-size:24px;font-weight:600;margin:2px 0}"
+        ".ek-detail{font-size:12px;color:#666}.ek-delta{font-size:13px;margin-top:2px}</style>"
+    )
+    display(HTML(style + '<div class="ek-cards">' + "".join(parts) + "</div>"))
+
+
+def skipped(section: str, reason: str) -> None:
+    """Say that a section is skipped and why (e.g. a missing table)."""
+    display(Markdown(f"> **{esc(section)} skipped:** {esc(reason)}"))

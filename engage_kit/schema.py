@@ -1,0 +1,108 @@
+"""Canonical tables of the data contract (DESIGN.md, Data contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "timestamp", "float", "int", "bool", "string"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def kind(self, column: str) -> str:
+        for c in self.columns:
+            if c.name == column:
+                return c.kind
+        return "string"
+
+    @property
+    def time_column(self) -> str | None:
+        for c in self.columns:
+            if c.kind == "timestamp" and c.required:
+                return c.name
+        return None
+
+
+def _t(name: str, *cols: tuple) -> TableSpec:
+    return TableSpec(name, tuple(Column(*c) for c in cols))
+
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in [
+        _t(
+            "transactions",
+            ("customer_id", "id", True),
+            ("timestamp", "timestamp", True),
+            ("amount", "float", True),
+            ("order_id", "id"),
+            ("channel", "string"),
+            ("quantity", "float"),
+        ),
+        _t(
+            "customers",
+            ("customer_id", "id", True),
+            ("signup_at", "timestamp"),
+            ("acquisition_channel", "string"),
+            ("churned", "bool"),
+        ),
+        _t(
+            "touches",
+            ("timestamp", "timestamp", True),
+            ("channel", "string", True),
+            ("event", "string", True),
+            ("customer_id", "id"),
+            ("campaign_id", "id"),
+            ("value", "float"),
+        ),
+        _t(
+            "surveys",
+            ("timestamp", "timestamp", True),
+            ("kind", "string", True),
+            ("score", "float", True),
+            ("customer_id", "id"),
+            ("touchpoint", "string"),
+            ("channel", "string"),
+        ),
+        _t(
+            "tickets",
+            ("ticket_id", "id", True),
+            ("opened_at", "timestamp", True),
+            ("customer_id", "id"),
+            ("resolved_at", "timestamp"),
+            ("channel", "string"),
+            ("contacts", "float"),
+            ("handle_seconds", "float"),
+        ),
+        _t(
+            "web_sessions",
+            ("session_id", "id", True),
+            ("started_at", "timestamp", True),
+            ("pageviews", "float"),
+            ("duration_seconds", "float"),
+            ("customer_id", "id"),
+            ("landing_page", "string"),
+            ("exit_page", "string"),
+            ("converted", "bool"),
+        ),
+    ]
+}
+
+BOOL_TRUE = ("true", "t", "yes", "y", "1", "1.0")
+BOOL_FALSE = ("false", "f", "no", "n", "0", "0.0")

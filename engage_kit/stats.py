@@ -1,0 +1,113 @@
+"""Intervals and small statistical helpers shared by every analysis module.
+
+Every rate engage-kit reports is an :class:`Estimate`: its value, the interval, and the
+count behind it, so a reader sees how much to trust it (DESIGN.md, Output contract:
+``{value, low, high, n}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its 95% (or other) interval and the number of units behind it."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+    method: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``{value, low, high, n}`` object of results.json."""
+        d = asdict(self)
+        d.pop("method")
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in d.items()}
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3g"
+        return f"{self.value:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
+
+
+NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0, "none")
+
+
+def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    p~ = (k + z²/2) / (n + z²),  half-width = z / (n + z²) · sqrt(k(n − k)/n + z²/4)
+    (Wilson 1927; Brown, Cai and DasGupta 2001). Works at k = 0 and k = n, unlike Wald.
+    Returns (nan, nan) for n = 0. Vectorised over numpy arrays.
+    """
+    k = np.asarray(successes, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = n_arr + z**2
+        centre = (k + z**2 / 2) / denom
+        half = z / denom * np.sqrt(np.maximum(k * (n_arr - k) / n_arr, 0) + z**2 / 4)
+        low = np.where(n_arr > 0, np.clip(centre - half, 0, 1), np.nan)
+        high = np.where(n_arr > 0, np.clip(centre + half, 0, 1), np.nan)
+    if low.ndim == 0:
+        return float(low), float(high)
+    return low, high
+
+
+def proportion(successes: float, n: float, *, confidence: float = 0.95) -> Estimate:
+    """A proportion k/n with its Wilson interval."""
+    n_int = int(n)
+    if n_int <= 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, "wilson")
+    lo, hi = wilson_interval(successes, n, confidence=confidence)
+    return Estimate(float(successes) / n_int, lo, hi, n_int, "wilson")
+
+
+def mean_estimate(values: np.ndarray, *, confidence: float = 0.95) -> Estimate:
+    """A mean with its t interval (x̄ ± t·s/√n)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    if n == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, "t")
+    m = float(x.mean())
+    if n == 1:
+        return Estimate(m, float("nan"), float("nan"), 1, "t")
+    se = x.std(ddof=1) / np.sqrt(n)
+    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
+    return Estimate(m, m - t * se, m + t * se, n, "t")
+
+
+def bootstrap_estimate(
+    statistic: Callable[[np.ndarray], float],
+    data: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    random_state: int = 0,
+    n: int | None = None,
+) -> Estimate:
+    """Percentile bootstrap interval of ``statistic`` over resampled rows of ``data``.
+
+    ``data`` is resampled along its first axis (rows are the independent units, e.g.
+    customers); ``statistic`` maps a resampled array to a float.
+    """
+    data = np.asarray(data)
+    m = data.shape[0]
+    value = float(statistic(data))
+    if m < 2:
+        return Estimate(value, float("nan"), float("nan"), n if n is not None else m, "bootstrap")
+    rng = np.random.default_rng(random_state)
+    reps = np.empty(n_boot)
+    for i in range(n_boot):
+        reps[i] = statistic(data[rng.integers(0, m, m)])
+    reps = reps[np.isfinite(reps)]
+    a = (1 - confidence) / 2
+    lo, hi = (np.quantile(reps, [a, 1 - a]) if reps.size else (np.nan, np.nan))
+    return Estimate(value, float(lo), float(hi), n if n is not None else m, "bootstrap")
