@@ -220,6 +220,12 @@ def generate_demo(
     )
     tx = pd.concat([tx, returns], ignore_index=True).sort_values(["timestamp", "order_id"], kind="stable")
     tx["timestamp"] = tx["timestamp"].dt.floor("s")
+    # identical lines would be read as duplicated rows: tell them apart by quantity
+    for _ in range(5):
+        dup = tx.duplicated(keep="first")
+        if not dup.any():
+            break
+        tx.loc[dup, "quantity"] += 1
 
     # customers: acquisition channel tied to lambda's rank so lambda's marginal stays Gamma
     rank = lam.argsort().argsort() / max(n - 1, 1)
@@ -387,6 +393,8 @@ def _demo_touches(rng, truth, ids, acq_days, t_start, window_days, test_group) -
             frames.append(pd.DataFrame({"timestamp": _days_to_ts(t_start, np.full(who_e.size, day + lag) + rng.uniform(0, 0.1, who_e.size)), "channel": "event", "event": event, "customer_id": ids[who_e], "campaign_id": camp, "value": np.nan}))
     out = pd.concat(frames, ignore_index=True)
     out = out[out["timestamp"] < t_start + pd.Timedelta(days=window_days)]
+    dup = out.duplicated(keep="first")
+    out.loc[dup, "timestamp"] -= pd.Timedelta(seconds=1)
     return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 

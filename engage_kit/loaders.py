@@ -585,7 +585,7 @@ def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
     path = Path(path)
     meta = json.loads((path / "snapshot.json").read_text(encoding="utf-8"))
     config = parse_config(meta["config"], base_dir=path)
-    config.name = meta.get("name")
+    config.name = meta.get("name") or meta.get("source")
     con = con or connect(config.engine)
     tables = {}
     reports = {}

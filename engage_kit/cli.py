@@ -1,0 +1,143 @@
+"""The ``engage-kit`` command (DESIGN.md, CLI contract).
+
+Bad input anywhere prints a message naming the table, column and example rows and exits
+with code 2, without a Python traceback (``--debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import EngageKitError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="engage-kit",
+        description="Customer-engagement analytics: render reports, validate data, write demo data.",
+    )
+    p.add_argument("--version", action="version", version=f"engage-kit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+
+    r = sub.add_parser(
+        "report",
+        parents=[debug],
+        help="render every report (HTML, executed notebooks, results.json) and the index page",
+        description="Render the reports. Without CONFIG and --dataset, the built-in demo data is used.",
+    )
+    r.add_argument("config", nargs="?", help="config YAML file (see README)")
+    r.add_argument("--dataset", choices=["demo", "cdnow", "cdnow-sample"], help="a built-in dataset instead of a config")
+    r.add_argument("--out", help="output folder (default: reports/<dataset>)")
+    r.add_argument("--only", nargs="+", metavar="NAME", help="render only these notebooks")
+    r.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME.PARAM=VALUE",
+        help="set a notebook parameter, e.g. --set churn_prediction.inactivity_days=60 (repeatable)",
+    )
+    r.add_argument("--jobs", type=int, default=1, metavar="N", help="notebooks run at once, in separate processes (default 1)")
+    r.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds any one cell may run (default: no limit)")
+    r.add_argument("--show-code", action="store_true", help="include the code, folded under 'Show code'")
+    r.add_argument("--show-ids", action="store_true", help="show real customer ids in HTML (default: pseudonymised)")
+
+    v = sub.add_parser(
+        "validate",
+        parents=[debug],
+        help="load every table and report rows, customers, date range and every problem",
+    )
+    v.add_argument("config", help="config YAML file, or a built-in dataset name")
+
+    d = sub.add_parser("demo-data", parents=[debug], help="write the synthetic demo dataset and a config for it")
+    d.add_argument("directory", help="folder to write into (created if needed)")
+    d.add_argument("--customers", type=int, default=None, help="number of customers (default 20,000)")
+    d.add_argument("--seed", type=int, default=None, help="random seed (default 42)")
+    d.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format of the tables")
+    return p
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from . import resolve_config
+    from .loaders import load_dataset
+
+    config = resolve_config(args.config)
+    ds = load_dataset(config, progress=lambda m: print(f"  {m}", file=sys.stderr))
+    summary = ds.summary()
+    print(f"{config.label}: usable. as_of {ds.as_of.date()} (inclusive)")
+    with_pd = summary.fillna("").to_string(index=False)
+    print(with_pd)
+    if ds.warnings:
+        print(f"\n{len(ds.warnings)} warning(s):")
+        for w in ds.warnings:
+            print(f"  - {w}")
+    else:
+        print("\nno problems found")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .datasets import DEMO_CUSTOMERS, DEMO_SEED, write_demo
+
+    n = args.customers or DEMO_CUSTOMERS
+    if n < 10:
+        raise EngageKitError("--customers must be at least 10")
+    path = write_demo(Path(args.directory), n, seed=args.seed if args.seed is not None else DEMO_SEED, fmt=args.format)
+    print(f"wrote the demo dataset ({n:,} customers) and {path}")
+    print(f"next: engage-kit validate {path}  |  engage-kit report {path}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import resolve_config
+    from .report import run_report
+
+    if args.config and args.dataset:
+        raise EngageKitError("give either CONFIG or --dataset, not both")
+    if args.jobs < 1:
+        raise EngageKitError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise EngageKitError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    config = resolve_config(args.config or args.dataset or "demo")
+    results = run_report(
+        config,
+        out=args.out,
+        only=args.only,
+        sets=args.sets,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        show_code=args.show_code,
+        show_ids=args.show_ids,
+    )
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``engage-kit`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    handlers = {"report": _cmd_report, "validate": _cmd_validate, "demo-data": _cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except EngageKitError as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"engage-kit {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("engage-kit: interrupted; previous output left untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

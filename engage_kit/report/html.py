@@ -1,0 +1,141 @@
+"""Self-contained HTML from an executed notebook (DESIGN.md, Output contract).
+
+Figures are embedded as data URIs, CSS is inlined, nothing is loaded from the network,
+code is hidden (or folded under "Show code"), and a title block and a table of contents
+come first. Cell tags ``remove-cell``, ``remove-input`` and ``remove-output`` are honoured.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert import HTMLExporter
+from traitlets.config import Config as TraitletsConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+CSS = """
+body.jp-Notebook { max-width: 1080px; margin: 0 auto; padding: 0 24px 40px; }
+.ek-header { border-bottom: 3px solid #1f77b4; padding: 24px 0 12px; margin-bottom: 8px; }
+.ek-header h1.ek-title { font-size: 26px; margin: 0 0 4px; }
+.ek-header .ek-subtitle { font-size: 16px; color: #444; margin: 0 0 10px; }
+.ek-meta { display: flex; flex-wrap: wrap; gap: 6px 22px; font-size: 13px; color: #555; }
+.ek-meta b { color: #222; font-weight: 600; }
+.ek-params { font-size: 12px; color: #666; margin-top: 6px; }
+.ek-params code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
+.ek-status-failed { background: #fdecea; border: 1px solid #d62728; color: #7a1212; padding: 10px 14px;
+  border-radius: 6px; margin: 12px 0; }
+.ek-toc { background: #f7f9fc; border: 1px solid #e3e8ef; border-radius: 6px; padding: 8px 16px; margin: 12px 0 18px; }
+.ek-toc:empty { display: none; }
+.ek-toc ol { margin: 4px 0; padding-left: 20px; columns: 2; }
+.ek-toc li { font-size: 14px; margin: 2px 0; }
+.ek-footer { color: #888; font-size: 12px; border-top: 1px solid #ddd; margin-top: 30px; padding-top: 8px; }
+details.ek-code { margin: 4px 0 4px 0; }
+details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
+.jp-InputPrompt, .jp-OutputPrompt { display: none; }
+.jp-Cell { padding: 2px 0; }
+.jp-RenderedHTMLCommon table, table.ek-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
+.jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { padding: 4px 10px; }
+.jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8f8f8; }
+.jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: 600; color: #333; padding: 4px 0; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+.jp-RenderedHTMLCommon h2 { border-bottom: 1px solid #e3e3e3; padding-bottom: 4px; margin-top: 28px; }
+@media print { .ek-toc { display: none; } }
+"""
+
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>.*?</a>)?</h2>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _toc(body: str) -> str:
+    items = []
+    for anchor, title in _H2.findall(body):
+        text = _TAGS.sub("", title).strip()
+        if text:
+            items.append(f'<li><a href="#{anchor}">{text}</a></li>')
+    if not items:
+        return ""
+    return "<b>Contents</b><ol>" + "".join(items) + "</ol>"
+
+
+def header_html(meta: dict[str, Any]) -> str:
+    """The title block: report title, dataset title, as-of date, run time and parameters."""
+    e = html.escape
+    rows = []
+    for label, key in [
+        ("Dataset", "dataset"),
+        ("Data as of", "as_of"),
+        ("Data from", "data_range"),
+        ("Rendered", "run_at"),
+        ("Run time", "duration"),
+    ]:
+        if meta.get(key):
+            rows.append(f"<span>{e(label)}: <b>{e(str(meta[key]))}</b></span>")
+    params = meta.get("parameters") or {}
+    shown = {k: v for k, v in params.items() if k not in ("config", "output_dir")}
+    param_html = ""
+    if shown:
+        param_html = '<div class="ek-params">Parameters: ' + ", ".join(
+            f"<code>{e(str(k))} = {e(repr(v))}</code>" for k, v in shown.items()
+        ) + "</div>"
+    failed = ""
+    if meta.get("error"):
+        failed = (
+            '<div class="ek-status-failed"><b>This report did not finish.</b> '
+            f"{e(str(meta['error']))}. The sections below are what ran before the failure.</div>"
+        )
+    return (
+        f'<h1 class="ek-title">{e(str(meta.get("report_title", "")))}</h1>'
+        f'<div class="ek-subtitle">{e(str(meta.get("title", "")))}</div>'
+        f'<div class="ek-meta">{"".join(rows)}</div>{param_html}{failed}'
+    )
+
+
+def render_html(
+    notebook: str | Path,
+    html_path: str | Path,
+    *,
+    meta: dict[str, Any],
+    show_code: bool = False,
+) -> Path:
+    """Render an executed notebook to one self-contained HTML file."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    c = TraitletsConfig()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell"}
+    c.TagRemovePreprocessor.remove_input_tags = {"remove-input"}
+    c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output"}
+    exporter = HTMLExporter(config=c, extra_template_basedirs=[str(TEMPLATES)], template_name="engage")
+    exporter.exclude_input = not show_code
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    if not show_code:
+        # the injected-parameters and parameters cells say nothing to a reader
+        nb.cells = [
+            cell
+            for cell in nb.cells
+            if not (
+                cell.cell_type == "code"
+                and {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", []))
+                and not cell.get("outputs")
+            )
+        ]
+    resources = {
+        "ek_css": CSS,
+        "ek_header": header_html(meta),
+        "ek_footer": html.escape(
+            f"engage-kit {meta.get('kit_version', '')} · {meta.get('notebook', '')} · "
+            "figures computed from the data named above; definitions in the glossary"
+        ),
+        "ek_show_code": show_code,
+        "metadata": {"name": str(meta.get("report_title", "report"))},
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = body.replace("<!--EK-TOC-->", _toc(body), 1)
+    html_path = Path(html_path)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path

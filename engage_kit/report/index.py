@@ -1,0 +1,173 @@
+"""index.html: one card per report with its headline figures, status, duration and links."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from .runner import NOTEBOOK_TITLES
+
+# (label, dotted key, format) per notebook; missing keys are left out
+HEADLINES: dict[str, list[tuple[str, str, str]]] = {
+    "engagement_kpis": [
+        ("Customer retention", "retention.customer_retention_rate", "pct"),
+        ("Repeat purchase rate", "retention.repeat_purchase_rate", "pct"),
+        ("Average order value", "revenue.average_order_value", "money"),
+        ("NPS", "satisfaction.nps", "num1"),
+        ("Email open rate", "email.open_rate", "pct"),
+    ],
+    "cohort_retention": [
+        ("Customers", "customers", "int"),
+        ("Cohorts", "cohorts", "int"),
+        ("Retention at offset 1", "average_retention.1", "pct"),
+        ("Retention at offset 3", "average_retention.3", "pct"),
+        ("Trend", "trend.direction", "text"),
+    ],
+    "clv_bgnbd": [
+        ("Customers", "customers", "int"),
+        ("Total CLV", "clv.total", "money"),
+        ("Mean CLV", "clv.mean", "money"),
+        ("Holdout repeat purchases (actual)", "holdout.actual_repeat_transactions", "int"),
+        ("Holdout repeat purchases (predicted)", "holdout.predicted_repeat_transactions", "num0"),
+    ],
+    "churn_prediction": [
+        ("Best model", "best_model", "text"),
+        ("Test customers", "test.customers", "int"),
+        ("Test churn rate", "test.churn_rate", "pct"),
+    ],
+    "channel_comparison": [
+        ("Compared by", "compare_by", "text"),
+        ("Outcome", "outcome", "text"),
+        ("Omnibus p-value", "omnibus.p_value", "p"),
+    ],
+}
+
+
+def _get(d: dict[str, Any], dotted: str) -> Any:
+    node: Any = d
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _fmt(value: Any, kind: str, currency: str) -> str | None:
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    if value is None:
+        return None
+    try:
+        if kind == "pct":
+            return f"{float(value):.1%}"
+        if kind == "money":
+            return f"{float(value):,.2f} {currency}".strip()
+        if kind == "int":
+            return f"{int(value):,}"
+        if kind == "num0":
+            return f"{float(value):,.0f}"
+        if kind == "num3":
+            return f"{float(value):.3f}"
+        if kind == "num1":
+            return f"{float(value):,.1f}"
+        if kind == "p":
+            v = float(value)
+            return "< 0.001" if v < 0.001 else f"{v:.3f}"
+    except (TypeError, ValueError):
+        return str(value)
+    return str(value)
+
+
+def headline_figures(name: str, results: dict[str, Any], currency: str = "") -> list[tuple[str, str]]:
+    """(label, formatted value) pairs for a report card."""
+    out = []
+    for label, key, kind in HEADLINES.get(name, []):
+        text = _fmt(_get(results, key), kind, currency)
+        if text is not None:
+            out.append((label, text))
+    if name == "churn_prediction":
+        best = results.get("best_model")
+        auc = _fmt(_get(results, f"models.{best}.roc_auc"), "num3", currency) if best else None
+        if auc is not None:
+            out.insert(1, ("Test ROC-AUC", auc))
+    if name == "channel_comparison":
+        pairs = results.get("pairwise") or []
+        if pairs:
+            sig = sum(1 for p in pairs if p.get("significant"))
+            out.append(("Significant differences", f"{sig} of {len(pairs)} pairs"))
+    return out
+
+
+CSS = """
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 0; background: #f5f7fa; color: #222; }
+header { background: #1f3b57; color: #fff; padding: 22px 32px; }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+header .meta { font-size: 14px; opacity: .9; display: flex; gap: 24px; flex-wrap: wrap; }
+main { max-width: 1100px; margin: 0 auto; padding: 20px 24px 40px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; }
+.card { background: #fff; border: 1px solid #dde3ea; border-radius: 8px; padding: 14px 18px; }
+.card h2 { font-size: 18px; margin: 0 0 6px; }
+.card h2 a { color: #1f3b57; text-decoration: none; }
+.status { display: inline-block; font-size: 12px; padding: 2px 8px; border-radius: 10px; margin-bottom: 8px; }
+.status.ok { background: #e3f4e6; color: #1d6b2a; }
+.status.failed { background: #fdecea; color: #8a1c1c; }
+.status.skipped { background: #eee; color: #555; }
+.error { font-size: 13px; color: #8a1c1c; background: #fff6f5; padding: 6px 8px; border-radius: 4px; word-break: break-word; }
+dl { display: grid; grid-template-columns: 1fr auto; gap: 3px 12px; margin: 6px 0 10px; font-size: 14px; }
+dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
+.links { font-size: 13px; } .links a { margin-right: 12px; color: #1f77b4; }
+.summary { margin: 0 0 16px; font-size: 15px; }
+.warnings { font-size: 13px; color: #6b5200; background: #fff8e1; border: 1px solid #f0e0a0; border-radius: 6px; padding: 8px 14px; margin-top: 20px; }
+footer { color: #888; font-size: 12px; text-align: center; padding: 16px; }
+"""
+
+
+def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
+    """Write ``folder/index.html`` for the notebook results of one run."""
+    e = html.escape
+    currency = meta.get("currency", "")
+    cards = []
+    for r in results:
+        title = e(NOTEBOOK_TITLES.get(r.name, r.name))
+        head = f'<a href="{e(r.html)}">{title}</a>' if r.html else title
+        figures = headline_figures(r.name, r.results or {}, currency) if r.status == "ok" else []
+        dl = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in figures)
+        links = []
+        if r.html:
+            links.append(f'<a href="{e(r.html)}">report</a>')
+        if r.ipynb:
+            links.append(f'<a href="{e(r.ipynb)}">executed notebook</a>')
+        if r.status == "ok" and r.results:
+            links.append(f'<a href="{e(r.name)}/results.json">results.json</a>')
+        err = f'<div class="error">{e(r.error)}</div>' if r.error else ""
+        cards.append(
+            f'<section class="card"><h2>{head}</h2>'
+            f'<span class="status {e(r.status)}">{e(r.status)}</span> '
+            f'<span style="font-size:12px;color:#666">{r.seconds:.1f} s</span>'
+            f"{err}<dl>{dl}</dl>"
+            f'<div class="links">{"".join(links)}</div></section>'
+        )
+    ok = sum(1 for r in results if r.status == "ok")
+    failed = [r.name for r in results if r.status == "failed"]
+    summary = f"{ok} of {len(results)} reports rendered."
+    if failed:
+        summary += " Failed: " + ", ".join(failed) + " (see the cards below)."
+    warnings = meta.get("warnings") or []
+    warn_html = ""
+    if warnings:
+        warn_html = '<div class="warnings"><b>Data notes</b><ul>' + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></div>"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(str(meta.get("title", "Reports")))}</title><style>{CSS}</style></head>
+<body><header><h1>{e(str(meta.get("title", "Reports")))}</h1>
+<div class="meta"><span>Dataset: <b>{e(str(meta.get("dataset", "")))}</b></span>
+<span>Data as of: <b>{e(str(meta.get("as_of", "")))}</b></span>
+<span>Data from: <b>{e(str(meta.get("data_range", "")))}</b></span>
+<span>Rendered: <b>{e(str(meta.get("run_at", "")))}</b></span></div></header>
+<main><p class="summary">{e(summary)}</p><div class="cards">{"".join(cards)}</div>{warn_html}</main>
+<footer>engage-kit {e(str(meta.get("kit_version", "")))}</footer></body></html>
+"""
+    path = Path(folder) / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

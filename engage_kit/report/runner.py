@@ -1,0 +1,415 @@
+"""The report runner: validate once, execute notebooks with papermill, render HTML, index.
+
+A run renders into a fresh sibling folder of OUT and replaces OUT when it finishes, also
+when some notebooks failed (their pages and the index say so); an interrupted run leaves
+the previous OUT untouched (DESIGN.md, Output contract). Notebooks run in separate
+processes when ``jobs > 1``: papermill's ``cwd`` would change the directory of the whole
+process, so it is never used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import NOTEBOOKS, Config
+from ..errors import ParameterError, did_you_mean
+
+KERNEL_NAME = "engage-kit"
+NOTEBOOK_TITLES = {
+    "engagement_kpis": "Engagement KPIs",
+    "cohort_retention": "Cohort retention",
+    "clv_bgnbd": "Customer lifetime value (BG/NBD)",
+    "churn_prediction": "Churn prediction",
+    "channel_comparison": "Channel comparison",
+}
+
+
+def notebooks_dir() -> Path:
+    """Folder of the kit's notebooks (``ENGAGE_KIT_NOTEBOOKS`` overrides, for tests)."""
+    env = os.environ.get("ENGAGE_KIT_NOTEBOOKS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def available_notebooks() -> list[str]:
+    """Notebook names present, in the contract's order, then any others alphabetically."""
+    folder = notebooks_dir()
+    present = {p.stem for p in folder.glob("*.ipynb")}
+    ordered = [n for n in NOTEBOOKS if n in present]
+    return ordered + sorted(present - set(ordered))
+
+
+@dataclass
+class NotebookResult:
+    """The outcome of one notebook in a run."""
+
+    name: str
+    status: str  # ok, failed, skipped
+    seconds: float = 0.0
+    error: str | None = None
+    html: str | None = None
+    ipynb: str | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+# --- parameters ---------------------------------------------------------------------
+
+
+def notebook_parameters(name: str) -> dict[str, dict[str, Any]]:
+    """The parameters cell of a notebook, as papermill's ``inspect_notebook`` reads it."""
+    import papermill as pm
+
+    return pm.inspect_notebook(str(notebooks_dir() / f"{name}.ipynb"))
+
+
+def _typed_value(raw: Any, info: dict[str, Any], where: str) -> Any:
+    """Type a value given on the command line from the parameter's default in the notebook."""
+    if not isinstance(raw, str):
+        return raw
+    kind = (info.get("inferred_type_name") or "None").split("[")[0].lower()
+    default = info.get("default")
+    text = raw.strip()
+    if text.lower() in ("none", "null", "~"):
+        return None
+    if kind == "str" or (default and default.strip()[:1] in "'\""):
+        return raw
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, (dt.date, dt.datetime)):
+        return text
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParameterError(f"{where}: expected a whole number, got '{raw}'")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"{where}: expected a number, got '{raw}'")
+        value = float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ParameterError(f"{where}: expected true or false, got '{raw}'")
+    elif kind in ("list", "tuple"):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        elif not isinstance(value, list):
+            value = [value]
+    return value
+
+
+def resolve_parameters(
+    names: list[str], config: Config, sets: list[str] | None
+) -> dict[str, dict[str, Any]]:
+    """Parameters per notebook from the config's ``notebooks`` section and ``--set`` flags.
+
+    Unknown notebooks and parameters are errors, all reported at once.
+    """
+    params: dict[str, dict[str, Any]] = {n: {} for n in names}
+    problems: list[str] = []
+    infos = {n: notebook_parameters(n) for n in names}
+    for nb, values in config.notebooks.items():
+        if nb not in names:
+            continue
+        for key, value in values.items():
+            if key not in infos[nb] or key in ("config", "output_dir"):
+                problems.append(
+                    f"config notebooks.{nb}.{key}: '{nb}' has no parameter '{key}'"
+                    f"{did_you_mean(key, infos[nb])}; its parameters: {', '.join(infos[nb])}"
+                )
+                continue
+            params[nb][key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+    for item in sets or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            problems.append(f"--set {item}: write it as NOTEBOOK.PARAMETER=VALUE, e.g. churn_prediction.inactivity_days=60")
+            continue
+        key, raw = item.split("=", 1)
+        nb, param = key.split(".", 1)
+        if nb not in names:
+            valid = available_notebooks()
+            problems.append(
+                f"--set {item}: unknown notebook '{nb}'{did_you_mean(nb, valid)}"
+                + ("" if nb not in valid else " (not selected by --only)")
+            )
+            continue
+        if param not in infos[nb] or param in ("config", "output_dir"):
+            problems.append(
+                f"--set {item}: notebook '{nb}' has no parameter '{param}'{did_you_mean(param, infos[nb])}; "
+                f"its parameters: {', '.join(p for p in infos[nb] if p not in ('config', 'output_dir'))}"
+            )
+            continue
+        try:
+            params[nb][param] = _typed_value(raw, infos[nb][param], f"--set {item}")
+        except ParameterError as e:
+            problems.append(str(e))
+    if problems:
+        raise ParameterError("\n  - ".join(["bad notebook parameters:", *problems]))
+    return params
+
+
+def select_notebooks(only: list[str] | None) -> list[str]:
+    """The notebooks to run: all present, or those named by ``--only`` (checked)."""
+    present = available_notebooks()
+    if not only:
+        return present
+    unknown = [n for n in only if n not in present]
+    if unknown:
+        raise ParameterError(
+            "unknown notebook(s): "
+            + ", ".join(f"'{n}'{did_you_mean(n, present)}" for n in unknown)
+            + f"; available: {', '.join(present)}"
+        )
+    return [n for n in present if n in only]
+
+
+# --- execution ----------------------------------------------------------------------
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def _error_line(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename:
+        first = (evalue or "").strip().splitlines()
+        return f"{ename}: {first[0] if first else ''}".strip()
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def run_one(
+    name: str,
+    *,
+    snapshot: str,
+    stage: str,
+    parameters: dict[str, Any],
+    timeout: float | None,
+    show_code: bool,
+    show_ids: bool,
+    meta: dict[str, Any],
+) -> NotebookResult:
+    """Execute one notebook and render its HTML; never raises for a failing notebook."""
+    import papermill as pm
+
+    os.environ["ENGAGE_KIT_PSEUDONYMISE"] = "0" if show_ids else "1"
+    stage_dir = Path(stage)
+    executed = stage_dir / f"{name}.ipynb"
+    start = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(
+            str(notebooks_dir() / f"{name}.ipynb"),
+            str(executed),
+            parameters={"config": snapshot, "output_dir": str(stage_dir), **parameters},
+            kernel_name=_kernel_name(),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=timeout,
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure of one notebook is reported, not raised
+        error = _error_line(exc)
+        if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
+            error = f"timed out after {timeout:g} s per cell" if timeout else error
+    seconds = time.perf_counter() - start
+    results: dict[str, Any] = {}
+    res_path = stage_dir / name / "results.json"
+    if error is None and res_path.exists():
+        try:
+            results = json.loads(res_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            results = {}
+    html_name = None
+    if executed.exists():
+        from .html import render_html
+
+        page_meta = dict(meta)
+        page_meta.update(
+            {
+                "notebook": name,
+                "report_title": NOTEBOOK_TITLES.get(name, name.replace("_", " ").title()),
+                "parameters": parameters,
+                "duration": f"{seconds:.1f} s",
+                "error": error,
+            }
+        )
+        try:
+            render_html(executed, stage_dir / f"{name}.html", meta=page_meta, show_code=show_code)
+            html_name = f"{name}.html"
+        except Exception as exc:  # noqa: BLE001
+            error = error or f"HTML rendering failed: {_error_line(exc)}"
+    return NotebookResult(
+        name=name,
+        status="failed" if error else "ok",
+        seconds=round(seconds, 2),
+        error=error,
+        html=html_name,
+        ipynb=f"{name}.ipynb" if executed.exists() else None,
+        results=results,
+    )
+
+
+def _run_one_in_child(kwargs: dict[str, Any]) -> NotebookResult:
+    try:
+        return run_one(**kwargs)
+    except Exception as exc:  # noqa: BLE001
+        return NotebookResult(name=kwargs["name"], status="failed", error=_error_line(exc))
+
+
+def default_out(config: Config) -> Path:
+    """``reports/<dataset>``: the built-in name, or the config's folder or file name."""
+    if config.name:
+        label = config.name
+    elif config.source is not None:
+        src = Path(config.source)
+        label = src.parent.name if src.stem in ("config", "engage-kit", "engage_kit") else src.stem
+    else:
+        label = "report"
+    return Path("reports") / (label or "report")
+
+
+def run_report(
+    config: Config,
+    *,
+    out: str | Path | None = None,
+    only: list[str] | None = None,
+    sets: list[str] | None = None,
+    jobs: int = 1,
+    timeout: float | None = None,
+    show_code: bool = False,
+    show_ids: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> list[NotebookResult]:
+    """Render the reports of ``config`` into ``out``; return one result per notebook.
+
+    Checks everything that can be checked before a notebook runs (notebook names,
+    parameters, the data), validates the data once and hands every notebook the same
+    validated snapshot.
+    """
+    from .. import __version__
+    from ..loaders import load_dataset, write_snapshot
+    from .index import write_index
+
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    names = select_notebooks(only)
+    if not names:
+        raise ParameterError(f"no notebooks found in {notebooks_dir()}")
+    params = resolve_parameters(names, config, sets)
+    out = Path(out) if out else default_out(config)
+    out = out.resolve()
+    run_started = dt.datetime.now().astimezone()
+
+    log(f"Validating {config.label} ...")
+    t0 = time.perf_counter()
+    ds = load_dataset(config, progress=lambda m: log(f"  {m}"))
+    for w in ds.warnings:
+        log(f"  warning: {w}")
+    log(f"  data ok in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{r.name} {r.rows:,} rows" for r in ds.reports.values()))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.rendering-", dir=out.parent))
+    stage.chmod(0o755)  # mkdtemp makes it private; reports are meant to be shared
+    snap_dir = Path(tempfile.mkdtemp(prefix="engage-kit-snapshot-"))
+    results: list[NotebookResult] = []
+    try:
+        write_snapshot(ds, snap_dir)
+        rep = ds.reports.get("transactions") or next(iter(ds.reports.values()))
+        meta = {
+            "title": config.title,
+            "dataset": config.label,
+            "as_of": ds.as_of.date().isoformat(),
+            "data_range": (
+                f"{rep.start.date()} to {rep.end.date()}" if rep.start is not None and rep.end is not None else ""
+            ),
+            "run_at": run_started.strftime("%Y-%m-%d %H:%M %Z"),
+            "kit_version": __version__,
+        }
+        common = {
+            "snapshot": str(snap_dir),
+            "stage": str(stage),
+            "timeout": timeout,
+            "show_code": show_code,
+            "show_ids": show_ids,
+            "meta": meta,
+        }
+        total = len(names)
+        log(f"Rendering {total} report(s) into {out} with {jobs} job(s)")
+        if jobs <= 1:
+            for i, name in enumerate(names, 1):
+                log(f"  [{i}/{total}] {name} ...")
+                r = run_one(name=name, parameters=params[name], **common)
+                results.append(r)
+                log(f"  [{i}/{total}] {name}: {_status_text(r)}")
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = {
+                    pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n
+                    for n in names
+                }
+                log("  running: " + ", ".join(names))
+                done = 0
+                for fut in as_completed(futures):
+                    done += 1
+                    r = fut.result()
+                    results.append(r)
+                    log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
+            results.sort(key=lambda r: names.index(r.name))
+        index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=ds.warnings)
+        write_index(stage, results, index_meta)
+        (stage / "run.json").write_text(
+            json.dumps({"meta": index_meta, "notebooks": [asdict(r) | {"results": None} for r in results]}, indent=2, default=str),
+            encoding="utf-8",
+        )
+        _replace(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(snap_dir, ignore_errors=True)
+    ok = sum(r.status == "ok" for r in results)
+    log(f"Done: {ok} of {len(results)} report(s) ok in {time.perf_counter() - t0:.1f} s -> {out / 'index.html'}")
+    return results
+
+
+def _status_text(r: NotebookResult) -> str:
+    if r.status == "ok":
+        return f"ok ({r.seconds:.1f} s)"
+    return f"FAILED after {r.seconds:.1f} s: {r.error}"
+
+
+def _replace(stage: Path, out: Path) -> None:
+    """Swap the finished stage folder in for ``out`` (the old one is removed after)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    try:
+        stage.rename(out)
+    except OSError:
+        if old is not None:
+            old.rename(out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def format_exception(exc: BaseException) -> str:
+    """A traceback as text (for --debug)."""
+    return "".join(traceback.format_exception(exc))
