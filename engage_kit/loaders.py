@@ -407,6 +407,10 @@ def _load_table(
         "_row",
         *[stage[c] if c in mapping else ibis.null(null_types[spec.kind(c)]).name(c) for c in cols],
     )
+    if spec.name == "transactions":
+        # without an order_id every row is one order: give each such row its own id, so
+        # identical rows stay separate purchases (CDNOW has 21 such same-day repeats)
+        table = table.mutate(order_id=table.order_id.fill_null("#" + table._row.cast("string")))
     return _check_table(con, table, spec, where, report, mapping)
 
 
@@ -435,7 +439,7 @@ def _check_table(
                 for oid in ex.order_id:
                     rows = t.filter(t.order_id == oid).select("_row", "customer_id").order_by("_row").limit(3).execute()
                     examples.append(
-                        f"order '{oid}' (" + ", ".join(f"row {r._row}: customer '{r.customer_id}'" for r in rows.itertuples()) + ")"
+                        f"order '{oid}' (" + ", ".join(f"row {r}: customer '{c}'" for r, c in zip(rows["_row"], rows["customer_id"], strict=True)) + ")"
                     )
                 report.errors.append(
                     f"{where}: {nc:,} order_id(s) belong to more than one customer, e.g. "
@@ -462,7 +466,7 @@ def _check_table(
         nbad = int(bad.count().execute())
         if nbad:
             ex = bad.select("_row", "kind", "score").order_by("_row").limit(MAX_EXAMPLES).execute()
-            shown = ", ".join(f"row {r._row}: {r.kind} {r.score:g}" for r in ex.itertuples())
+            shown = ", ".join(f"row {r}: {k} {v:g}" for r, k, v in zip(ex["_row"], ex["kind"], ex["score"], strict=True))
             report.errors.append(
                 f"{where}: column 'score': {nbad:,} scores are outside their scale "
                 f"(nps 0-10, csat 1-5, ces 1-7), e.g. {shown}"
@@ -482,7 +486,11 @@ def _check_table(
 def _finish(
     con: Any, name: str, t: ibis.Table, as_of_end: pd.Timestamp, report: TableReport, where: str
 ) -> ibis.Table:
-    """Drop rows after as_of and identical duplicate rows; materialise the canonical table."""
+    """Drop rows after as_of and identical duplicate rows; materialise the canonical table.
+
+    Transactions without an order_id never have identical rows here: each row got its own
+    order id, since without one every row is one order.
+    """
     spec = TABLES[name]
     tcol = spec.time_column
     if tcol is not None:

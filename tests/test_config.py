@@ -1,0 +1,50 @@
+"""Config: defaults, value checks, unknown keys with suggestions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engage_kit.config import load_config, parse_config
+from engage_kit.errors import ConfigError
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("tables:\n  transactions: raw/tx.csv\n")
+    c = load_config(cfg)
+    assert c.period == "M" and c.timezone == "UTC" and c.currency == "EUR" and c.as_of is None
+    assert c.engine.kind == "duckdb"
+    assert c.tables["transactions"].path == tmp_path / "raw" / "tx.csv"
+
+
+def test_values_are_checked():
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {"period": "Y", "timezone": "Mars/Base", "as_of": "31.12.2024", "tables": {"transactions": {"path": "x"}}}
+        )
+    msg = str(err.value)
+    assert "period" in msg and "timezone" in msg and "as_of" in msg
+
+
+def test_unknown_keys_come_first_and_all_at_once():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"titel": 1, "period": "Y", "engine": {"knd": "duckdb"}, "notebooks": {"clv": {}}, "tables": {}})
+    msg = str(err.value)
+    assert "'titel'" in msg and "'engine.knd'" in msg and "'notebooks.clv'" in msg
+    assert "did you mean 'kind'" in msg and "did you mean 'clv_bgnbd'" in msg
+    assert "period" not in msg.split("unknown key")[0] or "is not one of" not in msg  # values not checked yet
+
+
+def test_as_of_date_and_notebook_overrides():
+    c = parse_config(
+        {"as_of": dt.date(2024, 6, 30), "tables": {"transactions": {"path": "x"}}, "notebooks": {"clv_bgnbd": {"horizon": 26}}}
+    )
+    assert c.as_of == dt.date(2024, 6, 30)
+    assert c.notebooks == {"clv_bgnbd": {"horizon": 26}}
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")

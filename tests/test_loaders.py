@@ -1,0 +1,259 @@
+"""Loaders: CSV, Parquet, Excel, German-format CSV, type coercion, and every bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import engage_kit as ek
+from engage_kit.cli import main
+from engage_kit.errors import DataError
+
+GOOD = """customer_id,timestamp,amount,order_id
+c1,2024-01-05 10:00:00,10.50,o1
+c1,2024-01-05 10:00:00,4.50,o1
+c2,2024-02-01,20,o2
+c1,2024-03-10,-5,o1
+c3,2024-03-11,0,o3
+"""
+
+
+def write(tmp_path: Path, files: dict[str, str], config: str) -> Path:
+    for name, text in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(textwrap.dedent(config), encoding="utf-8")
+    return cfg
+
+
+def validate(cfg: Path, capsys) -> tuple[int, str]:
+    code = main(["validate", str(cfg)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_csv_loads_and_types_are_canonical(tmp_path):
+    cfg = write(tmp_path, {"tx.csv": GOOD}, "tables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    tx = ds.to_pandas("transactions")
+    assert len(tx) == 5
+    assert str(tx.customer_id.dtype) in ("string", "str", "object")
+    assert pd.api.types.is_datetime64_any_dtype(tx.timestamp)
+    assert tx.amount.dtype == "float64"
+    assert ds.as_of == pd.Timestamp("2024-03-11")
+    orders = ds.orders.execute().sort_values(["order_id", "is_return"])
+    # o1's two lines are one order of 15.00; its return is kept apart
+    o1 = orders[orders.order_id == "o1"]
+    assert o1.amount.tolist() == [15.0, -5.0]
+    assert o1.is_return.tolist() == [False, True]
+    assert ds.purchases.count().execute() == 3
+    assert any("negative amounts" in w for w in ds.warnings)
+    assert any("amount of 0" in w for w in ds.warnings)
+
+
+def test_parquet_and_excel(tmp_path):
+    df = pd.DataFrame(
+        {
+            "cust": ["a", "b", "a"],
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01"]),
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    df.to_parquet(tmp_path / "tx.parquet")
+    df.to_excel(tmp_path / "tx.xlsx", index=False)
+    mapping = "columns: {customer_id: cust, timestamp: when, amount: value}"
+    for name in ("tx.parquet", "tx.xlsx"):
+        cfg = write(tmp_path, {}, f"tables: {{transactions: {{path: {name}, {mapping}}}}}")
+        tx = ek.open_dataset(cfg).to_pandas("transactions")
+        assert tx.amount.sum() == 6.0, name
+        assert tx.timestamp.max() == pd.Timestamp("2024-02-01"), name
+
+
+def test_german_csv(tmp_path):
+    text = "Kundennummer;Bestelldatum;Umsatz\nK-1;05.01.2024;1.234,50\nK-2;31.12.2023;0,99\n"
+    (tmp_path / "orders.csv").write_bytes(text.encode("latin-1"))
+    cfg = write(
+        tmp_path,
+        {},
+        """
+        tables:
+          transactions:
+            path: orders.csv
+            read: {sep: ";", decimal: ",", thousands: ".", encoding: latin-1, date_format: "%d.%m.%Y"}
+            columns: {customer_id: Kundennummer, timestamp: Bestelldatum, amount: Umsatz}
+        """,
+    )
+    tx = ek.open_dataset(cfg).to_pandas("transactions").sort_values("customer_id")
+    assert tx.amount.tolist() == [1234.5, 0.99]
+    assert tx.timestamp.tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2023-12-31")]
+
+
+def test_time_zones_become_local_naive(tmp_path):
+    text = "customer_id,timestamp,amount\na,2024-03-31T23:30:00+00:00,1\nb,2024-03-31 10:00:00,1\n"
+    cfg = write(tmp_path, {"tx.csv": text}, "timezone: Europe/Berlin\ntables: {transactions: {path: tx.csv}}")
+    tx = ek.open_dataset(cfg).to_pandas("transactions").sort_values("customer_id")
+    # 23:30 UTC is 01:30 the next day in Berlin (summer time): it belongs to April
+    assert tx.timestamp.tolist() == [pd.Timestamp("2024-04-01 01:30"), pd.Timestamp("2024-03-31 10:00")]
+
+
+def test_booleans_and_blank_cells(tmp_path):
+    cfg = write(
+        tmp_path,
+        {
+            "tx.csv": "customer_id,timestamp,amount\na,2024-01-01,1\n",
+            "customers.csv": "customer_id,churned,plan\na,Yes,\nb,no,pro\nc,1,basic\nd,,basic\n",
+        },
+        "tables: {transactions: {path: tx.csv}, customers: {path: customers.csv}}",
+    )
+    cust = ek.open_dataset(cfg).to_pandas("customers").set_index("customer_id")
+    assert cust.churned.tolist()[:3] == [True, False, True]
+    assert pd.isna(cust.churned["d"])
+    assert pd.isna(cust.plan["a"]) and cust.plan["b"] == "pro"
+
+
+def test_as_of_is_inclusive_and_later_rows_are_dropped(tmp_path):
+    text = "customer_id,timestamp,amount\na,2024-01-31 23:59:59,1\nb,2024-02-01 00:00:00,1\n"
+    cfg = write(tmp_path, {"tx.csv": text}, "as_of: 2024-01-31\ntables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    assert ds.to_pandas("transactions").customer_id.tolist() == ["a"]
+    assert any("after as_of" in w for w in ds.warnings)
+
+
+def test_duplicate_rows_dropped_with_warning(tmp_path):
+    text = "customer_id,timestamp,amount,order_id\na,2024-01-01,1,o1\na,2024-01-01,1,o1\nb,2024-01-02,2,o2\n"
+    cfg = write(tmp_path, {"tx.csv": text}, "tables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    assert ds.reports["transactions"].rows == 2
+    assert any("1 duplicated identical rows" in w for w in ds.warnings)
+
+
+def test_without_order_id_every_row_is_one_order(tmp_path):
+    # two identical rows without an order id are two purchases (CDNOW has such rows)
+    text = "customer_id,timestamp,amount\na,2024-01-01,1\na,2024-01-01,1\nb,2024-01-02,2\n"
+    cfg = write(tmp_path, {"tx.csv": text}, "tables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    assert ds.reports["transactions"].rows == 3
+    assert ds.orders.count().execute() == 3
+    assert not any("duplicated" in w for w in ds.warnings)
+
+
+BAD_CASES = {
+    "missing_file": (
+        {},
+        "tables: {transactions: {path: nope.csv}}",
+        ["nope.csv", "file not found"],
+    ),
+    "empty_file": ({"tx.csv": ""}, "tables: {transactions: {path: tx.csv}}", ["tx.csv", "empty"]),
+    "header_only": (
+        {"tx.csv": "customer_id,timestamp,amount\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["tx.csv", "empty", "no rows"],
+    ),
+    "missing_required_column": (
+        {"tx.csv": "customer,timestamp,amount\na,2024-01-01,1\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["transactions", "customer_id", "did you mean 'customer'"],
+    ),
+    "mapping_to_absent_column": (
+        {"tx.csv": "kunde,timestamp,amount\na,2024-01-01,1\n"},
+        "tables: {transactions: {path: tx.csv, columns: {customer_id: kunden}}}",
+        ["transactions", "kunden", "did you mean 'kunde'"],
+    ),
+    "bad_timestamps": (
+        {"tx.csv": "customer_id,timestamp,amount\na,2024-01-01,1\nb,yesterday,2\nc,31/12/2024,3\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["transactions", "timestamp", "row 2: 'yesterday'", "row 3: '31/12/2024'", "date_format"],
+    ),
+    "bad_amounts": (
+        {"tx.csv": "customer_id,timestamp,amount\na,2024-01-01,1\nb,2024-01-02,abc\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["transactions", "amount", "not numbers", "row 2: 'abc'"],
+    ),
+    "conflicting_order_ids": (
+        {"tx.csv": "customer_id,timestamp,amount,order_id\na,2024-01-01,1,o1\nb,2024-01-01,1,o1\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["transactions", "order_id", "o1", "customer 'a'", "customer 'b'"],
+    ),
+    "customer_id_missing": (
+        {"tx.csv": "customer_id,timestamp,amount\na,2024-01-01,1\n,2024-01-02,2\n"},
+        "tables: {transactions: {path: tx.csv}}",
+        ["transactions", "customer_id", "empty in 1", "row 2"],
+    ),
+    "score_out_of_scale": (
+        {
+            "tx.csv": "customer_id,timestamp,amount\na,2024-01-01,1\n",
+            "s.csv": "timestamp,kind,score\n2024-01-01,nps,11\n2024-01-01,csat,0\n2024-01-01,nps,7\n",
+        },
+        "tables: {transactions: {path: tx.csv}, surveys: {path: s.csv}}",
+        ["surveys", "score", "row 1: nps 11", "row 2: csat 0"],
+    ),
+    "unknown_keys_all_at_once": (
+        {"tx.csv": GOOD},
+        "titel: x\nperiode: M\ntables: {transaction: {path: tx.csv}}",
+        ["'titel'", "did you mean 'title'", "'periode'", "did you mean 'period'", "tables.transaction", "'transactions'"],
+    ),
+    "invalid_yaml": ({}, "tables: {transactions: [path: x.csv\n", ["not valid YAML", "line"]),
+    "unknown_read_option": (
+        {"tx.csv": GOOD},
+        "tables: {transactions: {path: tx.csv, read: {delimiter: ';'}}}",
+        ["tables.transactions.read.delimiter"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_is_a_clear_error_with_exit_code_2(tmp_path, capsys, case):
+    files, config, expected = BAD_CASES[case]
+    cfg = write(tmp_path, files, config)
+    code, text = validate(cfg, capsys)
+    assert code == 2, text
+    assert "Traceback" not in text
+    for fragment in expected:
+        assert fragment in text, f"{fragment!r} not in:\n{text}"
+
+
+def test_all_problems_of_all_tables_reported_together(tmp_path):
+    cfg = write(
+        tmp_path,
+        {
+            "tx.csv": "customer_id,timestamp,amount\na,notadate,1\n",
+            "t.csv": "ticket_id,opened_at\nt1,2024-01-01\n,2024-01-02\n",
+        },
+        "tables: {transactions: {path: tx.csv}, tickets: {path: t.csv}}",
+    )
+    with pytest.raises(DataError) as err:
+        ek.open_dataset(cfg)
+    msg = str(err.value)
+    assert "2 problem(s)" in msg and "timestamp" in msg and "ticket_id" in msg
+
+
+def test_cli_prints_no_traceback_in_a_real_process(tmp_path):
+    cfg = write(tmp_path, {"tx.csv": "customer_id,timestamp,amount\na,2024-01-01,x\n"}, "tables: {transactions: {path: tx.csv}}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "engage_kit.cli", "validate", str(cfg)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "amount" in proc.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "engage_kit.cli", "validate", str(cfg), "--debug"], capture_output=True, text=True
+    )
+    assert "Traceback" in debug.stderr
+
+
+def test_snapshot_round_trip(tmp_path, small_demo):
+    from engage_kit.loaders import open_snapshot, write_snapshot
+
+    write_snapshot(small_demo, tmp_path / "snap")
+    snap = open_snapshot(tmp_path / "snap")
+    assert set(snap.tables) == set(small_demo.tables)
+    assert snap.as_of == small_demo.as_of
+    for name in small_demo.tables:
+        assert snap[name].count().execute() == small_demo[name].count().execute()
+    assert ek.open_dataset(tmp_path / "snap").reports["transactions"].rows == small_demo.reports["transactions"].rows
