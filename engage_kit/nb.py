@@ -49,17 +49,18 @@ class Context:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         return self.output_dir / filename
 
-    def export(self, df: pd.DataFrame, filename: str, *, index: bool = False) -> Path:
-        """Write a table worth exporting as CSV into the output folder (real ids kept)."""
-        path = self.path(filename)
-        df.to_csv(path, index=index)
-        return path
+    def export(self, df: pd.DataFrame, filename: str, *, index: bool = False) -> None:
+        """Write a table worth exporting as CSV into the output folder (real ids kept).
 
-    def write_results(self, results: dict[str, Any]) -> Path:
+        Returns nothing, so a notebook cell ending with it shows no file path.
+        """
+        df.to_csv(self.path(filename), index=index)
+
+    def write_results(self, results: dict[str, Any]) -> None:
         """Write ``results.json`` (dotted keys nest; a meta object is added)."""
         from .results import write_results
 
-        return write_results(
+        write_results(
             self.output_dir,
             results,
             notebook=self.name,

@@ -9,6 +9,7 @@ process, so it is never used.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import os
@@ -82,11 +83,15 @@ def _typed_value(raw: Any, info: dict[str, Any], where: str) -> Any:
     if not isinstance(raw, str):
         return raw
     kind = (info.get("inferred_type_name") or "None").split("[")[0].lower()
-    default = info.get("default")
+    if kind == "none":  # no annotation: the type of the default value in the cell
+        try:
+            kind = type(ast.literal_eval(info.get("default") or "None")).__name__.lower()
+        except (ValueError, SyntaxError):
+            kind = "nonetype"
     text = raw.strip()
     if text.lower() in ("none", "null", "~"):
         return None
-    if kind == "str" or (default and default.strip()[:1] in "'\""):
+    if kind == "str":
         return raw
     try:
         value = yaml.safe_load(text)
