@@ -12,6 +12,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -51,7 +52,15 @@ class TableConfig:
         """A short description of the source, for messages."""
         if self.path is not None:
             return str(self.path)
-        return f"{self.connection} ({self.table or 'sql query'})"
+        return f"{safe_url(str(self.connection))} ({self.table or 'sql query'})"
+
+
+def safe_url(url: str) -> str:
+    """A connection URL without its password, for messages and reports."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@")))
 
 
 @dataclass

@@ -119,6 +119,7 @@ def generate_demo(
     seed: int = DEMO_SEED,
     start: str = "2023-01-01",
     end: str = "2024-12-31",
+    tables: tuple[str, ...] | None = None,
 ) -> DemoData:
     """Generate the synthetic demo dataset (every table of the data contract).
 
@@ -130,6 +131,8 @@ def generate_demo(
         Seed of the random generator: the same seed gives the same data.
     start, end : str
         The window; customers are acquired uniformly over it (but the last 30 days).
+    tables : tuple of str, optional
+        Generate only these tables (benchmarks need just transactions); default all.
 
     Returns
     -------
@@ -248,10 +251,16 @@ def generate_demo(
         }
     )
 
-    touches = _demo_touches(rng, truth, ids, acq_days, t_start, window_days, customers["test_group"].to_numpy())
-    surveys = _demo_surveys(rng, truth, ids, buy_owner, buy_days, made, n_total, t_start, window_days)
-    tickets = _demo_tickets(rng, truth, ids, acq_days, last_day, t_start, window_days)
-    sessions = _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, last_day, t_start, window_days)
+    wanted = set(tables or ("transactions", "customers", "touches", "surveys", "tickets", "web_sessions"))
+    out = {"transactions": tx.reset_index(drop=True), "customers": customers}
+    if "touches" in wanted:
+        out["touches"] = _demo_touches(rng, truth, ids, acq_days, t_start, window_days, customers["test_group"].to_numpy())
+    if "surveys" in wanted:
+        out["surveys"] = _demo_surveys(rng, truth, ids, buy_owner, buy_days, made, n_total, t_start, window_days)
+    if "tickets" in wanted:
+        out["tickets"] = _demo_tickets(rng, truth, ids, acq_days, last_day, t_start, window_days)
+    if "web_sessions" in wanted:
+        out["web_sessions"] = _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, last_day, t_start, window_days)
 
     truth.update(
         {
@@ -273,15 +282,7 @@ def generate_demo(
             "dropped_out": dropped_after_last,
         }
     )
-    tables = {
-        "transactions": tx.reset_index(drop=True),
-        "customers": customers,
-        "touches": touches,
-        "surveys": surveys,
-        "tickets": tickets,
-        "web_sessions": sessions,
-    }
-    return DemoData(tables=tables, truth=truth, customers_truth=customers_truth)
+    return DemoData(tables={k: v for k, v in out.items() if k in wanted}, truth=truth, customers_truth=customers_truth)
 
 
 def _days_to_ts(t_start: pd.Timestamp, days: np.ndarray) -> pd.Series:

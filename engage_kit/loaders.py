@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ibis
 import ibis.expr.datatypes as idt
 import pandas as pd
 
-from .config import Config, TableConfig
+from .config import Config, TableConfig, safe_url
 from .engine import connect, to_local_naive, try_strptime
 from .errors import DataError, closest
 from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
@@ -167,10 +168,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     """Read the source of ``tcfg`` into the engine, CSV as text, with a 1-based ``_row``."""
     name = tcfg.name
     if tcfg.path is None:
-        raise DataError(
-            f"table {name}: reading from a database (`connection:`) is not available in this "
-            "version; export the table to CSV or Parquet and give its `path`"
-        )
+        return _read_database(con, tcfg).mutate(_row=ibis.row_number() + 1)
     path = Path(tcfg.path)
     where = f"table {name} ({path})"
     if not path.exists():
@@ -216,6 +214,60 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
             first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
         raise DataError(f"{where}: cannot be read: {first}") from None
     return raw.mutate(_row=ibis.row_number() + 1)
+
+
+def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
+    """Copy a database table (or query result) into the engine through Ibis.
+
+    Read with Ibis's PostgreSQL backend and streamed into the engine as Arrow batches:
+    DuckDB's own postgres extension downloads itself at run time, which a machine
+    without internet cannot do. The password comes from the environment variable named
+    by ``password_env``; it is never printed.
+    """
+    name = tcfg.name
+    url = str(tcfg.connection)
+    shown = safe_url(url)
+    where = f"table {name} ({shown})"
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise DataError(f"{where}: only postgresql:// connections are supported, got '{parts.scheme}://'")
+    password = parts.password
+    if tcfg.password_env:
+        password = os.environ.get(tcfg.password_env)
+        if password is None:
+            raise DataError(
+                f"{where}: the environment variable {tcfg.password_env} (tables.{name}.password_env) is not set; "
+                f"set it to the database password before running"
+            )
+    try:
+        pg = ibis.postgres.connect(
+            host=parts.hostname or "localhost",
+            port=parts.port or 5432,
+            user=parts.username,
+            password=password,
+            database=(parts.path or "/").lstrip("/") or None,
+            connect_timeout=10,
+        )
+    except Exception as e:  # psycopg's OperationalError and friends
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if password:
+            reason = reason.replace(password, "***")
+        raise DataError(f"{where}: cannot connect to the database: {reason}") from None
+    try:
+        source = pg.sql(tcfg.sql) if tcfg.sql else pg.table(str(tcfg.table))
+        import pyarrow as pa
+
+        batches = source.to_pyarrow_batches(chunk_size=1_000_000)
+        arrow = pa.Table.from_batches(list(batches), schema=batches.schema)
+    except Exception as e:  # noqa: BLE001 - missing table, bad SQL, permissions
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        what = "the query (tables.{0}.sql)".format(name) if tcfg.sql else f"table '{tcfg.table}'"
+        raise DataError(f"{where}: cannot read {what}: {reason}") from None
+    finally:
+        pg.disconnect()
+    if arrow.num_rows == 0 and not arrow.num_columns:
+        raise DataError(f"{where}: the source returned no columns")
+    return con.create_table(_table_name(name), arrow, overwrite=True)
 
 
 def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tuple[dict[str, str], list[str]]:
@@ -355,9 +407,9 @@ def _load_table(
 
     n = int(stage.count().execute())
     if n == 0:
-        report.errors.append(
-            f"{where}: the file is empty: it has a header ({', '.join(c for c in raw.columns if c != '_row')}) but no rows"
-        )
+        cols = ", ".join(c for c in raw.columns if c != "_row")
+        what = "the file is empty: it has a header" if tcfg.path is not None else "the source is empty: it has columns"
+        report.errors.append(f"{where}: {what} ({cols}) but no rows")
         return None
 
     # type failures, one count query for all columns
