@@ -261,7 +261,7 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
         arrow = pa.Table.from_batches(list(batches), schema=batches.schema)
     except Exception as e:  # noqa: BLE001 - missing table, bad SQL, permissions
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        what = "the query (tables.{0}.sql)".format(name) if tcfg.sql else f"table '{tcfg.table}'"
+        what = f"the query (tables.{name}.sql)" if tcfg.sql else f"table '{tcfg.table}'"
         raise DataError(f"{where}: cannot read {what}: {reason}") from None
     finally:
         pg.disconnect()
