@@ -156,7 +156,9 @@ def generate_demo(
     nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
 
     # purchases: first at acquisition; after each purchase drop out with p; gaps Exp(lambda)
-    n_total = np.minimum(rng.geometric(p_drop), 400)  # purchases before dropping out
+    # BG/NBD: drop-out happens only right after a repeat purchase, so every customer
+    # makes 1 + Geometric(p) purchases before leaving (Fader, Hardie and Lee 2005)
+    n_total = np.minimum(1 + rng.geometric(p_drop), 400)
     n_gaps = n_total - 1
     owner = np.repeat(np.arange(n), n_gaps)
     gaps_days = rng.exponential(1.0, owner.size) / lam[owner] * 7.0

@@ -8,6 +8,7 @@ come first. Cell tags ``remove-cell``, ``remove-input`` and ``remove-output`` ar
 from __future__ import annotations
 
 import html
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,7 @@ def render_html(
     c.TagRemovePreprocessor.remove_input_tags = {"remove-input"}
     c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output"}
     exporter = HTMLExporter(config=c, extra_template_basedirs=[str(TEMPLATES)], template_name="engage")
+    exporter.log.setLevel(logging.ERROR)  # not the per-image "alternative text" notices
     exporter.exclude_input = not show_code
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

@@ -1,0 +1,130 @@
+"""Customer lifetime value: BG/NBD purchase counts, Gamma-Gamma spend, discounted CLV.
+
+engage_kit owns the data preparation (one transaction per customer and day, times in
+days / 7 unrounded), the units and the CLV arithmetic, and calls the ``lifetimes``
+fitters with plain numpy arrays of the unique (frequency, recency, T) rows and their
+counts as weights.
+
+Typical use::
+
+    from engage_kit import clv
+    summary = clv.customer_summary(ds.purchases, end=ds.as_of, time_unit="W")
+    model = clv.fit_bgnbd(summary)
+    model.p_alive(3, 20.0, 30.0)
+"""
+
+from __future__ import annotations
+
+from .analysis import CLVAnalysis, analyse, example_customers
+from .models import (
+    BGNBDModel,
+    FittedModel,
+    GammaGammaModel,
+    MBGNBDModel,
+    ParetoNBDModel,
+    TransactionModel,
+    bgnbd_conditional_expected_purchases,
+    bgnbd_expected_purchases,
+    bgnbd_log_likelihood,
+    bgnbd_p_alive,
+    bgnbd_pmf,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    fit_mbgnbd,
+    fit_models,
+    fit_pareto_nbd,
+    gamma_gamma_log_likelihood,
+    mbgnbd_log_likelihood,
+    pareto_nbd_log_likelihood,
+    prob_no_purchase,
+    spend_independence,
+)
+from .prep import (
+    calibration_holdout,
+    compress,
+    customer_summary,
+    default_calibration_end,
+    purchase_days,
+)
+from .validation import (
+    add_predictions,
+    compare_models,
+    conditional_expectations,
+    frequency_histogram,
+    holdout_groups,
+    holdout_summary,
+    p_alive_calibration,
+    p_alive_history,
+    share_buying,
+    top_decile_lift,
+    tracking,
+)
+from .value import (
+    SEGMENT_LABELS,
+    SEGMENTS,
+    assign_segments,
+    clv_frame,
+    discount_rate_per_unit,
+    discounted_expected_purchases,
+    frequency_recency_matrix,
+    rfm_scores,
+    score_customers,
+    segment_rfm_crosstab,
+    segment_summary,
+    top_customers,
+)
+
+__all__ = [
+    "CLVAnalysis",
+    "analyse",
+    "example_customers",
+    "BGNBDModel",
+    "FittedModel",
+    "GammaGammaModel",
+    "MBGNBDModel",
+    "ParetoNBDModel",
+    "SEGMENTS",
+    "SEGMENT_LABELS",
+    "TransactionModel",
+    "add_predictions",
+    "assign_segments",
+    "bgnbd_conditional_expected_purchases",
+    "bgnbd_expected_purchases",
+    "bgnbd_log_likelihood",
+    "bgnbd_p_alive",
+    "bgnbd_pmf",
+    "calibration_holdout",
+    "clv_frame",
+    "compare_models",
+    "compress",
+    "conditional_expectations",
+    "customer_summary",
+    "default_calibration_end",
+    "discount_rate_per_unit",
+    "discounted_expected_purchases",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_mbgnbd",
+    "fit_models",
+    "fit_pareto_nbd",
+    "frequency_histogram",
+    "frequency_recency_matrix",
+    "gamma_gamma_log_likelihood",
+    "holdout_groups",
+    "holdout_summary",
+    "mbgnbd_log_likelihood",
+    "p_alive_calibration",
+    "p_alive_history",
+    "pareto_nbd_log_likelihood",
+    "prob_no_purchase",
+    "purchase_days",
+    "rfm_scores",
+    "score_customers",
+    "segment_rfm_crosstab",
+    "segment_summary",
+    "share_buying",
+    "spend_independence",
+    "top_customers",
+    "top_decile_lift",
+    "tracking",
+]

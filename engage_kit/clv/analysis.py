@@ -1,0 +1,326 @@
+"""The whole CLV analysis behind the ``clv_bgnbd`` report, as one call.
+
+:func:`analyse` prepares the calibration/holdout split, fits the models, validates them
+against the holdout, refits on the full period and scores every customer. The notebook
+only calls it and draws the results; :meth:`CLVAnalysis.results` gives the figures of
+``clv_bgnbd/results.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelError, ParameterError
+from .models import (
+    BGNBDModel,
+    GammaGammaModel,
+    TransactionModel,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    fit_models,
+    spend_independence,
+)
+from .prep import (
+    as_date,
+    calibration_holdout,
+    compress,
+    customer_summary,
+    date_range,
+    days_per_unit,
+    default_calibration_end,
+    iso,
+)
+from .validation import (
+    add_predictions,
+    compare_models,
+    conditional_expectations,
+    frequency_histogram,
+    holdout_groups,
+    holdout_summary,
+    p_alive_calibration,
+    share_buying,
+    top_decile_lift,
+    tracking,
+)
+from .value import (
+    assign_segments,
+    rfm_scores,
+    score_customers,
+    segment_rfm_crosstab,
+    segment_summary,
+    top_customers,
+)
+
+CUSTOMER_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
+                    "expected_avg_value", "clv", "segment"]
+MODEL_KEYS = ("bgnbd", "pareto_nbd", "mbgnbd")
+
+
+@dataclass
+class CLVAnalysis:
+    """Everything the CLV report shows (see :func:`analyse`)."""
+
+    time_unit: str
+    first_day: pd.Timestamp
+    calibration_end: pd.Timestamp
+    observation_end: pd.Timestamp
+    horizon: float
+    annual_discount_rate: float
+    margin: float
+    cal_holdout: ibis.Table
+    groups: pd.DataFrame
+    models: dict[str, TransactionModel]
+    model_errors: dict[str, str]
+    bgnbd: BGNBDModel
+    gamma_gamma: GammaGammaModel | None
+    gamma_gamma_error: str | None
+    holdout: dict[str, Any]
+    histogram: pd.DataFrame
+    chi2: dict[str, float]
+    conditional: pd.DataFrame
+    tracks: dict[str, pd.DataFrame]
+    comparison: pd.DataFrame
+    lift: dict[str, float]
+    calibration: pd.DataFrame
+    independence: dict[str, Any]
+    full_summary: ibis.Table
+    bgnbd_full: BGNBDModel
+    gamma_gamma_full: GammaGammaModel | None
+    gamma_gamma_full_error: str | None
+    average_value: float
+    scored: ibis.Table
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    rfm_crosstab: pd.DataFrame
+    top: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unit_name(self) -> str:
+        return "weeks" if self.time_unit == "W" else "days"
+
+    @property
+    def holdout_length(self) -> float:
+        return (self.observation_end - self.calibration_end).days / days_per_unit(self.time_unit)
+
+    def results(self) -> dict[str, Any]:
+        """Flat dotted keys for ``ctx.write_results`` (results.json)."""
+        out: dict[str, Any] = {
+            "time_unit": self.time_unit,
+            "calibration_end": iso(self.calibration_end),
+            "observation_end": iso(self.observation_end),
+            "customers": int(self.groups["weight"].sum()),
+        }
+        for key, model in (("bgnbd", self.bgnbd), ("bgnbd_full", self.bgnbd_full)):
+            d = model.to_dict()
+            for k in ("params", "se", "log_likelihood", "aic", "customers"):
+                out[f"{key}.{k}"] = d[k]
+        for key, gg in (("gamma_gamma", self.gamma_gamma), ("gamma_gamma_full", self.gamma_gamma_full)):
+            if gg is None:
+                out[f"{key}.params"] = None
+                out[f"{key}.customers"] = 0
+                continue
+            d = gg.to_dict()
+            for k in ("params", "se", "log_likelihood", "customers"):
+                out[f"{key}.{k}"] = d[k]
+        h = self.holdout
+        out["holdout.length"] = self.holdout_length
+        out["holdout.actual_repeat_transactions"] = h["actual_repeat_transactions"]
+        out["holdout.predicted_repeat_transactions"] = h["predicted_repeat_transactions"]
+        out["holdout.error"] = h["error"]
+        out["holdout.mae_per_customer"] = h["mae_per_customer"]
+        out["holdout.share_buying"] = share_buying(self.groups)
+        out["holdout.top_decile_lift"] = self.lift.get("lift")
+        out["holdout.chi2"] = self.chi2
+        bg_track = self.tracks.get("bgnbd")
+        if bg_track is not None and len(bg_track):
+            last = bg_track.iloc[-1]
+            out["holdout.cumulative_forecast"] = float(last["cumulative_expected"])
+            out["holdout.cumulative_actual"] = float(last["cumulative_actual"])
+        out["models"] = [
+            {k: row[k] for k in ("key", "model", "log_likelihood", "aic", "predicted_holdout", "holdout_error", "mae_per_customer")}
+            for row in self.comparison.to_dict(orient="records")
+        ]
+        out["gamma_gamma.independence"] = self.independence
+        c = self.customers["clv"]
+        out["clv.horizon"] = self.horizon
+        out["clv.annual_discount_rate"] = self.annual_discount_rate
+        out["clv.margin"] = self.margin
+        out["clv.customers"] = int(len(c))
+        out["clv.total"] = float(c.sum())
+        out["clv.mean"] = float(c.mean()) if len(c) else float("nan")
+        out["clv.median"] = float(c.median()) if len(c) else float("nan")
+        out["clv.expected_purchases"] = float(self.customers["expected_purchases"].sum())
+        out["clv.mean_p_alive"] = float(self.customers["p_alive"].mean()) if len(c) else float("nan")
+        out["segments"] = {
+            row["segment"]: {"customers": int(row["customers"]), "share": float(row["share"]), "total_clv": float(row["total_clv"])}
+            for row in self.segments.to_dict(orient="records")
+        }
+        return out
+
+
+def _check_models(models: Any) -> list[str]:
+    if isinstance(models, str):
+        models = [models]
+    models = list(models or [])
+    unknown = [m for m in models if m not in MODEL_KEYS]
+    if unknown:
+        from ..errors import did_you_mean
+
+        raise ParameterError(
+            "models: unknown model(s) " + ", ".join(f"'{m}'{did_you_mean(m, MODEL_KEYS)}" for m in unknown)
+            + f"; choose from {', '.join(MODEL_KEYS)}"
+        )
+    return ["bgnbd"] + [m for m in models if m != "bgnbd"]
+
+
+def analyse(
+    purchases: Any,
+    *,
+    as_of: Any,
+    calibration_end: Any = None,
+    observation_end: Any = None,
+    time_unit: str = "W",
+    horizon: float = 52,
+    annual_discount_rate: float = 0.10,
+    margin: float = 1.0,
+    penalizer: float = 0.0,
+    models: Any = MODEL_KEYS,
+    top_n: int = 20,
+) -> CLVAnalysis:
+    """Run the CLV analysis: split, fit, validate, refit, score.
+
+    Parameters
+    ----------
+    purchases : ibis.Table or pandas.DataFrame
+        Orders with amount >= 0 (``ds.purchases``): customer_id, timestamp, amount.
+    as_of : date
+        The analysis date (inclusive); the default ``observation_end``.
+    calibration_end : date, optional
+        End of the calibration period (inclusive); None holds out the last quarter of
+        [first purchase, observation_end].
+    observation_end : date, optional
+        End of the holdout and of the full period (inclusive); None = ``as_of``.
+    time_unit : {"W", "D"}
+        Time unit of the models (weeks = days / 7, unrounded).
+    horizon : float
+        CLV horizon in ``time_unit``.
+    annual_discount_rate, margin, penalizer : float
+        See :func:`score_customers` and :func:`fit_bgnbd`.
+    models : list of str
+        Purchase models to compare: "bgnbd" (always fitted), "pareto_nbd", "mbgnbd".
+    top_n : int
+        Length of the top-customer list.
+    """
+    unit = str(time_unit).upper()
+    days_per_unit(unit)
+    model_keys = _check_models(models)
+    if int(top_n) < 1:
+        raise ParameterError(f"top_n must be a positive number of customers; got {top_n!r}")
+    obs = as_date(observation_end if observation_end is not None else as_of, "observation_end")
+    first, _last = date_range(purchases)
+    cal = as_date(calibration_end, "calibration_end") if calibration_end is not None else default_calibration_end(first, obs)
+    if cal < first:
+        raise ParameterError(
+            f"calibration_end ({cal.date()}) is before the first purchase ({first.date()}); choose a later date"
+        )
+    notes: list[str] = []
+
+    # calibration / holdout
+    ch = calibration_holdout(purchases, calibration_end=cal, observation_end=obs, time_unit=unit).cache()
+    groups = holdout_groups(ch)
+    comp = compress(groups)
+    fitted: dict[str, TransactionModel] = {}
+    errors: dict[str, str] = {}
+    fitted["bgnbd"] = fit_bgnbd(comp, penalizer=penalizer)
+    for key in model_keys[1:]:
+        try:
+            fitted.update(fit_models(comp, [key], penalizer=penalizer))
+        except ModelError as e:
+            errors[key] = str(e)
+    bg = fitted["bgnbd"]  # type: ignore[assignment]
+    gg: GammaGammaModel | None
+    gg_err = None
+    try:
+        gg = fit_gamma_gamma(ch, penalizer=penalizer)
+    except ModelError as e:
+        gg, gg_err = None, str(e)
+    duration = (obs - cal).days / days_per_unit(unit)
+    holdout = holdout_summary(groups, bg, duration=duration)
+    hist, chi2 = frequency_histogram(ch, bg)
+    cond = conditional_expectations(groups, bg, duration=duration)
+    tracks = {}
+    for key, m in fitted.items():
+        tracks[key] = tracking(purchases, m, calibration_end=cal, observation_end=obs, time_unit=unit)
+    comparison = compare_models(fitted, groups, duration=duration, tracks=tracks)
+    pred = add_predictions(groups, bg, duration=duration, gamma_gamma=gg)
+    if "predicted_value" not in pred:
+        pred["predicted_value"] = pred["predicted"]
+    lift = top_decile_lift(pred)
+    # one-time buyers are alive by construction in BG/NBD: calibrate on repeat buyers
+    calib = p_alive_calibration(pred[pred["frequency"] > 0] if (pred["frequency"] > 0).any() else pred)
+    independence = spend_independence(ch)
+    if not independence["ok"]:
+        notes.append(
+            f"Frequency and mean spend are correlated (r = {independence['correlation']:.2f}): the Gamma-Gamma "
+            "model assumes they are independent, so value forecasts for very frequent buyers may be biased."
+        )
+
+    # full period: forward-looking figures
+    full = customer_summary(purchases, end=obs, time_unit=unit).cache()
+    bg_full = fit_bgnbd(full, penalizer=penalizer)
+    gg_full_err = None
+    try:
+        gg_full: GammaGammaModel | None = fit_gamma_gamma(full, penalizer=penalizer)
+    except ModelError as e:
+        gg_full, gg_full_err = None, str(e)
+    avg_row = full.aggregate(total=full.total_amount.sum(), n=(full.frequency + 1).sum()).execute().iloc[0]
+    average_value = float(avg_row["total"]) / max(float(avg_row["n"]), 1.0)
+    if gg_full is None:
+        notes.append(f"The Gamma-Gamma spend model could not be fitted ({gg_full_err}); CLV uses the mean purchase value {average_value:,.2f} for every customer.")
+    scored = score_customers(full, bg_full, gg_full, horizon=horizon, time_unit=unit,
+                             annual_discount_rate=annual_discount_rate, margin=margin, average_value=average_value)
+    scored = assign_segments(rfm_scores(scored)).cache()
+    customers = scored.select(*CUSTOMER_COLUMNS, "r_score", "f_score", "m_score").order_by(ibis.desc("clv"), "customer_id").execute()
+    segs = segment_summary(scored)
+    cross = segment_rfm_crosstab(scored, score="r_score")
+    top = top_customers(scored, int(top_n))
+    return CLVAnalysis(
+        time_unit=unit, first_day=first, calibration_end=cal, observation_end=obs, horizon=float(horizon),
+        annual_discount_rate=float(annual_discount_rate), margin=float(margin), cal_holdout=ch, groups=groups,
+        models=fitted, model_errors=errors, bgnbd=bg, gamma_gamma=gg, gamma_gamma_error=gg_err, holdout=holdout,
+        histogram=hist, chi2=chi2, conditional=cond, tracks=tracks, comparison=comparison, lift=lift,
+        calibration=calib, independence=independence, full_summary=full, bgnbd_full=bg_full,
+        gamma_gamma_full=gg_full, gamma_gamma_full_error=gg_full_err, average_value=average_value, scored=scored,
+        customers=customers, segments=segs, rfm_crosstab=cross, top=top, notes=notes,
+    )
+
+
+def example_customers(customers: pd.DataFrame, n: int = 3) -> list[str]:
+    """A few customers worth showing in a P(alive) history: the most frequent buyer,
+    a frequent buyer who has gone quiet (lowest P(alive) among frequency >= 3) and a
+    typical repeat buyer (median frequency among repeat buyers)."""
+    rep = customers[customers["frequency"] > 0]
+    if rep.empty:
+        return []
+    picks: list[str] = [str(rep.sort_values(["frequency", "clv"], ascending=False).iloc[0]["customer_id"])]
+    quiet = rep[rep["frequency"] >= 3].sort_values("p_alive")
+    if len(quiet):
+        picks.append(str(quiet.iloc[0]["customer_id"]))
+    med = rep["frequency"].median()
+    typical = rep.iloc[(rep["frequency"] - med).abs().argsort(kind="stable")]
+    for cid in typical["customer_id"].astype(str):
+        if cid not in picks:
+            picks.append(cid)
+            break
+    return picks[:n]
+
+
+def clv_histogram_data(customers: pd.DataFrame) -> np.ndarray:
+    """Predicted CLV of every customer (for the distribution chart)."""
+    return customers["clv"].to_numpy(float)
