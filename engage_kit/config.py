@@ -74,6 +74,7 @@ class EngineConfig:
     master: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     temp_directory: str | None = None
+    session: Any = field(default=None, repr=False)  # an existing SparkSession (Python only)
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Config:
         }
         if self.as_of:
             out["as_of"] = self.as_of.isoformat()
-        eng = {k: v for k, v in vars(self.engine).items() if v not in (None, {})}
+        eng = {k: v for k, v in vars(self.engine).items() if v not in (None, {}) and k != "session"}
         if eng != {"kind": "duckdb"}:
             out["engine"] = eng
         tables = {}

@@ -3,10 +3,19 @@
 DuckDB in-process is the default: nothing to start, reads CSV and Parquet directly,
 works out of core and uses every core. DuckDB takes 80% of the machine's memory unless
 told otherwise, so ``memory_limit`` in the config's ``engine`` section caps it.
+
+Apache Spark (``kind: spark``) runs the same Ibis expressions where the data outgrows
+one machine. The few places where the engines differ (reading CSV as text, parsing
+dates with a format, time zones, row numbers, materialising an intermediate table)
+are the functions below; everything else in engage_kit is plain Ibis.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -15,9 +24,35 @@ import ibis.expr.datatypes as dt
 from .config import EngineConfig
 from .errors import ConfigError
 
+SPARK_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.driver.extraJavaOptions": "-Dlog4j.rootLogger=ERROR,console",
+}
 
-def connect(engine: EngineConfig | None = None) -> Any:
-    """Open the Ibis backend described by ``engine`` (default: in-memory DuckDB)."""
+
+def kind_of(con: Any) -> str:
+    """``duckdb`` or ``spark`` for an Ibis backend."""
+    return "spark" if getattr(con, "name", "") == "pyspark" else str(getattr(con, "name", "duckdb"))
+
+
+def _spark_memory(limit: str) -> str:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(limit), re.I)
+    if not m:
+        raise ConfigError(f"engine.memory_limit: '{limit}' is not a size such as 8GB")
+    number, unit = float(m.group(1)), (m.group(2) or "M").lower()
+    return f"{int(number)}{unit}" if number == int(number) else f"{int(number * 1024)}{'m' if unit == 'g' else 'k'}"
+
+
+def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any:
+    """Open the Ibis backend described by ``engine`` (default: in-memory DuckDB).
+
+    For Spark, an existing SparkSession (``engine.session``, e.g. on a Databricks
+    cluster) is used as it is; otherwise a local one is started with ``engine.master``
+    (default ``local[*]``), ``engine.settings`` and the config's time zone.
+    """
     engine = engine or EngineConfig()
     if engine.kind == "duckdb":
         kwargs: dict[str, Any] = {}
@@ -28,27 +63,155 @@ def connect(engine: EngineConfig | None = None) -> Any:
         if engine.temp_directory:
             kwargs["temp_directory"] = str(engine.temp_directory)
         try:
-            con = ibis.duckdb.connect(engine.path or ":memory:", **kwargs)
+            return ibis.duckdb.connect(engine.path or ":memory:", **kwargs)
         except Exception as e:  # duckdb raises its own error types for bad settings
             raise ConfigError(f"engine: DuckDB could not start with {kwargs}: {e}") from None
-        return con
     if engine.kind == "spark":
-        raise ConfigError(
-            "engine.kind: spark is not available in this version of engage-kit yet; "
-            "use kind: duckdb (the default)"
-        )
+        session = engine.session
+        if session is None:
+            try:
+                from pyspark.sql import SparkSession
+            except ImportError:
+                raise ConfigError(
+                    "engine.kind: spark needs pyspark (pip install 'pyspark>=3.5,<4.1'); "
+                    "or use kind: duckdb (the default)"
+                ) from None
+            settings = dict(SPARK_DEFAULTS)
+            settings["spark.sql.warehouse.dir"] = os.path.join(tempfile.gettempdir(), "engage-kit-spark-warehouse")
+            settings["spark.sql.session.timeZone"] = timezone
+            if engine.memory_limit:
+                settings["spark.driver.memory"] = _spark_memory(engine.memory_limit)
+            settings.update({str(k): str(v) for k, v in (engine.settings or {}).items()})
+            builder = SparkSession.builder.master(str(engine.master or "local[*]")).appName("engage-kit")
+            for key, value in settings.items():
+                builder = builder.config(key, value)
+            try:
+                session = builder.getOrCreate()
+            except Exception as e:  # Java missing, bad master URL...
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ConfigError(f"engine: Spark could not start ({engine.master or 'local[*]'}): {first}") from None
+            session.sparkContext.setLogLevel("ERROR")
+        # Ibis keeps Spark's session time zone at UTC: naive timestamps stay wall-clock
+        # times, and instants are converted to the config's zone by the loader.
+        return ibis.pyspark.connect(session)
     raise ConfigError(f"engine.kind: unknown engine '{engine.kind}'")
 
 
-# --- engine-side functions the loaders need (DuckDB names) -------------------------
+# --- engine-side functions the loaders need ---------------------------------------------
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
-def try_strptime(value: str, fmt: str) -> dt.Timestamp():
-    """Parse text with a strftime format; NULL where it does not match."""
+def _duckdb_try_strptime(value: str, fmt: str) -> dt.Timestamp():
+    """DuckDB: parse text with a strftime format; NULL where it does not match."""
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def to_local_naive(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
-    """Convert an instant to the wall-clock time of ``zone`` (naive)."""
+def _duckdb_timezone(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+    """DuckDB: the wall-clock time in ``zone`` of an instant."""
 
+
+@ibis.udf.scalar.builtin(name="try_to_timestamp")
+def _spark_try_to_timestamp(value: str, fmt: str) -> dt.Timestamp():
+    """Spark: parse text with a Java datetime pattern; NULL where it does not match."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_from_utc(ts: dt.Timestamp(), zone: str) -> dt.Timestamp():
+    """Spark: the wall-clock time in ``zone`` of a UTC timestamp."""
+
+
+@ibis.udf.scalar.builtin(name="monotonically_increasing_id")
+def _spark_row_id() -> dt.int64:
+    """Spark: increasing ids in the order rows were read (not consecutive)."""
+
+
+_STRFTIME_TO_JAVA = {
+    "%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%I": "hh", "%M": "mm",
+    "%S": "ss", "%f": "SSSSSS", "%p": "a", "%b": "MMM", "%B": "MMMM", "%a": "EEE",
+    "%A": "EEEE", "%j": "DDD", "%z": "Z", "%Z": "z", "%%": "%",
+}
+
+
+def java_datetime_pattern(fmt: str) -> str:
+    """Translate a strftime format (``%d.%m.%Y``) to a Java pattern (``dd.MM.yyyy``)."""
+    out, i = [], 0
+    while i < len(fmt):
+        code = fmt[i : i + 2]
+        if code in _STRFTIME_TO_JAVA:
+            out.append(_STRFTIME_TO_JAVA[code])
+            i += 2
+            continue
+        ch = fmt[i]
+        out.append(f"'{ch}'" if ch.isalpha() else ch)
+        i += 1
+    return "".join(out)
+
+
+def parse_timestamp(con: Any, text: ibis.Value, fmt: str) -> ibis.Value:
+    """Text -> timestamp with a strftime format; NULL where it does not match."""
+    if kind_of(con) == "spark":
+        return _spark_try_to_timestamp(text, java_datetime_pattern(fmt))
+    return _duckdb_try_strptime(text, fmt)
+
+
+def local_naive(con: Any, zone: str, instant: ibis.Value) -> ibis.Value:
+    """An instant (timestamp with time zone) -> naive wall-clock time in ``zone``."""
+    if kind_of(con) == "spark":
+        return _spark_from_utc(instant.cast(dt.Timestamp()), zone)
+    return _duckdb_timezone(zone, instant.cast(dt.Timestamp(timezone="UTC")))
+
+
+def read_csv_text(con: Any, path: str, name: str, *, sep: str | None, encoding: str | None, skip: int | None) -> ibis.Table:
+    """Read a CSV file with every column as text (types are checked afterwards)."""
+    if kind_of(con) == "spark":
+        kwargs: dict[str, Any] = {"header": True, "inferSchema": False}
+        if sep:
+            kwargs["sep"] = sep
+        if encoding:
+            kwargs["encoding"] = encoding
+        return con.read_csv(path, table_name=name, **kwargs)
+    kwargs = {"all_varchar": True, "header": True}
+    if sep:
+        kwargs["delim"] = sep
+    if encoding:
+        kwargs["encoding"] = encoding
+    if skip:
+        kwargs["skip"] = int(skip)
+    return con.read_csv(path, table_name=name, **kwargs)
+
+
+def with_row_numbers(con: Any, table: ibis.Table) -> ibis.Table:
+    """Add ``_row``: 1-based row numbers in the order the source was read."""
+    if kind_of(con) == "spark":
+        t = table.mutate(_ek_id=_spark_row_id())
+        return t.mutate(_row=ibis.row_number().over(order_by=t._ek_id) + 1).drop("_ek_id")
+    return table.mutate(_row=ibis.row_number() + 1)
+
+
+def materialize(con: Any, name: str, expr: ibis.Table) -> ibis.Table:
+    """Compute ``expr`` once and keep the result in the engine under ``name``."""
+    if kind_of(con) == "spark":
+        return expr.cache()
+    return con.create_table(name, expr, overwrite=True)
+
+
+def drop(con: Any, name: str) -> None:
+    """Drop a helper table or view made by the loaders (no error when absent)."""
+    if name not in con.list_tables():
+        return
+    try:
+        con.drop_table(name, force=True)
+    except Exception:  # noqa: BLE001 - readers may register views instead
+        con.drop_view(name, force=True)
+
+
+def register_arrow(con: Any, name: str, arrow: Any) -> ibis.Table:
+    """Put an Arrow table (e.g. read from a database) into the engine."""
+    if kind_of(con) == "spark":
+        return con.create_table(name, arrow.to_pandas(), overwrite=True)
+    return con.create_table(name, arrow, overwrite=True)
+
+
+def write_parquet(con: Any, table: ibis.Table, path: str | Path) -> None:
+    """Write a table as Parquet (a file on DuckDB, a folder of files on Spark)."""
+    con.to_parquet(table, str(path))

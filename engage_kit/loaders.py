@@ -22,8 +22,9 @@ import ibis
 import ibis.expr.datatypes as idt
 import pandas as pd
 
+from . import engine as eng
 from .config import Config, TableConfig, safe_url
-from .engine import connect, to_local_naive, try_strptime
+from .engine import connect
 from .errors import DataError, closest
 from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
 
@@ -168,7 +169,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     """Read the source of ``tcfg`` into the engine, CSV as text, with a 1-based ``_row``."""
     name = tcfg.name
     if tcfg.path is None:
-        return _read_database(con, tcfg).mutate(_row=ibis.row_number() + 1)
+        return eng.with_row_numbers(con, _read_database(con, tcfg))
     path = Path(tcfg.path)
     where = f"table {name} ({path})"
     if not path.exists():
@@ -186,22 +187,20 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     lower = path.name.lower()
     try:
         if lower.endswith(CSV_SUFFIXES):
-            kwargs: dict[str, Any] = {"all_varchar": True, "header": True}
             sep = read.get("sep", "\t" if ".tsv" in lower else None)
-            if sep:
-                kwargs["delim"] = sep
+            enc = None
             if read.get("encoding"):
                 enc = str(read["encoding"]).lower().replace("_", "-")
-                kwargs["encoding"] = {"latin1": "latin-1", "iso-8859-1": "latin-1", "utf8": "utf-8"}.get(enc, enc)
-            if read.get("skip_rows"):
-                kwargs["skip"] = int(read["skip_rows"])
-            raw = con.read_csv(str(path), table_name=_table_name(name), **kwargs)
+                enc = {"latin1": "latin-1", "iso-8859-1": "latin-1", "utf8": "utf-8"}.get(enc, enc)
+            raw = eng.read_csv_text(
+                con, str(path), _table_name(name), sep=sep, encoding=enc, skip=read.get("skip_rows")
+            )
         elif lower.endswith(".parquet") or path.is_dir():
             raw = con.read_parquet(str(path), table_name=_table_name(name))
         elif lower.endswith(EXCEL_SUFFIXES):
             df = pd.read_excel(path, sheet_name=read.get("sheet", 0), dtype=str)
             df.columns = [str(c) for c in df.columns]
-            raw = con.create_table(_table_name(name), ibis.memtable(df), overwrite=True)
+            raw = eng.materialize(con, _table_name(name), ibis.memtable(df))
         else:
             raise DataError(
                 f"{where}: unknown file type '{path.suffix}'; use .csv, .parquet or .xlsx"
@@ -213,7 +212,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
         if "encod" in str(e).lower() or "unicode" in str(e).lower():
             first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
         raise DataError(f"{where}: cannot be read: {first}") from None
-    return raw.mutate(_row=ibis.row_number() + 1)
+    return eng.with_row_numbers(con, raw)
 
 
 def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
@@ -267,7 +266,7 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
         pg.disconnect()
     if arrow.num_rows == 0 and not arrow.num_columns:
         raise DataError(f"{where}: the source returned no columns")
-    return con.create_table(_table_name(name), arrow, overwrite=True)
+    return eng.register_arrow(con, _table_name(name), arrow)
 
 
 def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tuple[dict[str, str], list[str]]:
@@ -318,7 +317,7 @@ def _clean_text(col: ibis.Value) -> ibis.Value:
     return s.nullif("")
 
 
-def _typed(col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> ibis.Value:
+def _typed(con: Any, col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> ibis.Value:
     """The expression that turns a raw column into its canonical type (NULL on failure)."""
     dtype = col.type()
     if kind in ("id", "string"):
@@ -344,7 +343,7 @@ def _typed(col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> i
     if kind == "timestamp":
         if dtype.is_timestamp():
             if dtype.timezone:
-                return to_local_naive(timezone, col.cast(idt.Timestamp(timezone="UTC")))
+                return eng.local_naive(con, timezone, col)
             return col
         if dtype.is_date():
             return col.cast("timestamp")
@@ -352,9 +351,9 @@ def _typed(col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> i
         fmt = read.get("date_format")
         if fmt:
             if "%z" in str(fmt) or "%Z" in str(fmt):
-                return to_local_naive(timezone, try_strptime(s, str(fmt)).cast(idt.Timestamp(timezone="UTC")))
-            return try_strptime(s, str(fmt))
-        aware = to_local_naive(timezone, s.try_cast(idt.Timestamp(timezone="UTC")))
+                return eng.local_naive(con, timezone, eng.parse_timestamp(con, s, str(fmt)))
+            return eng.parse_timestamp(con, s, str(fmt))
+        aware = eng.local_naive(con, timezone, s.try_cast(idt.Timestamp(timezone="UTC")))
         return ibis.ifelse(s.re_search(_OFFSET_RE), aware, s.try_cast("timestamp"))
     raise ValueError(f"unknown column kind {kind}")
 
@@ -396,14 +395,13 @@ def _load_table(
     checks: dict[str, ibis.Value] = {}
     for canon, user in mapping.items():
         kind = spec.kind(canon)
-        typed = _typed(raw[user], kind, tcfg.read, config.timezone)
+        typed = _typed(con, raw[user], kind, tcfg.read, config.timezone)
         exprs[canon] = typed
         if raw[user].type().is_string() and kind not in ("id", "string"):
             exprs[f"_raw_{canon}"] = _clean_text(raw[user])
             checks[canon] = exprs[f"_raw_{canon}"].notnull() & typed.isnull()
     # materialise once: every check below reads this staged table, not the file again
-    stage = con.create_table(f"ek_stage_{spec.name}", raw.select(**exprs), overwrite=True)
-    _drop(con, _table_name(spec.name))
+    stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
 
     n = int(stage.count().execute())
     if n == 0:
@@ -554,7 +552,7 @@ def _finish(
             t = t.filter(t[tcol] < as_of_end.to_pydatetime())
     data_cols = [c for c in t.columns if c != "_row"]
     dedup = t.group_by(data_cols).aggregate(_row=t._row.min())
-    final = con.create_table(f"ek_{name}", dedup.select(*data_cols, "_row").order_by("_row").drop("_row"), overwrite=True)
+    final = eng.materialize(con, f"ek_{name}", dedup.select(*data_cols, "_row").order_by("_row").drop("_row"))
     n1 = int(final.count().execute())
     dropped = int(t.count().execute()) - n1
     if dropped:
@@ -588,7 +586,7 @@ def load_dataset(
     progress : callable, optional
         Called with a short message as each table is loaded.
     """
-    con = con or connect(config.engine)
+    con = con or connect(config.engine, timezone=config.timezone)
     reports: dict[str, TableReport] = {}
     staged: dict[str, ibis.Table] = {}
     for name, tcfg in config.tables.items():
@@ -627,7 +625,8 @@ def load_dataset(
     tables: dict[str, ibis.Table] = {}
     for name, t in staged.items():
         tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})")
-        _drop(con, f"ek_stage_{name}")
+        eng.drop(con, f"ek_stage_{name}")
+        eng.drop(con, _table_name(name))
     if "transactions" in tables and reports["transactions"].rows == 0:
         raise DataError(
             f"table transactions ({config.tables['transactions'].source}): no rows on or before "
@@ -646,7 +645,7 @@ def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
     meta = json.loads((path / "snapshot.json").read_text(encoding="utf-8"))
     config = parse_config(meta["config"], base_dir=path)
     config.name = meta.get("name") or meta.get("source")
-    con = con or connect(config.engine)
+    con = con or connect(config.engine, timezone=config.timezone)
     tables = {}
     reports = {}
     for name, info in meta["tables"].items():
@@ -671,7 +670,7 @@ def write_snapshot(ds: Dataset, path: str | Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     info = {}
     for name, t in ds.tables.items():
-        ds.con.to_parquet(t, str(path / f"{name}.parquet"))
+        eng.write_parquet(ds.con, t, path / f"{name}.parquet")
         r = ds.reports.get(name, TableReport(name=name, source=name))
         info[name] = {
             "source": r.source,
@@ -701,11 +700,3 @@ def is_snapshot(path: str | Path) -> bool:
     return p.is_dir() and (p / "snapshot.json").exists()
 
 
-
-def _drop(con: Any, name: str) -> None:
-    """Drop a helper table or view the loader made."""
-    if name in con.list_tables():
-        try:
-            con.drop_table(name, force=True)
-        except Exception:  # noqa: BLE001 - readers may register views instead
-            con.drop_view(name, force=True)
