@@ -31,6 +31,7 @@ from .config import Config, load_config, parse_config, write_config
 from .errors import ConfigError, did_you_mean
 
 BUILTIN = ("demo", "cdnow", "cdnow-sample")
+GENERATOR_VERSION = 3  # bump when generate_demo changes, so cached copies are rebuilt
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
 
@@ -510,7 +511,7 @@ def write_demo(
     for name, df in demo.tables.items():
         path = directory / f"{name}.{fmt}"
         if fmt == "parquet":
-            df.to_parquet(path, index=False)
+            df.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
         else:
             df.to_csv(path, index=False)
         tables[name] = {"path": path.name}
@@ -533,7 +534,7 @@ def write_cdnow(directory: str | Path, *, sample: bool) -> Path:
     """Write a CDNOW transactions Parquet file and a config for it; return the config path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    load_cdnow(sample).to_parquet(directory / "transactions.parquet", index=False)
+    load_cdnow(sample).to_parquet(directory / "transactions.parquet", index=False, coerce_timestamps="us")
     which = "1/10 sample" if sample else "master file"
     config = parse_config(
         {
@@ -557,7 +558,7 @@ def builtin_config(name: str) -> Config:
         raise ConfigError(f"unknown dataset '{name}'{did_you_mean(name, BUILTIN)}; built-in: {', '.join(BUILTIN)}")
     from . import __version__
 
-    folder = cache_dir() / f"{name}-{__version__}"
+    folder = cache_dir() / f"{name}-{__version__}-g{GENERATOR_VERSION}"
     path = folder / "config.yaml"
     if not path.exists():
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
