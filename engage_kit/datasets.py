@@ -31,7 +31,7 @@ from .config import Config, load_config, parse_config, write_config
 from .errors import ConfigError, did_you_mean
 
 BUILTIN = ("demo", "cdnow", "cdnow-sample")
-GENERATOR_VERSION = 3  # bump when generate_demo changes, so cached copies are rebuilt
+GENERATOR_VERSION = 4  # bump when generate_demo changes, so cached copies are rebuilt
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
 
@@ -176,6 +176,9 @@ def generate_demo(
     dropped_after_last = made >= n_total  # its last purchase in the window was its final one
     last_day = np.zeros(n)
     np.maximum.at(last_day, buy_owner, buy_days)
+    # engagement (browsing, support contacts) lasts while a customer is alive and fades
+    # within 30 days of dropping out; it never depends on purchases still to come
+    active_until = np.where(dropped_after_last, np.minimum(last_day + 30, window_days), window_days)
 
     order = np.lexsort((buy_days, buy_owner))
     buy_owner, buy_days = buy_owner[order], buy_days[order]
@@ -261,9 +264,9 @@ def generate_demo(
     if "surveys" in wanted:
         out["surveys"] = _demo_surveys(rng, truth, ids, buy_owner, buy_days, made, n_total, t_start, window_days)
     if "tickets" in wanted:
-        out["tickets"] = _demo_tickets(rng, truth, ids, acq_days, last_day, t_start, window_days)
+        out["tickets"] = _demo_tickets(rng, truth, ids, acq_days, active_until, t_start, window_days)
     if "web_sessions" in wanted:
-        out["web_sessions"] = _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, last_day, t_start, window_days)
+        out["web_sessions"] = _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, active_until, t_start, window_days)
 
     truth.update(
         {
@@ -427,12 +430,12 @@ def _demo_surveys(rng, truth, ids, buy_owner, buy_days, made, n_total, t_start, 
     return pd.concat([nps, c, e], ignore_index=True).sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
-def _demo_tickets(rng, truth, ids, acq_days, last_day, t_start, window_days) -> pd.DataFrame:
+def _demo_tickets(rng, truth, ids, acq_days, active_until, t_start, window_days) -> pd.DataFrame:
     sv = truth["service"]
     n = ids.size
     k = rng.poisson(0.3, n)
     owner = np.repeat(np.arange(n), k)
-    span = np.maximum(last_day[owner] + 30 - acq_days[owner], 1)
+    span = np.maximum(active_until[owner] - acq_days[owner], 1)
     day = acq_days[owner] + rng.uniform(0, 1, owner.size) * span
     m = day < window_days - 0.01
     owner, day = owner[m], day[m]
@@ -458,12 +461,12 @@ def _demo_tickets(rng, truth, ids, acq_days, last_day, t_start, window_days) -> 
     ).sort_values("opened_at", kind="stable").reset_index(drop=True)
 
 
-def _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, last_day, t_start, window_days) -> pd.DataFrame:
+def _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, active_until, t_start, window_days) -> pd.DataFrame:
     n = ids.size
     # one converting session before each purchase, plus browsing sessions while engaged
-    k = rng.poisson(3.0 * np.maximum(last_day + 30 - acq_days, 1) / 365 + 1)
+    k = rng.poisson(3.0 * np.maximum(active_until - acq_days, 1) / 365 + 1)
     owner = np.repeat(np.arange(n), k)
-    day = acq_days[owner] + rng.uniform(0, 1, owner.size) * np.maximum(last_day[owner] + 30 - acq_days[owner], 1)
+    day = acq_days[owner] + rng.uniform(0, 1, owner.size) * np.maximum(active_until[owner] - acq_days[owner], 1)
     anon = int(0.25 * owner.size)
     all_days = np.concatenate([buy_days - 0.01, day, rng.uniform(0, window_days, anon)])
     cust = np.concatenate([ids[buy_owner], ids[owner], np.full(anon, None, dtype=object)])
