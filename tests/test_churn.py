@@ -1,0 +1,395 @@
+"""Churn prediction: dates, features without leakage, labels, metrics, models, notebook."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engage_kit import churn
+from engage_kit.errors import DataError, ModelError, ParameterError
+
+TS = pd.Timestamp
+
+
+def _purchases(rows):
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]).astype(
+        {"customer_id": "string", "timestamp": "datetime64[us]", "amount": "float64"}
+    )
+
+
+# --- dates -----------------------------------------------------------------------------
+
+
+def test_default_cutoffs_are_the_latest_complete_windows():
+    cutoff, test_cutoff = churn.resolve_cutoffs("2024-12-31", inactivity_days=90)
+    assert test_cutoff == TS("2024-10-02")  # 2024-12-31 - 90 days
+    assert cutoff == TS("2024-07-04")  # test_cutoff - 90 days
+    assert cutoff + pd.Timedelta(days=90) <= test_cutoff
+
+
+def test_explicit_cutoffs_are_checked():
+    c, t = churn.resolve_cutoffs("2024-12-31", cutoff="2024-01-31", test_cutoff="2024-06-30", inactivity_days=30)
+    assert (c, t) == (TS("2024-01-31"), TS("2024-06-30"))
+    with pytest.raises(ParameterError, match="training labels would see the test period"):
+        churn.resolve_cutoffs("2024-12-31", cutoff="2024-06-01", test_cutoff="2024-06-30", inactivity_days=90)
+    with pytest.raises(ParameterError, match=r"past the end of the data \(as_of 2024-12-31\).*2024-10-02"):
+        churn.resolve_cutoffs("2024-12-31", test_cutoff="2024-11-30", inactivity_days=90)
+    with pytest.raises(ParameterError, match="before the first transaction"):
+        churn.resolve_cutoffs("2024-12-31", inactivity_days=90, data_start="2024-08-01")
+    with pytest.raises(ParameterError, match="inactivity_days must be a whole number"):
+        churn.resolve_cutoffs("2024-12-31", inactivity_days=0)
+
+
+# --- features and labels on a frame checked by hand ----------------------------------------
+
+
+@pytest.fixture
+def tiny():
+    # cutoff 2024-03-31 (inclusive): E = 2024-04-01 00:00
+    return _purchases(
+        [
+            ("A", "2023-01-10", 10.0),  # outside the 365-day window, counts in all-time figures
+            ("A", "2024-01-01", 20.0),
+            ("A", "2024-03-01", 30.0),
+            ("A", "2024-03-31 12:00", 40.0),  # on the cutoff day: a feature, not a label
+            ("B", "2024-02-01", 5.0),
+            ("B", "2024-05-01", 7.0),  # after the cutoff: label only
+            ("C", "2022-12-01", 9.0),  # nothing in the window: not in the population
+            ("D", "2024-06-29 23:59", 1.0),  # first purchase after the cutoff
+        ]
+    )
+
+
+def test_features_by_hand(tiny):
+    f = churn.build_features(tiny, cutoff="2024-03-31", feature_window_days=365, trend_days=30).execute()
+    f = f.set_index("customer_id").sort_index()
+    assert list(f.index) == ["A", "B"]
+    a, b = f.loc["A"], f.loc["B"]
+    assert a.orders_total == 4 and a.orders_window == 3
+    assert a.spend_window == pytest.approx(90.0)
+    assert a.avg_order_value == pytest.approx(30.0)
+    assert a.recency_days == pytest.approx(0.5)  # 12:00 on the cutoff day
+    assert a.tenure_days == pytest.approx((TS("2024-04-01") - TS("2023-01-10")).days)
+    gaps = np.array([356, 60, 30.5])  # 2023-01-10 -> 2024-01-01 -> 03-01 -> 03-31 12:00
+    assert a.gap_mean_days == pytest.approx(gaps.mean())
+    assert a.gap_std_days == pytest.approx(gaps.std(ddof=1))
+    assert a.gap_max_days == pytest.approx(356)
+    assert a.recency_to_gap == pytest.approx(0.5 / gaps.mean())
+    # trend: last 30 days (from 2024-03-02) vs the 30 before (from 2024-02-01)
+    assert a.orders_recent == 1 and a.orders_prior == 1 and a.orders_trend == 0
+    assert a.spend_trend == pytest.approx(40.0 - 30.0)
+    assert b.orders_total == 1 and np.isnan(b.gap_mean_days) and np.isnan(b.recency_to_gap)
+    assert b.recency_days == pytest.approx((TS("2024-04-01") - TS("2024-02-01")).days)
+    assert b.orders_recent == 0 and b.orders_prior == 1 and b.orders_trend == -1
+
+
+def test_labels_by_hand(tiny):
+    df = churn.churn_frame(tiny, cutoff="2024-03-31", inactivity_days=90, feature_window_days=365, as_of="2024-06-30")
+    labels = df.set_index("customer_id")["churned"].to_dict()
+    assert labels == {"A": 1, "B": 0}  # B buys on 2024-05-01, inside (03-31, 06-29]
+    # the label window is [2024-04-01, 2024-04-01 + 30 days): B's purchase on 05-01 is outside it
+    df30 = churn.churn_frame(tiny, cutoff="2024-03-31", inactivity_days=30, feature_window_days=365)
+    assert df30.set_index("customer_id")["churned"].to_dict() == {"A": 1, "B": 1}
+    # a purchase in the last minute of the label window counts
+    t2 = pd.concat([tiny, _purchases([("A", "2024-06-29 23:59", 1.0)])])
+    assert churn.churn_frame(t2, cutoff="2024-03-31", inactivity_days=90).set_index("customer_id").churned["A"] == 0
+
+
+def test_bad_input_messages(tiny):
+    with pytest.raises(DataError, match=r"no customer has a purchase in the 365 days up to the cutoff 2021-12-31"):
+        churn.churn_frame(tiny, cutoff="2021-12-31", inactivity_days=90)
+    with pytest.raises(ParameterError, match=r"label window of 90 days ends 2024-06-29, past the end of the data"):
+        churn.churn_frame(tiny, cutoff="2024-03-31", inactivity_days=90, as_of="2024-05-31")
+    with pytest.raises(ParameterError, match="unknown model 'logistics' \\(did you mean 'logistic'\\?\\)"):
+        churn.run_churn_study({"purchases": tiny}, as_of="2024-06-30", models=["logistics"])
+    with pytest.raises(DataError, match="needs a customers table with a 'churned' column"):
+        churn.run_churn_study({"purchases": tiny}, as_of="2024-06-30", mode="labelled")
+    with pytest.raises(ParameterError, match="contact_cost must be a non-negative"):
+        churn.run_churn_study({"purchases": tiny}, as_of="2024-06-30", contact_cost=-1.0)
+    # everyone churned in training: a clear model error, not a scikit-learn traceback
+    with pytest.raises(ModelError, match="a model needs both churners and customers who stayed"):
+        churn.run_churn_study({"purchases": tiny}, as_of="2024-12-31", cutoff="2024-03-31",
+                              test_cutoff="2024-09-30", inactivity_days=30)
+
+
+# --- leakage ------------------------------------------------------------------------------
+
+
+def _demo_tables(ds):
+    t = churn.churn_tables(ds)
+    return {k: v.execute() for k, v in t.items()}
+
+
+def test_features_ignore_everything_after_the_cutoff(small_demo):
+    cutoff = TS("2024-06-30")
+    after = cutoff + pd.Timedelta(hours=24)  # the first instant after the cutoff day
+    tables = _demo_tables(small_demo)
+    before = churn.build_features(cutoff=cutoff, **tables).execute().sort_values("customer_id").reset_index(drop=True)
+    assert len(before) > 500
+    who = before["customer_id"].iloc[:50].tolist() + ["NEW-1"]
+    n = len(who)
+    when = [after + pd.Timedelta(days=int(d)) for d in np.arange(n) % 60]
+    planted = dict(tables)
+    planted["purchases"] = pd.concat([tables["purchases"], pd.DataFrame(
+        {"order_id": [f"X{i}" for i in range(n)], "is_return": False, "customer_id": who, "timestamp": when,
+         "amount": 999.0, "quantity": 1.0, "channel": "web"})], ignore_index=True)
+    planted["returns"] = pd.concat([tables["returns"], pd.DataFrame(
+        {"order_id": [f"R{i}" for i in range(n)], "is_return": True, "customer_id": who, "timestamp": when,
+         "amount": -50.0, "quantity": 1.0, "channel": "web"})], ignore_index=True)
+    events = ["open", "click", "unsubscribe", "conversion", "like", "attendance", "delivered"]
+    planted["touches"] = pd.concat([tables["touches"], pd.DataFrame(
+        {"timestamp": [w for w in when for _ in events], "channel": [("social" if e == "like" else "email")
+                                                                     for _ in when for e in events],
+         "event": events * n, "customer_id": [c for c in who for _ in events], "campaign_id": "LATE",
+         "value": np.nan})], ignore_index=True)
+    planted["surveys"] = pd.concat([tables["surveys"], pd.DataFrame(
+        {"timestamp": when * 3, "kind": ["nps"] * n + ["csat"] * n + ["ces"] * n, "score": [0.0] * n + [1.0] * n + [7.0] * n,
+         "customer_id": who * 3, "touchpoint": "late", "channel": "email"})], ignore_index=True)
+    planted["tickets"] = pd.concat([tables["tickets"], pd.DataFrame(
+        {"ticket_id": [f"TX{i}" for i in range(n)], "opened_at": when, "customer_id": who,
+         "resolved_at": [w + pd.Timedelta(hours=5) for w in when], "channel": "phone", "contacts": 4.0,
+         "handle_seconds": 9999.0})], ignore_index=True)
+    planted["web_sessions"] = pd.concat([tables["web_sessions"], pd.DataFrame(
+        {"session_id": [f"SX{i}" for i in range(n)], "started_at": when, "pageviews": 50.0, "duration_seconds": 999.0,
+         "customer_id": who, "landing_page": "/", "exit_page": "/", "converted": False})], ignore_index=True)
+    planted["customers"] = pd.concat([tables["customers"], pd.DataFrame(
+        {"customer_id": ["NEW-1"], "signup_at": [after], "acquisition_channel": ["email"], "segment": ["consumer"],
+         "country": ["DE"], "test_group": ["control"]})], ignore_index=True)
+    # a ticket opened before the cutoff and resolved after it stays unresolved at the cutoff
+    open_at_cutoff = tables["tickets"]["resolved_at"].isna() & (tables["tickets"]["opened_at"] < cutoff)
+    assert open_at_cutoff.any()
+    i = tables["tickets"].index[open_at_cutoff][0]
+    planted["tickets"].loc[i, "resolved_at"] = after + pd.Timedelta(days=3)
+    out = churn.build_features(cutoff=cutoff, **planted).execute().sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(out, before)
+
+    # the check can fail: the same rows on the cutoff day itself do change the features
+    on_day = dict(planted)
+    on_day["purchases"] = planted["purchases"].assign(
+        timestamp=lambda d: d["timestamp"].where(~d["order_id"].str.startswith("X"), cutoff + pd.Timedelta(hours=12)))
+    moved = churn.build_features(cutoff=cutoff, **on_day).execute().sort_values("customer_id").reset_index(drop=True)
+    assert not moved["spend_window"].equals(before["spend_window"])
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+def test_auc_and_average_precision_match_scikit_learn():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.random(500) < 0.3
+    s = np.round(rng.random(500) + 0.3 * y, 1)  # many ties
+    assert churn.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert churn.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    assert np.isnan(churn.roc_auc(np.zeros(5), np.arange(5)))
+
+
+def test_lift_gains_and_contact_rules_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 1] * 2)  # 6 churners of 20: rate 0.3
+    score = np.array([0.9, 0.8] + [0.1] * 7 + [0.05] + [0.7, 0.6] + [0.1] * 7 + [0.05])
+    # top 10% = 2 customers (0.9 and 0.8), both churners: lift = 1 / 0.3
+    assert churn.top_decile_lift(y, score) == pytest.approx(1 / 0.3)
+    g = churn.gains_table(y, score, bins=5)
+    assert g["customers"].tolist() == [4, 4, 4, 4, 4]
+    assert g.loc[0, "churners"] == 4 and g.loc[0, "share_of_churners"] == pytest.approx(4 / 6)
+    assert g["share_of_churners"].iloc[-1] == pytest.approx(1.0)
+    mask, rule = churn.contact_rule(score)
+    assert mask.sum() == 2 and "top 10%" in rule
+    mask, _ = churn.contact_rule(score, threshold=0.65)
+    assert mask.sum() == 3
+    value = np.full(20, 100.0)
+    mask, rule = churn.contact_rule(score, value=value, contact_cost=15.0, save_rate=0.25)
+    assert mask.tolist() == (score * 0.25 * 100 > 15).tolist() and mask.sum() == 3 and "contact cost" in rule
+    assert churn.confusion(y, mask) == {"tp": 3, "fp": 0, "fn": 3, "tn": 14}
+    cb = churn.cost_benefit_curve(y, score, value, contact_cost=15.0, save_rate=0.25)
+    # the first three (0.9, 0.8, 0.7) are churners: 3 * 25 saved - 3 * 15 cost
+    assert cb.loc[2, "net"] == pytest.approx(75 - 45)
+    assert cb.loc[2, "expected_net"] == pytest.approx(0.25 * 100 * (0.9 + 0.8 + 0.7) - 45)
+    with pytest.raises(ParameterError, match="threshold must be a churn probability"):
+        churn.contact_rule(score, threshold=2)
+
+
+def test_prepare_columns_types_text_and_drops_ids():
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(100)],
+            "charges": [str(i) for i in range(99)] + [" "],  # numbers as text, one blank
+            "plan": ["a", "b"] * 50,
+            "email": [f"u{i}@x" for i in range(100)],
+            "flag": [True, False] * 50,
+            "empty": pd.Series([None] * 100, dtype="string"),
+            "churned": [0, 1] * 50,
+        }
+    )
+    out, numeric, categorical, notes = churn.prepare_columns(df)
+    assert numeric == ["charges", "flag"] and categorical == ["plan"]
+    assert np.isnan(out["charges"].iloc[-1]) and out["charges"].iloc[5] == 5.0
+    assert any("email" in n and "identifier" in n for n in notes)
+
+
+def test_reasons_add_up_to_the_logistic_log_odds():
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame({"recency_days": rng.exponential(60, n), "orders_total": rng.poisson(3, n).astype(float),
+                      "plan": rng.choice(["basic", "pro"], n)})
+    X.loc[::7, "orders_total"] = np.nan
+    logit = 0.03 * X["recency_days"] - 0.3 * X["orders_total"].fillna(3) + (X["plan"] == "basic") * 1.0 - 1
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    pipe = churn.make_model("logistic", ["recency_days", "orders_total"], ["plan"]).fit(X, y)
+    c = churn.contributions(pipe, X, X, ["recency_days", "orders_total"], ["plan"])
+    assert list(c.columns) == ["recency_days", "orders_total", "plan"]
+    d = pipe.decision_function(X)
+    np.testing.assert_allclose(c.sum(axis=1), d - d.mean(), atol=1e-9)
+    reasons = churn.top_reasons(pipe, X, X, ["recency_days", "orders_total"], ["plan"])
+    top = int(np.argmax(d))
+    assert reasons.iloc[top]["reason_1"] != ""
+    assert any(r.startswith("days since last purchase:") or r == "plan: basic" for r in reasons.iloc[top])
+
+
+def test_permutation_importance_finds_the_signal():
+    rng = np.random.default_rng(1)
+    n = 1500
+    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n), "cat": rng.choice(["a", "b"], n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * X["signal"]))).astype(int)
+    pipe = churn.make_model("gradient_boosting", ["signal", "noise"], ["cat"]).fit(X, y)
+    imp = churn.permutation_importance_table(pipe, X, y, ["signal", "noise"], ["cat"])
+    assert imp.loc[0, "feature"] == "signal" and imp.loc[0, "importance"] > 0.2
+    assert abs(imp.set_index("feature").loc["noise", "importance"]) < 0.03
+
+
+# --- the study on the demo data -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_study(small_demo):
+    return churn.churn_study(small_demo, contact_cost=5.0, n_boot=100)
+
+
+def test_demo_out_of_time_split(demo_study, small_demo):
+    st = demo_study
+    assert st.mode == "non_contractual"
+    assert st.as_of == TS("2024-12-31")
+    assert st.test_cutoff == st.as_of - pd.Timedelta(days=90)
+    assert st.cutoff == st.test_cutoff - pd.Timedelta(days=90)
+    # training labels: no purchase in (cutoff, cutoff + 90 days]; recompute one customer by hand
+    p = small_demo.purchases.execute()
+    row = st.train.iloc[0]
+    later = p[(p.customer_id == row.customer_id) & (p.timestamp >= st.cutoff + pd.Timedelta(days=1))
+              & (p.timestamp < st.cutoff + pd.Timedelta(days=91))]
+    assert row.churned == int(later.empty)
+    # the scored customers bought in the 365 days up to as_of
+    last = p.groupby("customer_id").timestamp.max()
+    scored_last = last.reindex(st.scores.customer_id)
+    assert (scored_last >= st.as_of - pd.Timedelta(days=364)).all()
+    assert len(st.scores) == (last >= st.as_of - pd.Timedelta(days=364)).sum()
+
+
+def test_demo_best_model_beats_recency_and_matches_the_true_bgnbd(demo_study, small_demo, small_demo_truth):
+    st = demo_study
+    auc = {m: v["roc_auc"].value for m, v in st.metrics.items()}
+    assert st.best_model in ("logistic", "gradient_boosting")
+    assert auc[st.best_model] == max(auc[m] for m in ("logistic", "gradient_boosting"))
+    assert auc[st.best_model] > auc["recency"] + 0.03
+    assert st.metrics[st.best_model]["roc_auc"].low > auc["recency"]
+    # the churn probability from the generator's true BG/NBD parameters: the best one can do
+    # from purchase history alone; engagement features may add to it
+    truth = small_demo_truth["bgnbd"]
+    p_true, _ = churn.bgnbd_churn_probability(
+        small_demo.purchases, st.test["customer_id"].tolist(), cutoff=st.test_cutoff, inactivity_days=90, params=truth
+    )
+    auc_true = churn.roc_auc(st.test["churned"], p_true)
+    assert 0.7 < auc_true < 0.9
+    assert auc[st.best_model] > auc_true - 0.02
+    # the fitted BG/NBD baseline is close to the truth's ranking
+    assert abs(auc["bgnbd"] - auc_true) < 0.03
+    assert st.metrics["bgnbd"]["brier"] < st.metrics["recency"]["brier"]
+
+
+def test_demo_results_and_scores(demo_study):
+    r = demo_study.results()
+    for key in ("mode", "cutoff", "test_cutoff", "inactivity_days", "train.customers", "train.churn_rate",
+                "test.customers", "test.churn_rate", "best_model"):
+        assert key in r
+    for name in ("logistic", "gradient_boosting", "recency", "bgnbd"):
+        for key in ("roc_auc", "pr_auc", "brier", "top_decile_lift"):
+            assert r[f"models.{name}.{key}"] is not None
+    assert r["best_model"] not in churn.BASELINES
+    assert r["cost_benefit.contact_cost"] == 5.0
+    s = demo_study.scores
+    assert s["rank"].tolist() == list(range(1, len(s) + 1))
+    assert s["churn_probability"].is_monotonic_decreasing
+    assert s["customer_id"].is_unique
+    assert (s.loc[s["at_risk"], "reason_1"] != "").mean() > 0.9
+    # the expected-value rule: contact when p * save_rate * value > cost
+    ev = s["churn_probability"] * 0.25 * s["annual_value"] > 5.0
+    assert (ev == s["at_risk"]).all()
+
+
+# --- the labelled snapshot (IBM Telco) -------------------------------------------------------
+
+
+def _telco(shared_data, n=None, seed=0):
+    df = pd.read_csv(shared_data / "telco_customer_churn.csv", dtype=str)
+    if n is not None:
+        df = df.sample(n, random_state=seed)
+    return df
+
+
+def test_telco_labelled_auc_in_the_published_range(shared_data):
+    df = _telco(shared_data).rename(columns={"customerID": "customer_id", "Churn": "churned"})
+    df["churned"] = df["churned"].str.strip().str.lower().map({"yes": True, "no": False})
+    st = churn.run_churn_study({"customers": df}, as_of="2024-12-31", n_boot=50)
+    assert st.mode == "labelled"
+    assert st.cutoff is None and st.test_cutoff is None
+    auc = st.metrics["logistic"]["roc_auc"].value
+    assert 0.80 <= auc <= 0.88  # about 0.84 is published for logistic regression
+    assert "TotalCharges" in st.numeric and "Contract" in st.categorical
+    assert st.metrics["recency"].get("available") is False
+    assert any("weaker test" in n for n in st.notes)
+    assert len(st.scores) == int((~df["churned"]).sum())  # the current customers
+    assert st.value_basis == "MonthlyCharges x 12"
+
+
+# --- the notebook, headless ---------------------------------------------------------------
+
+
+def test_notebook_runs_on_the_small_demo(tmp_path, small_demo_config):
+    from tests.conftest import run_notebook
+
+    _, out = run_notebook("churn_prediction", tmp_path, small_demo_config, contact_cost=5.0, top_n=10)
+    r = json.loads((out / "results.json").read_text())
+    assert r["mode"] == "non_contractual"
+    assert r["cutoff"] == "2024-07-04" and r["test_cutoff"] == "2024-10-02" and r["inactivity_days"] == 90
+    assert r["train"]["customers"] > 500 and 0 < r["train"]["churn_rate"]["value"] < 1
+    assert set(r["models"]) == {"logistic", "gradient_boosting", "recency", "bgnbd"}
+    best = r["best_model"]
+    assert best in ("logistic", "gradient_boosting")
+    assert r["models"][best]["roc_auc"]["value"] > r["models"]["recency"]["roc_auc"]["value"]
+    assert r["meta"]["parameters"]["contact_cost"] == 5.0
+    scores = pd.read_csv(out / "scores.csv")
+    assert {"customer_id", "churn_probability", "rank", "reason_1"} <= set(scores.columns)
+    assert len(scores) == r["scored"]["customers"]
+
+
+def test_notebook_runs_on_a_labelled_snapshot(tmp_path, shared_data):
+    folder = tmp_path / "telco"
+    folder.mkdir()
+    _telco(shared_data, n=1500).to_csv(folder / "customers.csv", index=False)
+    (folder / "config.yaml").write_text(
+        "title: Telco subscribers\ncurrency: USD\ntables:\n  customers:\n    path: customers.csv\n"
+        "    columns: {customer_id: customerID, churned: Churn}\n",
+        encoding="utf-8",
+    )
+    from tests.conftest import run_notebook
+
+    _, out = run_notebook("churn_prediction", tmp_path, folder / "config.yaml")
+    r = json.loads((out / "results.json").read_text())
+    assert r["mode"] == "labelled" and r["cutoff"] is None
+    assert r["test"]["customers"] == 450  # 30% of 1,500, stratified
+    assert 0.75 < r["models"]["logistic"]["roc_auc"]["value"] < 0.92
+    assert r["models"]["recency"]["roc_auc"] is None
+    assert (out / "scores.csv").exists()
