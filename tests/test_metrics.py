@@ -1,0 +1,555 @@
+"""Engagement KPIs: hand-checked examples, intervals against statsmodels/scipy, recovery of
+the demo generator's rates, the UCI online shoppers sessions, and the report notebook."""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+from statsmodels.stats.rates import confint_poisson
+
+from engage_kit import metrics as M
+from engage_kit.errors import DataError, ParameterError
+from engage_kit.metrics import email, events, retention, revenue, satisfaction, service, social, web
+from engage_kit.stats import bootstrap_estimate
+
+from .conftest import run_notebook
+
+TS = pd.Timestamp
+
+
+# --- retention ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def retention_tx() -> pd.DataFrame:
+    # March 2024 with active_days = 30: active at 1 March = bought in [31 Jan, 1 Mar),
+    # active at 1 April = bought in [2 Mar, 1 Apr).
+    rows = [
+        ("a", "2024-02-20", 10.0),  # active at start ...
+        ("a", "2024-03-25", 12.0),  # ... and at end: kept
+        ("b", "2024-02-10", 8.0),   # active at start, not at end: lost
+        ("c", "2023-12-01", 5.0),   # not active at start ...
+        ("c", "2024-03-10", 7.0),   # ... active at end, not new: reactivated
+        ("d", "2024-03-05", 9.0),   # new in March, active at end
+        ("e", "2024-02-15", 20.0),  # active at start ...
+        ("e", "2024-03-20", -20.0),  # ... a return is no purchase: lost
+    ]
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]).assign(timestamp=lambda d: pd.to_datetime(d.timestamp))
+
+
+def test_customer_retention_rate_by_hand(retention_tx):
+    m = retention.customer_retention_rate(retention_tx, period="M", active_days=30, as_of="2024-03-31")
+    # S = {a, b, e} = 3, E = {a, c, d} = 3, N = {d} = 1: CRR = (3 - 1) / 3
+    assert dict(m.counts) == {"S": 3, "E": 3, "N": 1, "retained": 2}
+    assert m.value == pytest.approx(2 / 3)
+    assert m.n == 3 and m.method == "bootstrap"
+    assert m.low <= m.value <= m.high
+    churn = retention.churn_rate(retention_tx, period="M", active_days=30, as_of="2024-03-31")
+    assert churn.value == pytest.approx(1 / 3)
+    assert (churn.low, churn.high) == pytest.approx((1 - m.high, 1 - m.low))
+
+
+def test_retention_last_complete_period_and_all_periods(retention_tx):
+    # as_of mid-April: April is not complete, so the headline stays on March
+    m = retention.customer_retention_rate(retention_tx, period="M", active_days=30, as_of="2024-04-15")
+    assert m.value == pytest.approx(2 / 3)
+    df = retention.customer_retention_rate(retention_tx, period="M", active_days=30, as_of="2024-04-15",
+                                           all_periods=True)
+    march = df.set_index("period").loc["2024-03"]
+    assert (march.S, march.E, march.N, march.value) == (3, 3, 1, pytest.approx(2 / 3))
+    assert bool(march.complete) and not bool(df.set_index("period").loc["2024-04", "complete"])
+    assert np.isnan(df.set_index("period").loc["2024-02", "value"])  # nobody active on 1 Feb with 30 days
+    # an explicit window gives the same counts for the same dates
+    w = retention.customer_retention_rate(retention_tx, active_days=30, start="2024-03-01", end="2024-03-31")
+    assert dict(w.counts) == dict(m.counts)
+
+
+def test_retention_by_customer_attribute(retention_tx):
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "tier": ["gold", "gold", "silver", "silver"]})
+    df = retention.customer_retention_rate(retention_tx, period="M", active_days=30, as_of="2024-03-31",
+                                           by="tier", customers=customers).set_index("tier")
+    # gold: S {a, b}, E {a}; silver: S {}, E {c, d}, N {d}; unknown (e): S {e}
+    assert df.loc["gold", "value"] == pytest.approx(0.5)
+    assert np.isnan(df.loc["silver", "value"]) and df.loc["silver", "E"] == 2
+    assert df.loc["(unknown)", "value"] == 0.0
+    with pytest.raises(ParameterError, match="per-customer measure"):
+        retention.customer_retention_rate(retention_tx, by="channel", customers=customers)
+
+
+def test_retention_bootstrap_matches_a_bootstrap_over_customers():
+    rng = np.random.default_rng(3)
+    n = 600
+    s = rng.random(n) < 0.7
+    e = np.where(s, rng.random(n) < 0.8, rng.random(n) < 0.5)
+    nw = ~s & e & (rng.random(n) < 0.6)
+    # build transactions with those flags for March 2024, active_days = 40
+    rows = []
+    for i in range(n):
+        if s[i]:
+            rows.append((f"c{i}", "2024-02-15", 1.0))
+        if e[i]:
+            rows.append((f"c{i}", "2024-03-20", 1.0))
+        if e[i] and not s[i] and not nw[i]:
+            rows.append((f"c{i}", "2023-06-01", 1.0))  # older customer coming back
+    tx = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+    m = retention.customer_retention_rate(tx, period="M", active_days=40, as_of="2024-03-31", n_boot=4000)
+    flags = np.column_stack([s, e, nw]).astype(float)[s | e | nw]
+    direct = bootstrap_estimate(lambda x: (x[:, 1].sum() - x[:, 2].sum()) / x[:, 0].sum(), flags, n_boot=4000)
+    assert m.value == pytest.approx(direct.value)
+    assert m.low == pytest.approx(direct.low, abs=0.02) and m.high == pytest.approx(direct.high, abs=0.02)
+
+
+def test_repeat_purchase_rate_by_hand(retention_tx):
+    m = retention.repeat_purchase_rate(retention_tx)
+    assert dict(m.counts) == {"repeat_customers": 2, "customers": 5}  # a and c bought twice; e's return is no order
+    lo, hi = proportion_confint(2, 5, method="wilson")
+    assert (m.value, m.low, m.high) == pytest.approx((0.4, lo, hi))
+    per = retention.repeat_purchase_rate(retention_tx, period="M").set_index("period")
+    assert per.loc["2024-03", "customers"] == 3 and per.loc["2024-03", "repeat_customers"] == 0
+
+
+# --- revenue -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def revenue_tx() -> pd.DataFrame:
+    rows = [
+        ("a", "1", "2024-01-10", 10.0, "web"),
+        ("a", "1", "2024-01-10", 20.0, "web"),   # order 1 = 30
+        ("b", "2", "2024-01-20", 50.0, "web"),
+        ("d", "3", "2024-01-25", 20.0, "app"),
+        ("a", "4", "2024-02-15", 45.0, "app"),   # a expands
+        ("b", "5", "2024-02-03", 30.0, "web"),
+        ("b", "5", "2024-02-10", -10.0, "web"),  # return on order 5: b nets 20 in February
+        ("c", None, "2024-02-05", 8.0, "app"),   # no order_id: one order per row
+        ("c", None, "2024-02-06", 4.0, "app"),
+    ]
+    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "amount", "channel"])
+    return df.assign(timestamp=pd.to_datetime(df.timestamp))
+
+
+def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):
+    aov = revenue.average_order_value(revenue_tx)
+    amounts = np.array([30, 50, 20, 45, 30, 8, 4.0])  # purchase orders; the return is none
+    assert dict(aov.counts) == {"revenue": 187.0, "orders": 7}
+    lo, hi = stats.t.interval(0.95, len(amounts) - 1, loc=amounts.mean(), scale=stats.sem(amounts))
+    assert (aov.value, aov.low, aov.high) == pytest.approx((amounts.mean(), lo, hi))
+    by = revenue.average_order_value(revenue_tx, by="channel").set_index("channel")
+    assert by.loc["app", "value"] == pytest.approx((20 + 45 + 8 + 4) / 4)
+    pf = revenue.purchase_frequency(revenue_tx)
+    assert dict(pf.counts) == {"orders": 7, "customers": 4}  # a 2, b 2, c 2, d 1
+    assert pf.value == pytest.approx(7 / 4)
+
+
+def test_historic_clv_nets_returns(revenue_tx):
+    h = revenue.historic_clv(revenue_tx).execute().set_index("customer_id")
+    assert h.loc["b", "purchase_revenue"] == 80 and h.loc["b", "returned"] == 10 and h.loc["b", "historic_clv"] == 70
+    assert h.loc["a", "orders"] == 2 and h.loc["a", "historic_clv"] == 75
+    avg = revenue.average_historic_clv(revenue_tx)
+    assert avg.value == pytest.approx((75 + 70 + 20 + 12) / 4)
+
+
+def test_ndr_and_grr_by_hand(revenue_tx):
+    # January buyers a (30), b (50), d (20); in February a 45, b 30 - 10 = 20, d 0; c is new
+    ndr = revenue.net_dollar_retention(revenue_tx, period="M", as_of="2024-02-29")
+    grr = revenue.gross_revenue_retention(revenue_tx, period="M", as_of="2024-02-29")
+    assert ndr.value == pytest.approx((45 + 20 + 0) / 100)
+    assert grr.value == pytest.approx((30 + 20 + 0) / 100)
+    assert ndr.n == grr.n == 3
+    assert ndr.counts["revenue_previous"] == 100
+    # February is not complete on 2024-02-20: the last complete period is January (no period before)
+    early = revenue.net_dollar_retention(revenue_tx, period="M", as_of="2024-02-20")
+    assert early.n == 0 and np.isnan(early.value)
+
+
+def test_ndr_delta_interval_close_to_bootstrap():
+    rng = np.random.default_rng(5)
+    n = 800
+    prev = rng.gamma(2.0, 30.0, n)
+    cur = np.where(rng.random(n) < 0.6, prev * rng.lognormal(0, 0.4, n), 0.0)
+    rows = [(f"c{i}", "2024-01-15", float(prev[i])) for i in range(n)]
+    rows += [(f"c{i}", "2024-02-15", float(cur[i])) for i in range(n) if cur[i] > 0]
+    tx = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+    m = revenue.net_dollar_retention(tx, period="M", as_of="2024-02-29")
+    direct = bootstrap_estimate(lambda x: x[:, 1].sum() / x[:, 0].sum(), np.column_stack([prev, cur]), n_boot=3000)
+    assert m.value == pytest.approx(cur.sum() / prev.sum())
+    assert m.low == pytest.approx(direct.low, abs=0.015) and m.high == pytest.approx(direct.high, abs=0.015)
+
+
+# --- satisfaction ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def surveys() -> pd.DataFrame:
+    nps = [10, 9, 8, 7, 6, 0, 10, 3]
+    csat = [5, 4, 3, 1, 5]
+    ces = [1, 2, 7, 5, 3]
+    rows = [("nps", s) for s in nps] + [("csat", s) for s in csat] + [(" CES", s) for s in ces]
+    df = pd.DataFrame(rows, columns=["kind", "score"]).astype({"score": float})
+    df["timestamp"] = pd.date_range("2024-01-01", periods=len(df), freq="D")
+    df["customer_id"] = [f"c{i % 4}" for i in range(len(df))]
+    return df
+
+
+def test_nps_csat_ces_by_hand(surveys):
+    m = satisfaction.nps(surveys)
+    assert dict(m.counts) == {"promoters": 3, "passives": 2, "detractors": 3, "answers": 8}
+    assert m.value == pytest.approx(0.0)
+    half = 1.959964 * 100 * np.sqrt((3 / 8 + 3 / 8 - 0) / 8)
+    assert (m.low, m.high) == pytest.approx((-half, half), rel=1e-5)
+    c = satisfaction.csat(surveys)
+    assert (c.value, c.n) == (pytest.approx(3 / 5), 5)
+    assert (c.low, c.high) == pytest.approx(proportion_confint(3, 5, method="wilson"))
+    ces = satisfaction.ces_mean(surveys)
+    x = np.array([1, 2, 7, 5, 3.0])
+    assert (ces.value, ces.low, ces.high) == pytest.approx((3.6, *stats.t.interval(0.95, 4, loc=3.6, scale=stats.sem(x))))
+    assert satisfaction.ces_share_high(surveys).value == pytest.approx(2 / 5)
+
+
+def test_nps_interval_is_clipped_to_its_scale():
+    df = pd.DataFrame({"kind": "nps", "score": [10.0, 10.0, 9.0, 3.0], "timestamp": pd.Timestamp("2024-01-01")})
+    m = satisfaction.nps(df)
+    assert m.value == 50 and -100 <= m.low and m.high <= 100
+
+
+@pytest.mark.parametrize(
+    ("kind", "score", "fn"),
+    [("nps", 11.0, satisfaction.nps), ("csat", 0.0, satisfaction.csat), ("ces", 4.5, satisfaction.ces_mean)],
+)
+def test_off_scale_scores_name_the_rows(surveys, kind, score, fn):
+    bad = surveys.copy()
+    i = bad.index[bad["kind"].str.strip().str.lower() == kind][1]
+    bad.loc[i, "score"] = score
+    with pytest.raises(DataError, match=rf"{kind} score\(s\).*index {i}: {score:g}"):
+        fn(bad)
+    # an Ibis table (labels already clean, as the loader leaves them): rows numbered from 1
+    with pytest.raises(DataError, match=rf"row {i + 1} \("):
+        fn(ibis.memtable(bad.assign(kind=bad["kind"].str.strip().str.lower())))
+
+
+# --- service -----------------------------------------------------------------------------
+
+
+def test_service_by_hand():
+    t = pd.DataFrame({
+        "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
+        "opened_at": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-02-01", "2024-02-03", "2024-02-04"]),
+        "resolved_at": pd.to_datetime(["2024-01-02", "2024-01-09", None, "2024-02-03", "2024-02-05"]),
+        "contacts": [1, 3, 1, 1, None],
+        "handle_seconds": [300, 900, 600, None, 100],
+        "channel": ["chat", "phone", "chat", "chat", "phone"],
+    })
+    fcr = service.first_contact_resolution(t)
+    assert dict(fcr.counts) == {"first_contact": 2, "resolved": 3}  # t3 unresolved, t5 without contacts
+    aht = service.average_handle_seconds(t)
+    assert (aht.value, aht.n) == (pytest.approx(475.0), 4)  # resolved or not, where known
+    per = service.first_contact_resolution(t, period="M", by="channel")
+    assert list(per.columns[:5]) == ["period", "period_start", "period_end", "complete", "channel"]
+    jan_chat = per[(per.period == "2024-01") & (per.channel == "chat")].iloc[0]
+    assert (jan_chat.first_contact, jan_chat.resolved) == (1, 1)
+    with pytest.raises(DataError, match="contacts"):
+        service.first_contact_resolution(t.drop(columns="contacts"))
+
+
+# --- email -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def touches() -> pd.DataFrame:
+    ev = [
+        # campaign A exports delivered events
+        ("c1", "A", "sent"), ("c1", "A", "delivered"), ("c1", "A", "open"), ("c1", "A", "open"), ("c1", "A", "click"),
+        ("c2", "A", "sent"), ("c2", "A", "delivered"), ("c2", "A", "open"), ("c2", "A", "unsubscribe"),
+        ("c3", "A", "sent"), ("c3", "A", "bounce"),
+        ("c4", "A", "sent"), ("c4", "A", "delivered"), ("c4", "A", "click"), ("c4", "A", "conversion"),
+        # campaign B exports none: delivered = sent - bounced
+        ("c1", "B", "sent"), ("c1", "B", "Opened"),
+        ("c2", "B", "sent"), ("c2", "B", "bounce"),
+        ("c5", "B", "sent"),
+        (None, "B", "open"),  # cannot be paired
+    ]
+    df = pd.DataFrame(ev, columns=["customer_id", "campaign_id", "event"])
+    df["channel"] = "email"
+    df["timestamp"] = [TS("2024-01-10") if c == "A" else TS("2024-02-10") for c in df.campaign_id]
+    sms = pd.DataFrame({"customer_id": ["c1", "c1"], "campaign_id": ["S", "S"], "event": ["sent", "click"],
+                        "channel": "SMS ", "timestamp": TS("2024-01-11")})
+    return pd.concat([df, sms], ignore_index=True)
+
+
+def test_email_rates_by_hand(touches):
+    r = email.message_rates(touches)
+    expected = {
+        "open_rate": (3, 5), "click_rate": (2, 5), "click_to_open_rate": (1, 3),
+        "conversion_rate": (1, 5), "unsubscribe_rate": (1, 5), "bounce_rate": (2, 7),
+    }
+    for name, (k, n) in expected.items():
+        m = r[name]
+        assert tuple(m.counts.values()) == (k, n), name
+        assert m.value == pytest.approx(k / n)
+        assert (m.low, m.high) == pytest.approx(proportion_confint(k, n, method="wilson")), name
+        single = getattr(email, name)(touches)
+        assert (single.value, single.low, single.n) == (m.value, m.low, m.n)
+    sms = email.click_rate(touches, channel="sms")
+    assert dict(sms.counts) == {"clicked": 1, "delivered": 1}  # labels are stripped and lower-cased
+
+
+def test_email_per_period_and_segment(touches):
+    per = email.open_rate(touches, period="M").set_index("period")
+    assert per.loc["2024-01", "value"] == pytest.approx(2 / 3) and per.loc["2024-02", "value"] == pytest.approx(1 / 2)
+    customers = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "plan": ["pro", "free", "free"]})
+    seg = email.open_rate(touches, by="plan", customers=customers).set_index("plan")
+    assert seg.loc["pro", "value"] == 1.0 and seg.loc["free", "value"] == 1.0
+    assert seg.loc["(unknown)", "delivered"] == 2  # c4 and c5 have no customer row
+    camp = email.bounce_rate(touches, by="campaign_id").set_index("campaign_id")
+    assert camp.loc["B", "value"] == pytest.approx(1 / 3)
+    with pytest.raises(DataError, match="campaign_id"):
+        email.open_rate(touches.drop(columns="campaign_id"))
+
+
+# --- web, social, events -----------------------------------------------------------------
+
+
+def test_web_by_hand():
+    s = pd.DataFrame({
+        "session_id": list("abcde"),
+        "started_at": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-02-02", "2024-02-03"]),
+        "pageviews": [1, 3, 1, 5, None],
+        "duration_seconds": [10, 100, 5, 300, None],
+        "converted": [False, True, False, True, False],
+        "landing_page": ["/", "/sale", "/", "/sale", "/"],
+    })
+    b = web.bounce_rate(s)
+    assert dict(b.counts) == {"single_page": 2, "sessions": 4}  # e has no pageview count
+    assert web.conversion_rate(s).value == pytest.approx(2 / 5)
+    assert web.pages_per_session(s).value == pytest.approx(2.5)
+    assert web.mean_session_seconds(s).value == pytest.approx(103.75)
+    lp = web.bounce_rate(s, by="landing_page").set_index("landing_page")
+    assert lp.loc["/", "value"] == 1.0 and lp.loc["/sale", "value"] == 0.0
+    counts = web.session_counts(s, period="M").set_index("period")
+    assert counts.loc["2024-02", "sessions"] == 3 and counts.loc["2024-02", "pageviews"] == 6
+
+
+def test_social_engagement_rate_by_hand():
+    rows = [("view", i) for i in range(10)] + [("like", 0), ("like", 1), ("share", 2), ("comment", 3), ("click", 4)]
+    df = pd.DataFrame(rows, columns=["event", "i"]).drop(columns="i")
+    df["channel"] = "social"
+    df["timestamp"] = TS("2024-03-01")
+    df = pd.concat([df, pd.DataFrame({"event": ["click"], "channel": ["email"], "timestamp": [TS("2024-03-01")]})])
+    m = social.engagement_rate(df)
+    assert dict(m.counts) == {"engagements": 5, "views": 10}
+    assert m.value == 0.5 and m.n == 10
+    assert (m.low, m.high) == pytest.approx(confint_poisson(5, 10, method="exact-c"))
+    c = social.social_counts(df).iloc[0]
+    assert (c.likes, c.shares, c.comments, c.clicks, c.views) == (2, 1, 1, 1, 10)
+
+
+def test_events_by_hand():
+    rows = [
+        ("c1", "E1", "registration"), ("c1", "E1", "attendance"), ("c1", "E1", "interaction"), ("c1", "E1", "interaction"),
+        ("c2", "E1", "registration"),
+        ("c3", "E1", "attendance"), ("c3", "E1", "interaction"),  # walk-in
+        ("c1", "E2", "registration"), ("c1", "E2", "attendance"),
+    ]
+    df = pd.DataFrame(rows, columns=["customer_id", "campaign_id", "event"]).assign(channel="event", timestamp=TS("2024-05-01"))
+    a = events.attendance_rate(df)
+    assert dict(a.counts) == {"registered_attendees": 2, "registrations": 3}
+    ipa = events.interactions_per_attendee(df)
+    assert (ipa.value, ipa.n) == (pytest.approx(1.0), 3)
+    c = events.event_counts(df, by="campaign_id").set_index("campaign_id")
+    assert c.loc["E1", "walk_ins"] == 1 and c.loc["E1", "interactions"] == 3
+
+
+# --- periods, segments, parameters, intervals ---------------------------------------------
+
+
+def test_period_labels_and_bounds():
+    df = pd.DataFrame({"kind": "csat", "score": [5.0, 1.0, 4.0],
+                       "timestamp": pd.to_datetime(["2024-12-30", "2025-01-05", "2025-03-10 23:59"], format="mixed")})
+    w = satisfaction.csat(df, period="W")
+    assert list(w.period) == ["2025-W01", "2025-W11"]  # Monday 30 Dec 2024 to Sunday 5 Jan 2025 is ISO week 1 of 2025
+    assert w.period_start[0] == TS("2024-12-30") and w.period_end[0] == TS("2025-01-05")
+    q = satisfaction.csat(df, period="q")
+    assert list(q.period) == ["2024Q4", "2025Q1"] and q.period_end.iloc[1] == TS("2025-03-31")
+    m = satisfaction.csat(df, period="M", as_of="2025-03-15")
+    assert list(m.complete) == [True, True, False]
+
+
+def test_bad_parameters_are_clear(touches, retention_tx):
+    with pytest.raises(ParameterError, match="period must be one of W"):
+        email.open_rate(touches, period="Y")
+    with pytest.raises(ParameterError, match="active_days"):
+        retention.customer_retention_rate(retention_tx, active_days=0)
+    with pytest.raises(ParameterError, match="confidence"):
+        email.open_rate(touches, confidence=95)
+    with pytest.raises(ParameterError, match="segment 'plan'.*customers"):
+        email.open_rate(touches, by="plan")
+    customers = pd.DataFrame({"customer_id": ["c1"], "plan": ["pro"]})
+    with pytest.raises(ParameterError, match="did you mean 'plan'"):
+        email.open_rate(touches, by="plans", customers=customers)
+    with pytest.raises(DataError, match="column\\(s\\) amount missing"):
+        revenue.average_order_value(retention_tx.drop(columns="amount"))
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 7), (17, 40), (40, 40), (123, 10_000)])
+def test_wilson_intervals_match_statsmodels(k, n):
+    df = pd.DataFrame({"kind": "csat", "score": [5.0] * k + [2.0] * (n - k), "timestamp": TS("2024-01-01")})
+    m = satisfaction.csat(df)
+    assert (m.low, m.high) == pytest.approx(proportion_confint(k, n, method="wilson"), abs=1e-12)
+
+
+def test_change_test_matches_statsmodels():
+    prev, cur = M.Metric(120 / 1000, 0, 0, 1000), M.Metric(150 / 1100, 0, 0, 1100)
+    t = M.change_test(prev, cur, kind="proportion")
+    z, p = proportions_ztest([150, 120], [1100, 1000])
+    assert (t["z"], t["p_value"]) == pytest.approx((z, p))
+
+
+# --- demo data: the generator's rates come back ------------------------------------------
+
+
+def test_demo_message_rates_recover_the_generator(small_demo, small_demo_truth):
+    t = small_demo["touches"]
+    t = t.filter(t.campaign_id != small_demo_truth["experiment"]["campaign_id"])  # the experiment has its own rates
+    r = email.message_rates(t, channel=None, by="channel")
+    got = r.set_index(["metric", "channel"])
+    checked = 0
+    for ch, truth in small_demo_truth["channels"].items():
+        click = truth["open"] * truth["click_given_open"] if truth["open"] > 0 else truth["click"]
+        expected = {
+            "bounce_rate": truth["bounce"],
+            "click_rate": click,
+            "conversion_rate": click * truth["conversion_given_click"],
+            "unsubscribe_rate": truth["unsubscribe"],
+        }
+        if truth["open"] > 0:
+            expected["open_rate"] = truth["open"]
+            expected["click_to_open_rate"] = truth["click_given_open"]
+        else:
+            assert got.loc[("open_rate", ch), "value"] == 0.0
+        for metric, value in expected.items():
+            row = got.loc[(metric, ch)]
+            assert row.low <= value <= row.high, (ch, metric, value, row.value, row.low, row.high)
+            checked += 1
+    assert checked == 16
+
+
+def test_demo_other_rates_recover_the_generator(small_demo, small_demo_truth):
+    truth = small_demo_truth
+    eng = social.engagement_rate(small_demo["touches"])
+    assert eng.low <= sum(truth["social"].values()) <= eng.high
+    att = events.attendance_rate(small_demo["touches"])
+    assert att.low <= truth["events"]["attendance"] <= att.high
+    ipa = events.interactions_per_attendee(small_demo["touches"])
+    assert ipa.low <= truth["events"]["interactions_per_attendee"] <= ipa.high
+    fcr = service.first_contact_resolution(small_demo["tickets"])
+    assert fcr.low <= truth["service"]["first_contact_resolution"] <= fcr.high
+    # handle time scales with contacts: 1 with P(fcr), else 2, 3 or 4 (mean 3)
+    p = truth["service"]["first_contact_resolution"]
+    aht = service.average_handle_seconds(small_demo["tickets"])
+    assert aht.low <= truth["service"]["handle_seconds_mean"] * (p + 3 * (1 - p)) <= aht.high
+    s = small_demo["web_sessions"]
+    browsing = web.bounce_rate(s.filter(~s.converted))  # bounces happen among browsing sessions
+    assert browsing.low <= truth["web"]["bounce"] <= browsing.high
+
+
+def test_headline_and_tables_on_the_demo(small_demo):
+    head = M.headline(small_demo.tables, period="M", as_of=small_demo.as_of)
+    assert list(head) == [k.key for k in M.KPIS]
+    assert head["email.open_rate"].value == email.open_rate(small_demo["touches"]).value
+    long = M.kpis_by_period(small_demo.tables, period="Q", as_of=small_demo.as_of)
+    w = M.wide(long)
+    assert len(w) == 8 and w["period"].is_unique  # 2023Q1 .. 2024Q4
+    last = w.set_index("period").loc["2024Q4"]
+    q4 = email.open_rate(small_demo["touches"], period="Q").set_index("period").loc["2024Q4", "value"]
+    assert last["email.open_rate"] == pytest.approx(q4)
+    changes = M.period_changes(long)
+    assert set(changes["period"]) <= {"2024Q4"} and changes["p_holm"].ge(changes["p_value"]).all()
+    seg = M.kpis_by_segment(small_demo.tables, "channel", as_of=small_demo.as_of)
+    assert "retention.customer_retention_rate" in seg.attrs["skipped"]
+    assert set(seg.loc[seg.key == "service.first_contact_resolution", "segment"]) == {"phone", "chat", "email"}
+
+
+def test_headline_with_only_transactions(small_demo):
+    tables = {"transactions": small_demo["transactions"]}
+    head = M.headline(tables, as_of=small_demo.as_of)
+    assert head["satisfaction.nps"] is None and head["web.bounce_rate"] is None
+    assert head["revenue.average_order_value"].n > 0
+    assert M.choose_segment(tables, None) == "channel"
+    with pytest.raises(ParameterError, match="neither a customer attribute"):
+        M.choose_segment(small_demo.tables, "planet")
+
+
+# --- UCI online shoppers: the same rates as computed from the file ------------------------
+
+
+def test_uci_online_shoppers_bounce_and_conversion(shared_data):
+    raw = pd.read_csv(shared_data / "online_shoppers_intention.csv", sep=";")
+    # Mapping onto web_sessions (one row per session): session_id = row number;
+    # started_at = first day of the file's Month (year 2017, only the month is known);
+    # pageviews = Administrative + Informational + ProductRelated page counts;
+    # duration_seconds = the three durations summed; converted = Revenue.
+    month = raw["Month"].str[:3].map({m: i for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)})
+    sessions = pd.DataFrame({
+        "session_id": np.arange(1, len(raw) + 1).astype(str),
+        "started_at": pd.to_datetime({"year": 2017, "month": month, "day": 1}),
+        "pageviews": raw[["Administrative", "Informational", "ProductRelated"]].sum(axis=1),
+        "duration_seconds": raw[["Administrative_Duration", "Informational_Duration", "ProductRelated_Duration"]].sum(axis=1),
+        "converted": raw["Revenue"].astype(bool),
+        "VisitorType": raw["VisitorType"],
+    })
+    single = (sessions["pageviews"] == 1).sum()
+    b = web.bounce_rate(sessions)
+    assert b.n == 12_330 and b.counts["single_page"] == single
+    assert b.value == pytest.approx(single / len(raw))
+    c = web.conversion_rate(sessions)
+    assert c.counts["converted"] == raw["Revenue"].sum() == 1908
+    assert c.value == pytest.approx(raw["Revenue"].mean())
+    pps = web.pages_per_session(sessions)
+    assert pps.value == pytest.approx(sessions["pageviews"].mean())
+    per_month = web.conversion_rate(sessions, period="M").set_index("period")["value"]
+    direct = raw.groupby(month)["Revenue"].mean()
+    assert per_month.to_numpy() == pytest.approx(direct.sort_index().to_numpy())
+    by_visitor = web.bounce_rate(sessions, by="VisitorType").set_index("VisitorType")["value"]
+    assert by_visitor.to_dict() == pytest.approx(sessions.groupby("VisitorType")["pageviews"].apply(lambda s: (s == 1).mean()).to_dict())
+
+
+# --- the report ----------------------------------------------------------------------------
+
+RESULT_KEYS = {
+    "retention": ["customer_retention_rate", "churn_rate", "repeat_purchase_rate"],
+    "revenue": ["average_order_value", "purchase_frequency", "net_dollar_retention", "gross_revenue_retention"],
+    "satisfaction": ["nps", "csat", "ces_mean"],
+    "service": ["first_contact_resolution", "average_handle_seconds"],
+    "email": ["open_rate", "click_rate", "click_to_open_rate", "conversion_rate", "unsubscribe_rate", "bounce_rate"],
+    "web": ["bounce_rate", "conversion_rate", "pages_per_session"],
+    "social": ["engagement_rate"],
+    "events": ["attendance_rate"],
+}
+
+
+def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
+    _, out = run_notebook("engagement_kpis", tmp_path, small_demo_config)
+    res = json.loads((out / "results.json").read_text())
+    assert set(res) == set(RESULT_KEYS) | {"meta"}
+    for area, keys in RESULT_KEYS.items():
+        assert set(res[area]) == set(keys), area
+        for k in keys:
+            v = res[area][k]
+            assert set(v) == {"value", "low", "high", "n"} and v["n"] > 0, (area, k)
+            assert v["low"] <= v["value"] <= v["high"], (area, k)
+            if M.KPI_BY_KEY[f"{area}.{k}"].unit == "share":
+                assert 0 <= v["low"] and v["high"] <= 1, (area, k)
+    assert -100 <= res["satisfaction"]["nps"]["low"] <= res["satisfaction"]["nps"]["high"] <= 100
+    direct = retention.customer_retention_rate(small_demo["transactions"], period="M", as_of=small_demo.as_of)
+    assert res["retention"]["customer_retention_rate"]["value"] == pytest.approx(direct.value)
+    assert res["meta"]["parameters"]["active_days"] == 365
+    by_period = pd.read_csv(out / "kpis_by_period.csv")
+    assert by_period["period"].is_unique and len(by_period) == 24  # monthly, 2023-01 .. 2024-12
+    assert set(by_period.columns) == {"period", "period_start", "period_end"} | {k.key for k in M.KPIS}
