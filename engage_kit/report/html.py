@@ -41,6 +41,8 @@ details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
 .jp-Cell { padding: 2px 0; }
 .jp-RenderedHTMLCommon table, table.ek-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
 .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { padding: 4px 10px; }
+.jp-RenderedHTMLCommon td { white-space: nowrap; }
+.jp-OutputArea-output { overflow-x: auto; }
 .jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8f8f8; }
 .jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: 600; color: #333; padding: 4px 0; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
@@ -131,7 +133,7 @@ def render_html(
         "ek_header": header_html(meta),
         "ek_footer": html.escape(
             f"engage-kit {meta.get('kit_version', '')} · {meta.get('notebook', '')} · "
-            "figures computed from the data named above; definitions in the glossary"
+            "every figure is computed from the data named at the top of this page"
         ),
         "ek_show_code": show_code,
         "metadata": {"name": str(meta.get("report_title", "report"))},
