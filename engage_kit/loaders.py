@@ -169,7 +169,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     """Read the source of ``tcfg`` into the engine, CSV as text, with a 1-based ``_row``."""
     name = tcfg.name
     if tcfg.path is None:
-        return eng.with_row_numbers(con, _read_database(con, tcfg))
+        return eng.with_row_numbers(con, _read_database(con, tcfg), _table_name(name))
     path = Path(tcfg.path)
     where = f"table {name} ({path})"
     if not path.exists():
@@ -212,7 +212,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
         if "encod" in str(e).lower() or "unicode" in str(e).lower():
             first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
         raise DataError(f"{where}: cannot be read: {first}") from None
-    return eng.with_row_numbers(con, raw)
+    return eng.with_row_numbers(con, raw, _table_name(name))
 
 
 def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
@@ -313,8 +313,8 @@ def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tup
 
 
 def _clean_text(col: ibis.Value) -> ibis.Value:
-    s = col.cast("string").strip()
-    return s.nullif("")
+    """Text with surrounding spaces removed; blank cells become NULL."""
+    return eng.trim(col.cast("string")).nullif("")
 
 
 def _typed(con: Any, col: ibis.Value, kind: str, read: dict[str, Any], timezone: str) -> ibis.Value:
@@ -398,8 +398,8 @@ def _load_table(
         typed = _typed(con, raw[user], kind, tcfg.read, config.timezone)
         exprs[canon] = typed
         if raw[user].type().is_string() and kind not in ("id", "string"):
-            exprs[f"_raw_{canon}"] = _clean_text(raw[user])
-            checks[canon] = exprs[f"_raw_{canon}"].notnull() & typed.isnull()
+            exprs[f"_bad_{canon}"] = _clean_text(raw[user]).notnull() & typed.isnull()
+            checks[canon] = user
     # materialise once: every check below reads this staged table, not the file again
     stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
 
@@ -413,13 +413,14 @@ def _load_table(
     # type failures, one count query for all columns
     fail_counts: dict[str, int] = {}
     if checks:
-        agg = stage.aggregate(**{c: (stage[f"_raw_{c}"].notnull() & stage[c].isnull()).sum() for c in checks})
+        agg = stage.aggregate(**{c: stage[f"_bad_{c}"].sum() for c in checks})
         fail_counts = {k: int(v or 0) for k, v in agg.execute().iloc[0].items()}
     for canon, count in fail_counts.items():
         if not count:
             continue
-        bad = stage.filter(stage[f"_raw_{canon}"].notnull() & stage[canon].isnull())
-        ex = bad.select("_row", value=bad[f"_raw_{canon}"]).order_by("_row").limit(MAX_EXAMPLES).execute()
+        rows = stage.filter(stage[f"_bad_{canon}"]).select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
+        picked = raw.filter(raw._row.isin([int(r) for r in rows["_row"]]))
+        ex = picked.select("_row", value=picked[checks[canon]]).order_by("_row").execute()
         kind = spec.kind(canon)
         hint = ""
         if kind == "timestamp":
@@ -551,10 +552,15 @@ def _finish(
             )
             t = t.filter(t[tcol] < as_of_end.to_pydatetime())
     data_cols = [c for c in t.columns if c != "_row"]
-    dedup = t.group_by(data_cols).aggregate(_row=t._row.min())
-    final = eng.materialize(con, f"ek_{name}", dedup.select(*data_cols, "_row").order_by("_row").drop("_row"))
-    n1 = int(final.count().execute())
-    dropped = int(t.count().execute()) - n1
+    n0 = int(t.count().execute())
+    distinct = int(t.select(*data_cols).distinct().count().execute())
+    if distinct == n0:  # the usual case: keep the source's row order, no sort needed
+        final = eng.materialize(con, f"ek_{name}", t.drop("_row"))
+    else:  # keep the first of each group of identical rows, in source order
+        dedup = t.group_by(data_cols).aggregate(_row=t._row.min())
+        final = eng.materialize(con, f"ek_{name}", dedup.order_by("_row").drop("_row"))
+    n1 = distinct
+    dropped = n0 - n1
     if dropped:
         report.warnings.append(f"{where}: {dropped:,} duplicated identical rows are dropped")
     report.rows = n1
@@ -625,8 +631,8 @@ def load_dataset(
     tables: dict[str, ibis.Table] = {}
     for name, t in staged.items():
         tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})")
-        eng.drop(con, f"ek_stage_{name}")
-        eng.drop(con, _table_name(name))
+        for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows"):
+            eng.drop(con, helper)
     if "transactions" in tables and reports["transactions"].rows == 0:
         raise DataError(
             f"table transactions ({config.tables['transactions'].source}): no rows on or before "
