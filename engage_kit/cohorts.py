@@ -1466,17 +1466,28 @@ def describe_revenue(rev: RevenueRetention, *, part: str = "nrr", currency: str 
         if shown:
             text = (f"Across cohorts, net revenue in a later {unit} is " + ", ".join(
                 f"{_pct(nrr[k], 0)} at {unit} {k}" for k in shown) + f" of the first {unit}'s; ")
-        return text + (f"{n_over} cell{'s' if n_over != 1 else ''} exceed 100% (a cohort spending more than in its "
-                       f"first {unit}).")
+        if n_over == 0:
+            return text + f"no cohort has yet spent more in a later {unit} than in its first."
+        return text + (f"{n_over} cell{'s' if n_over != 1 else ' of the heatmap'} exceed{'' if n_over != 1 else 's'} "
+                       f"100% (a cohort spending more than in its first {unit}).")
     cum = rev.cumulative_per_customer.loc[keep]
-    done = cum.notna().sum(axis=0)
-    ks = [k for k in cum.columns if done[k] >= 1 and k in (0, *SUMMARY_OFFSETS)]
-    if not ks:
+    k = _cumulative_offset(cum)
+    if k is None:
         return "No cohort has a complete first period yet."
-    k = max(ks)
     col = cum[k].dropna()
     return (f"By {unit} {k}, cohorts have brought in {col.mean():,.2f} {currency} per customer on average "
             f"(from {col.min():,.2f} to {col.max():,.2f} across {len(col)} cohorts), returns netted.").replace("  ", " ")
+
+
+def _cumulative_offset(cum: pd.DataFrame) -> int | None:
+    """The offset the cumulative-revenue title and sentence speak of: the highest of 0, 1, 3, 6, 12
+    reached by at least two cohorts (one when only one cohort has it); None when no cohort has any."""
+    done = cum.notna().sum(axis=0)
+    for least in (2, 1):
+        ks = [k for k in cum.columns if done[k] >= least and k in (0, *SUMMARY_OFFSETS)]
+        if ks:
+            return max(ks)
+    return None
 
 
 def describe_survival(survival: pd.DataFrame, *, inactivity_days: int, censor_at: str = "lapse_horizon") -> str:
@@ -1496,11 +1507,12 @@ def describe_survival(survival: pd.DataFrame, *, inactivity_days: int, censor_at
         text += f"; {_pct(s[col[0]])} are still buying {days} days after their first purchase"
     text += "."
     if censor_at == "lapse_horizon":
-        text += (f" Customers not lapsed are censored {inactivity_days} days before as_of, the last day a lapse "
-                 "can be seen; bands are log-log Greenwood 95% intervals.")
+        text += (f" Customers who have not lapsed count as still buying up to {inactivity_days} days before the "
+                 "analysis date, the last day a lapse can already be seen (in survival terms they are censored "
+                 "there); bands are log-log Greenwood 95% intervals.")
     else:
-        text += (" Customers not lapsed are censored at as_of, which overstates survival at long durations; "
-                 "bands are log-log Greenwood 95% intervals.")
+        text += (" Customers who have not lapsed count as still buying up to the analysis date (censored there), "
+                 "which overstates survival at long durations; bands are log-log Greenwood 95% intervals.")
     if len(survival) > 1:
         seg = survival.iloc[1:]
         best = seg.loc[seg["lapsed_share"].idxmin()]
@@ -1613,7 +1625,7 @@ def plot_heatmap(
     cbar = fig.colorbar(im, ax=axs, fraction=0.2, pad=0.25)
     if pct:
         cbar.ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0, decimals=0))
-    cbar.set_label({"customers": "Customers active", "revenue": "Net revenue retention",
+    cbar.set_label({"customers": "Share of the cohort active", "revenue": "Net revenue retention",
                     "orders": "Orders per cohort customer"}[m.metric])
     axs.barh(range(rows), sizes.to_numpy(), color="#9ecae1", height=0.8)
     for i, s in enumerate(sizes.to_numpy()):
@@ -1839,15 +1851,13 @@ def plot_cumulative_revenue(rev: RevenueRetention, *, currency: str = "", min_co
     ax.set_ylabel("Cumulative net revenue per customer")
     money_axis(ax, currency)
     if n >= 1:
-        ax.legend(title="cohort", loc="upper left")
+        ax.legend(title="cohort (light: oldest, dark: newest)", loc="lower right")
     if title is None:
-        done = cum.notna().sum(axis=0)
-        ks = [k for k in cum.columns if done[k] >= 2]
-        if ks:
-            k = max(ks)
+        k = _cumulative_offset(cum)
+        if k is not None and cum[k].notna().sum() >= 2:
             col = cum[k].dropna()
             title = (f"By {unit} {k}, a customer has brought in {col.min():,.0f}–{col.max():,.0f} {currency} "
-                     f"depending on the cohort").strip()
+                     f"depending on the cohort ({len(col)} cohorts)").replace("  ", " ")
         else:
             title = "Cumulative net revenue per customer by cohort"
     ax.set_title(title)

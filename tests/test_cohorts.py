@@ -244,7 +244,13 @@ def test_unbounded_versus_n_period(small_demo):
     assert (np.diff(un, axis=1)[done[:, 1:]] <= 1e-12).all()  # never rises with the offset
     assert (un[:, 1:][done[:, 1:]] > nn[:, 1:][done[:, 1:]]).mean() > 0.9
     # the last complete column of a cohort still counts purchases in the incomplete October
-    assert u.loc["2023-01", 20] > n.loc["2023-01", 20]
+    o = ds.orders.execute()
+    o = o[(~o.is_return) & (o.timestamp < pd.Timestamp("2024-10-16"))]
+    first = o.groupby("customer_id").timestamp.min()
+    jan = first[first.dt.strftime("%Y-%m") == "2023-01"].index
+    later = o[o.customer_id.isin(jan) & (o.timestamp >= pd.Timestamp("2024-09-01"))].customer_id.nunique()
+    assert u.loc["2023-01", 20] == pytest.approx(later / len(jan))
+    assert u.loc["2023-01", 20] >= n.loc["2023-01", 20]
     assert np.isnan(u.loc["2023-01", 21]) and m.started.loc["2023-01", 21]
 
 
@@ -519,6 +525,29 @@ def test_interpretation_and_results(small_demo):
     assert res["trend"]["direction"] in ("improving", "declining", "no clear trend")
     assert 0 <= res["survival"]["lapsed_share"].value <= 1
 
+
+
+def test_revenue_sentences_and_cumulative_title_agree(small_demo):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ds = small_demo
+    m = co.cohort_matrix(ds.orders, as_of=ds.as_of)
+    rev = co.revenue_retention(m, min_cohort_size=20)
+    keep = rev.sizes.index[rev.sizes >= 20]
+    k = co._cumulative_offset(rev.cumulative_per_customer.loc[keep])
+    assert k in (0, *co.SUMMARY_OFFSETS)
+    text = co.describe_revenue(rev, part="cumulative", currency="EUR")
+    fig = co.plot_cumulative_revenue(rev, currency="EUR", min_cohort_size=20)
+    title = fig.axes[0].get_title()
+    # the title and the sentence speak of the same offset
+    assert text.startswith(f"By month {k},") and title.startswith(f"By month {k},")
+    nrr = co.describe_revenue(rev, part="nrr")
+    assert "0 cells" not in nrr and "100%" in nrr or "no cohort has yet spent more" in nrr
+    surv_text = co.describe_survival(
+        co.survival_summary(lap := co.lapse_durations(ds.orders, as_of=ds.as_of), co.survival_curves(lap)),
+        inactivity_days=180)
+    assert "count as still buying up to 180 days before the analysis date" in surv_text
 
 # --- the notebook ---------------------------------------------------------------------
 

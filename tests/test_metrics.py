@@ -16,6 +16,7 @@ from statsmodels.stats.rates import confint_poisson
 from engage_kit import metrics as M
 from engage_kit.errors import DataError, ParameterError
 from engage_kit.metrics import email, events, retention, revenue, satisfaction, service, social, web
+from engage_kit.metrics._common import Metric
 from engage_kit.stats import bootstrap_estimate
 
 from .conftest import run_notebook
@@ -69,6 +70,57 @@ def test_retention_last_complete_period_and_all_periods(retention_tx):
     w = retention.customer_retention_rate(retention_tx, active_days=30, start="2024-03-01", end="2024-03-31")
     assert dict(w.counts) == dict(m.counts)
 
+
+
+def test_warm_up_periods_of_retention_are_left_empty(retention_tx):
+    # first purchase 1 Dec 2023, active_days = 30: a lapse can first be seen on 31 Dec, so
+    # December (ends 31 Dec, boundary 1 Jan) is measurable and nothing before it
+    long = M.kpis_by_period({"transactions": retention_tx}, period="M", active_days=30, as_of="2024-03-31")
+    crr = long[long.key == "retention.customer_retention_rate"].set_index("period")
+    assert crr.loc["2024-03", "value"] == pytest.approx(2 / 3)
+    lapse = M._first_lapse_possible({"transactions": retention_tx}, 30)
+    assert lapse == TS("2023-12-31")
+    long90 = M.kpis_by_period({"transactions": retention_tx}, period="M", active_days=90, as_of="2024-03-31")
+    for key in ("retention.customer_retention_rate", "retention.churn_rate"):
+        g = long90[long90.key == key].set_index("period")
+        # 1 Dec + 90 days = 29 Feb: periods ending before it (boundary <= 29 Feb) are empty
+        assert g.loc[g.period_end + pd.Timedelta(days=1) <= TS("2024-02-29"), ["value", "low", "high"]].isna().all().all()
+        assert g.loc["2024-03", "value"] == g.loc["2024-03", "value"]  # March is measured
+    # other KPIs are not touched
+    rpr = long90[long90.key == "retention.repeat_purchase_rate"]
+    assert rpr["value"].notna().all()
+
+
+def test_change_table_and_cards_speak_plainly():
+    long = pd.DataFrame({
+        "key": ["web.conversion_rate"] * 2 + ["retention.customer_retention_rate"] * 2,
+        "period": ["2024-11", "2024-12"] * 2,
+        "period_start": pd.to_datetime(["2024-11-01", "2024-12-01"] * 2),
+        "complete": [True] * 4,
+        "value": [0.40, 0.30, 0.97, 0.96], "low": [0.39, 0.29, 0.96, 0.95], "high": [0.41, 0.31, 0.98, 0.97],
+        "n": [5000, 5000, 3000, 3000],
+    })
+    changes = M.period_changes(long)
+    table = M.changes_table(changes)
+    row = table.set_index("KPI").loc["Web conversion rate"]
+    assert (row["From"], row["Value then"], row["To"], row["Value now"]) == ("2024-11", "40.0%", "2024-12", "30.0%")
+    assert row["Change"] == "-10.0 pts" and row["p-value"] == "< 0.001" and row["More than noise"] == "yes"
+    head = {"web.conversion_rate": Metric(0.45, 0.44, 0.46, 60000),
+            "retention.customer_retention_rate": Metric(0.96, 0.95, 0.97, 3000)}
+    cards = {c["label"]: c for c in M.kpi_cards(head, changes)}
+    # whole-window card: the change names the period it is about, and still starts with its sign
+    assert cards["Web conversion rate"]["delta"] == "-10.0 pts to 30.0% in 2024-12 vs 2024-11"
+    assert cards["Customer retention rate"]["delta"].startswith("-1.0 pts vs 2024-11")
+
+
+def test_segment_sentences_explain_unknown_once():
+    seg = pd.DataFrame({"key": ["web.bounce_rate"] * 2 + ["web.conversion_rate"] * 2,
+                        "segment": ["consumer", "(unknown)"] * 2,
+                        "value": [0.2, 0.4, 0.5, 0.0], "low": [0.19, 0.38, 0.49, 0.0],
+                        "high": [0.21, 0.42, 0.51, 0.01], "n": [100, 50, 100, 50]})
+    text = M.describe_segment_keys(seg, ["web.bounce_rate", "web.conversion_rate", "web.pages_per_session"])
+    assert text.count("(unknown) holds the rows") == 1
+    assert "Web bounce rate is highest in (unknown)" in text and "pages" not in text.lower()
 
 def test_retention_by_customer_attribute(retention_tx):
     customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "tier": ["gold", "gold", "silver", "silver"]})
@@ -413,10 +465,16 @@ def test_change_test_matches_statsmodels():
 # --- demo data: the generator's rates come back ------------------------------------------
 
 
+# Many true values are checked against intervals at once: at 95% each, one of 16 would
+# miss by chance about every other dataset. 99.9% intervals keep the family's chance of a
+# false alarm near 2% (Bonferroni) while a wrong rate still falls far outside.
+FAMILY_CONFIDENCE = 0.999
+
+
 def test_demo_message_rates_recover_the_generator(small_demo, small_demo_truth):
     t = small_demo["touches"]
     t = t.filter(t.campaign_id != small_demo_truth["experiment"]["campaign_id"])  # the experiment has its own rates
-    r = email.message_rates(t, channel=None, by="channel")
+    r = email.message_rates(t, channel=None, by="channel", confidence=FAMILY_CONFIDENCE)
     got = r.set_index(["metric", "channel"])
     checked = 0
     for ch, truth in small_demo_truth["channels"].items():
@@ -441,20 +499,20 @@ def test_demo_message_rates_recover_the_generator(small_demo, small_demo_truth):
 
 def test_demo_other_rates_recover_the_generator(small_demo, small_demo_truth):
     truth = small_demo_truth
-    eng = social.engagement_rate(small_demo["touches"])
+    eng = social.engagement_rate(small_demo["touches"], confidence=FAMILY_CONFIDENCE)
     assert eng.low <= sum(truth["social"].values()) <= eng.high
-    att = events.attendance_rate(small_demo["touches"])
+    att = events.attendance_rate(small_demo["touches"], confidence=FAMILY_CONFIDENCE)
     assert att.low <= truth["events"]["attendance"] <= att.high
-    ipa = events.interactions_per_attendee(small_demo["touches"])
+    ipa = events.interactions_per_attendee(small_demo["touches"], confidence=FAMILY_CONFIDENCE)
     assert ipa.low <= truth["events"]["interactions_per_attendee"] <= ipa.high
-    fcr = service.first_contact_resolution(small_demo["tickets"])
+    fcr = service.first_contact_resolution(small_demo["tickets"], confidence=FAMILY_CONFIDENCE)
     assert fcr.low <= truth["service"]["first_contact_resolution"] <= fcr.high
     # handle time scales with contacts: 1 with P(fcr), else 2, 3 or 4 (mean 3)
     p = truth["service"]["first_contact_resolution"]
-    aht = service.average_handle_seconds(small_demo["tickets"])
+    aht = service.average_handle_seconds(small_demo["tickets"], confidence=FAMILY_CONFIDENCE)
     assert aht.low <= truth["service"]["handle_seconds_mean"] * (p + 3 * (1 - p)) <= aht.high
     s = small_demo["web_sessions"]
-    browsing = web.bounce_rate(s.filter(~s.converted))  # bounces happen among browsing sessions
+    browsing = web.bounce_rate(s.filter(~s.converted), confidence=FAMILY_CONFIDENCE)  # among browsing sessions
     assert browsing.low <= truth["web"]["bounce"] <= browsing.high
 
 

@@ -260,6 +260,10 @@ def kpis_by_period(
 
     Columns: key, area, label, period, period_start, period_end, complete, value, low,
     high, n. Use :func:`wide` for one row per period and one column per KPI.
+
+    The customer retention and churn rates of periods that end within ``active_days`` of
+    the first transaction are left empty (value, low and high NaN): nobody can have lapsed
+    yet, so (E − N) / S would be 100% by construction, not by behaviour.
     """
     frames, cache = [], {}
     for k in KPIS:
@@ -277,7 +281,28 @@ def kpis_by_period(
     cols = ["key", "area", "label", "period", "period_start", "period_end", "complete", "value", "low", "high", "n"]
     if not frames:
         return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)[cols]
+    out = pd.concat(frames, ignore_index=True)[cols]
+    lapse = _first_lapse_possible(tables, active_days)
+    if lapse is not None:
+        warm = out["key"].isin(_WARMUP_KEYS) & (pd.to_datetime(out["period_end"]) + pd.Timedelta(days=1) <= lapse)
+        out.loc[warm, ["value", "low", "high"]] = np.nan
+    return out
+
+
+_WARMUP_KEYS = ("retention.customer_retention_rate", "retention.churn_rate")
+
+
+def _first_lapse_possible(tables: Mapping[str, Any], active_days: int) -> pd.Timestamp | None:
+    """The first day a customer can be inactive: first transaction + ``active_days`` (None: no data)."""
+    if "transactions" not in tables:
+        return None
+    from ._common import to_table
+
+    t = to_table(tables["transactions"], "transactions")
+    first = t.timestamp.min().execute()
+    if first is None or pd.isna(first):
+        return None
+    return pd.Timestamp(first).normalize() + pd.Timedelta(days=int(active_days))
 
 
 def wide(long: pd.DataFrame) -> pd.DataFrame:
@@ -372,16 +397,46 @@ def period_changes(long: pd.DataFrame) -> pd.DataFrame:
                 "p_holm", "significant", "better"]]
 
 
+def changes_table(changes: pd.DataFrame, *, currency: str = "") -> pd.DataFrame:
+    """:func:`period_changes` as a table for readers: values in their units, p-values as text.
+
+    Columns: KPI, From, Value then, To, Value now, Change, p-value, Holm p-value, More than noise.
+    """
+    def p_text(p: float) -> str:
+        if p is None or not np.isfinite(p):
+            return "–"
+        return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+    cols = ["KPI", "From", "Value then", "To", "Value now", "Change", "p-value", "Holm p-value", "More than noise"]
+    if changes.empty:
+        return pd.DataFrame(columns=cols)
+    keys = changes["key"]
+    return pd.DataFrame({
+        "KPI": changes["label"].to_numpy(),
+        "From": changes["previous_period"].to_numpy(),
+        "Value then": [format_value(k, v, currency=currency) for k, v in zip(keys, changes["previous"], strict=True)],
+        "To": changes["period"].to_numpy(),
+        "Value now": [format_value(k, v, currency=currency) for k, v in zip(keys, changes["current"], strict=True)],
+        "Change": [format_delta(k, v, currency=currency) for k, v in zip(keys, changes["delta"], strict=True)],
+        "p-value": [p_text(p) for p in changes["p_value"]],
+        "Holm p-value": [p_text(p) for p in changes["p_holm"]],
+        "More than noise": ["yes" if bool(s) else "no" for s in changes["significant"]],
+    })[cols]
+
+
 def glossary(*, active_days: int = 365) -> pd.DataFrame:
     """Every headline KPI with its definition, unit, interval and source table."""
     units = {"share": "fraction 0–1 (shown as %)", "ratio": "fraction (may pass 100%)", "points": "points −100 to 100",
-             "money": "currency per order", "seconds": "seconds", "count": "per unit", "scale": "points 1–7"}
+             "money": "currency per order", "seconds": "seconds", "count": "count", "scale": "points 1–7"}
+    per_key = {"revenue.purchase_frequency": "orders per customer", "web.pages_per_session": "pages per session",
+               "social.engagement_rate": "engagements per view (may pass 100%)",
+               "retention.churn_rate": "fraction (may be below 0%)"}
     rows = []
     for k in KPIS:
         d = k.definition.replace("active_days", f"{active_days} days")
         if k.last_period:
             d += "; headline: the last complete period before the analysis date"
-        rows.append({"KPI": k.label, "key": k.key, "definition": d, "unit": units[k.unit],
+        rows.append({"KPI": k.label, "key": k.key, "definition": d, "unit": per_key.get(k.key, units[k.unit]),
                      "interval (95%)": k.interval, "table": k.table})
     return pd.DataFrame(rows)
 
@@ -448,7 +503,12 @@ def format_delta(key: str, delta: float, *, currency: str = "") -> str:
 def kpi_cards(
     head: Mapping[str, Metric | None], changes: pd.DataFrame, *, keys: list[str] | None = None, currency: str = ""
 ) -> list[dict[str, Any]]:
-    """Cards for :func:`engage_kit.nb.kpi_cards`: value, 95% interval and n, change vs the previous period."""
+    """Cards for :func:`engage_kit.nb.kpi_cards`: value, 95% interval and n, change vs the previous period.
+
+    Retention, churn, NDR and GRR are for the last complete period, so their change is the
+    card's own; the other cards show the whole window, and their change line names the
+    last complete period and its value (``-7.0 pts to 32.2% in 2024-12 vs 2024-11``).
+    """
     ch = changes.set_index("key") if len(changes) else pd.DataFrame()
     cards = []
     for k in KPIS:
@@ -466,7 +526,9 @@ def kpi_cards(
             d = format_delta(k.key, r["delta"], currency=currency)
             if d:
                 noise = "" if bool(r["significant"]) else " (within noise)"
-                card["delta"] = f"{d} vs {r['previous_period']}{noise}"
+                # the card's value covers the whole window: name the period the change is about
+                where = "" if k.last_period else f" to {format_value(k.key, r['current'], currency=currency)} in {r['period']}"
+                card["delta"] = f"{d}{where} vs {r['previous_period']}{noise}"
                 card["good"] = None if not bool(r["significant"]) else r["better"]
         cards.append(card)
     return cards
@@ -498,10 +560,20 @@ def describe_segments(seg: pd.DataFrame, key: str, *, currency: str = "") -> str
     if len(g) == 1:
         return f"{_kpi(key).label}: {fv(hi.value)} in {hi.segment} (the only segment)."
     apart = "their 95% intervals do not overlap" if lo.high < hi.low else "their 95% intervals overlap"
-    return (
+    text = (
         f"{_kpi(key).label} is highest in {hi.segment} ({fv(hi.value)}, n = {int(hi.n):,}) and lowest in "
         f"{lo.segment} ({fv(lo.value)}, n = {int(lo.n):,}); {apart}."
     )
+    return text
+
+
+def describe_segment_keys(seg: pd.DataFrame, keys: list[str], *, currency: str = "") -> str:
+    """:func:`describe_segments` for each of ``keys`` that has data, then once what "(unknown)" holds."""
+    shown = [k for k in keys if (seg["key"] == k).any()]
+    text = " ".join(describe_segments(seg, k, currency=currency) for k in shown)
+    if (seg["key"].isin(shown) & (seg["segment"].astype(str) == "(unknown)")).any():
+        text += " (unknown) holds the rows without a known customer or without a value for the segment."
+    return text
 
 
 def _unit_axis(ax, unit: str, values: pd.Series, currency: str, axis: str = "y") -> None:
@@ -515,10 +587,25 @@ def _unit_axis(ax, unit: str, values: pd.Series, currency: str, axis: str = "y")
     target = ax.yaxis if axis == "y" else ax.xaxis
     if unit in ("share", "ratio"):
         percent_axis(ax, axis=axis, decimals=1 if top < 0.1 else 0)
+        target.set_major_formatter(mticker.FuncFormatter(_distinct_percent(target, 1 if top < 0.1 else 0)))
+        if axis == "x":  # narrow panels: few ticks so the labels do not run together
+            target.set_major_locator(mticker.MaxNLocator(4))
     elif unit == "money":  # the currency goes in the axis label, ticks stay short
         target.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}" if top >= 100 else "{x:,.1f}"))
         target.set_major_locator(mticker.MaxNLocator(5))
         (ax.set_ylabel if axis == "y" else ax.set_xlabel)(currency)
+
+
+def _distinct_percent(axis, least: int = 0):
+    """Percent tick formatter with the fewest decimals (at least ``least``) that keep the labels distinct."""
+    def fmt(x: float, pos: Any = None) -> str:
+        lo, hi = sorted(axis.get_view_interval())
+        ticks = [t for t in axis.get_majorticklocs() if lo - 1e-12 <= t <= hi + 1e-12]
+        d = least
+        while d < 3 and len({f"{100 * t:.{d}f}" for t in ticks}) < len(ticks):
+            d += 1
+        return f"{100 * x:.{d}f}%"
+    return fmt
 
 
 def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: str = "", ylabel: str | None = None):
@@ -550,7 +637,8 @@ def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: st
     if ylabel:
         ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="best", fontsize=9)
+    if len(ax.get_legend_handles_labels()[0]) > 1:  # one series: the title names it
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
     fig.autofmt_xdate()
     return ax
 
@@ -562,7 +650,7 @@ def plot_segments(seg: pd.DataFrame, keys: list[str], *, title: str, by: str, cu
     from ..plots import color_for
 
     keys = [k for k in keys if (seg["key"] == k).any()]
-    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.2 * max(len(keys), 1), 0.5 * seg["segment"].nunique() + 1.6),
+    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.2 * max(len(keys), 1), 0.45 * seg["segment"].nunique() + 1.5),
                              squeeze=False, sharey=True)
     for ax, key in zip(axes[0], keys, strict=False):
         g = seg[seg["key"] == key].sort_values("segment")
@@ -572,6 +660,7 @@ def plot_segments(seg: pd.DataFrame, keys: list[str], *, title: str, by: str, cu
                     fmt="none", ecolor="#999", capsize=3)
         ax.scatter(g["value"], list(y), color=cols, zorder=3)
         ax.set_yticks(list(y), [str(s) for s in g["segment"]])
+        ax.set_ylim(-0.6, len(g) - 0.4)
         k = _kpi(key)
         _unit_axis(ax, k.unit, g["high"], currency, axis="x")
         ax.set_title(k.label, fontsize=11)
