@@ -163,6 +163,9 @@ def table(
         elif pd.api.types.is_integer_dtype(df[c]):
             fmt[c] = "{:,}"
     styler = df.style.format(fmt, na_rep="–", escape="html")
+    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    if text_cols:  # numbers stay right-aligned, words read left to right
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if not index:
         styler = styler.hide(axis="index")

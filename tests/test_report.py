@@ -143,3 +143,67 @@ def test_pages_load_in_chromium_with_all_images_and_no_console_errors(rendered, 
         assert info["broken"] == 0, page
         assert info["console_errors"] == [], page
     assert inspect_page(out / "ok_report.html")["total"] >= 1
+
+
+# --- the real notebooks, end to end on the small demo ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, small_demo_config):
+    """Every notebook rendered once with --jobs 2 (shared by the checks below)."""
+    out = tmp_path_factory.mktemp("batch") / "out"
+    code = main(["report", str(small_demo_config), "--out", str(out), "--jobs", "2"])
+    return code, out
+
+
+def test_batch_renders_every_notebook(batch):
+    code, out = batch
+    run = json.loads((out / "run.json").read_text())
+    status = {n["name"]: (n["status"], n["error"]) for n in run["notebooks"]}
+    assert code == 0, status
+    assert set(status) == set(runner.NOTEBOOK_TITLES)
+    index = (out / "index.html").read_text()
+    for name in runner.NOTEBOOK_TITLES:
+        res = json.loads((out / name / "results.json").read_text())
+        assert res["meta"]["notebook"] == name and res["meta"]["as_of"] == "2024-12-31"
+        html = (out / f"{name}.html").read_text()
+        assert "data:image/png;base64," in html, name
+        assert re.findall(r'(?:src|href)="((?:https?:)?//[^"]+)"', html) == [], name
+        assert "<script src" not in html, name
+        # no code in the page: tokens of code cells never appear between tags
+        assert ">nb<" not in html and ">import<" not in html and "ctx = nb.start" not in html, name
+        assert f'href="{name}.html"' in index
+    assert index.count('class="status ok"') == len(runner.NOTEBOOK_TITLES)
+
+
+def test_batch_with_one_job_gives_the_same_figures(batch, tmp_path, small_demo_config):
+    _, out2 = batch
+    out1 = tmp_path / "out"
+    assert main(["report", str(small_demo_config), "--out", str(out1), "--jobs", "1"]) == 0
+    for name in ("cohort_retention", "clv_bgnbd"):
+        a = json.loads((out1 / name / "results.json").read_text())
+        b = json.loads((out2 / name / "results.json").read_text())
+        a.pop("meta"), b.pop("meta")
+        assert _close(a, b), name
+
+
+def _close(a, b, rel=1e-9):
+    """Equal up to floating-point summation order (the engine adds in parallel)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, rel) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=rel, abs=1e-12)
+    return a == b
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium is not installed (Debian package 'chromium'); .ci/run installs it")
+def test_real_reports_load_in_chromium(batch, tmp_path):
+    _, out = batch
+    for page in ("index.html", "clv_bgnbd.html", "engagement_kpis.html"):
+        info = inspect_page(out / page, tmp_path / f"{page}.png")
+        assert info["broken"] == 0, page
+        assert info["console_errors"] == [], (page, info["console_errors"])
+        if page != "index.html":
+            assert info["total"] >= 5, page
