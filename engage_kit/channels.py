@@ -894,6 +894,29 @@ def acquisition_value(
     return out
 
 
+def acquisition_display(value: pd.DataFrame, currency: str = "") -> pd.DataFrame:
+    """:func:`acquisition_value` as a reader sees it: headers in words, intervals as text,
+    money in whole units with the currency in the header."""
+    cur = f" ({currency})" if currency else ""
+    out = pd.DataFrame({
+        "acquisition channel": value["group"].to_numpy(),
+        "customers": value["customers"].to_numpy(),
+        "repeat rate": value["repeat_rate"].to_numpy(),
+        "95% interval": [f"{lo:.1%} to {hi:.1%}" for lo, hi in zip(value["repeat_low"], value["repeat_high"], strict=True)],
+        "active rate": value["active_rate"].to_numpy(),
+        "95% interval ": [f"{lo:.1%} to {hi:.1%}" for lo, hi in zip(value["active_low"], value["active_high"], strict=True)],
+        f"net revenue{cur}": value["revenue"].to_numpy().round(),
+        f"per customer{cur}": value["revenue_per_customer"].to_numpy(),
+        "95% interval  ": [f"{lo:,.2f} to {hi:,.2f}" for lo, hi in zip(value["rpc_low"], value["rpc_high"], strict=True)],
+        f"per customer-year{cur}": value["revenue_per_customer_year"].to_numpy(),
+    })
+    for col, name in (("spend", "spend"), ("cost_per_acquisition", "cost per acquisition"),
+                      ("return_on_spend", "return on spend")):
+        if col in value.columns:
+            out[name + (cur if col != "return_on_spend" else "")] = value[col].to_numpy()
+    return out
+
+
 # --- the whole comparison ------------------------------------------------------------
 
 
@@ -1015,6 +1038,47 @@ class ChannelComparison:
                 "rpu_low", "rpu_high", "posterior_mean", "cred_low", "cred_high", "p_best", "p_beats_control",
                 "spend", "cost_per_outcome", "return_on_spend"]
         return self.groups[[c for c in cols if c in self.groups.columns]].copy()
+
+    def funnel_display(self, currency: str = "") -> pd.DataFrame:
+        """The funnel per group as a reader sees it: headers in words, intervals as text,
+        opens left blank where they are not tracked (clicks but no opens)."""
+        g = self.groups
+        cur = f" ({currency})" if currency else ""
+        opened = g["opened"].astype("float64").where(~_not_tracked(g))
+        return pd.DataFrame({
+            "group": g["group"].to_numpy(),
+            "units": g["units"].to_numpy(),
+            "exposed": g["exposed"].to_numpy(),
+            "opened": opened.to_numpy(),
+            "clicked": g["clicked"].to_numpy(),
+            "converted": g["conversions"].to_numpy(),
+            f"{self.outcome} rate": g["rate"].to_numpy(),
+            "95% interval": [f"{lo:.1%} to {hi:.1%}" for lo, hi in zip(g["rate_low"], g["rate_high"], strict=True)],
+            f"revenue{cur}": g["revenue"].to_numpy(),
+            f"revenue per unit{cur}": g["revenue_per_unit"].to_numpy(),
+            "95% interval ": [f"{lo:,.2f} to {hi:,.2f}" for lo, hi in zip(g["rpu_low"], g["rpu_high"], strict=True)],
+        })
+
+    def pairwise_display(self, max_rows: int = 50) -> pd.DataFrame:
+        """The pairwise tests as a reader sees them, smallest p-value first: differences
+        in percentage points, p-values as text, "yes"/"no" for significance."""
+        pw = self.pairwise.sort_values("p_value", kind="stable").head(max_rows)
+
+        def p_text(p: float) -> str:
+            return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+        return pd.DataFrame({
+            "a": pw["a"].to_numpy(), "b": pw["b"].to_numpy(),
+            "rate a": pw["rate_a"].to_numpy(), "rate b": pw["rate_b"].to_numpy(),
+            "difference (pts)": pw["difference"].to_numpy() * 100,
+            "95% interval (pts)": [f"{lo * 100:+.2f} to {hi * 100:+.2f}" for lo, hi in zip(pw["diff_low"], pw["diff_high"], strict=True)],
+            "relative lift": pw["relative_lift"].to_numpy(),
+            "p-value": [p_text(p) for p in pw["p_value"]],
+            "p adjusted": [p_text(p) for p in pw["p_adjusted"]],
+            "real difference": np.where(pw["significant"], "yes", "no"),
+            "test": pw["test"].to_numpy(),
+            "detectable gap (pts)": pw["mde"].to_numpy() * 100,
+        })
 
     def summary(self, *, currency: str = "") -> list[str]:
         """Plain-language findings (Markdown, group names escaped)."""
@@ -1187,6 +1251,36 @@ def _pts(x: float) -> str:
     return "–" if not np.isfinite(x) else f"{x * 100:+.2f} pts"
 
 
+def format_p(p: float) -> str:
+    """A p-value for a reader: "p < 0.001" below one in a thousand, else two significant digits."""
+    if p is None or not np.isfinite(p):
+        return "p = –"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
+def trend_leader(trends: pd.DataFrame, group: Any) -> tuple[int, int]:
+    """In how many periods ``group`` has the highest rate, counting only the periods where
+    every group has units (a period where a channel did not run says nothing about it).
+
+    Returns (periods led, periods compared).
+    """
+    if trends is None or trends.empty:
+        return 0, 0
+    n_groups = trends["group"].nunique()
+    live = trends[trends["units"] > 0]
+    full = live.groupby("period")["group"].transform("nunique") == n_groups
+    both = live[full]
+    if both.empty:
+        return 0, 0
+    leaders = both.loc[both.groupby("period")["rate"].idxmax(), "group"]
+    return int((leaders == group).sum()), int(leaders.size)
+
+
+def _not_tracked(g: pd.DataFrame) -> pd.Series:
+    """Groups with clicks but no opens at all: opens are not tracked there (SMS, push)."""
+    return (g["opened"] == 0) & (g["clicked"] > 0)
+
+
 def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     """Plain-language findings of a comparison: what is real, what is noise, what the data cannot say.
 
@@ -1204,19 +1298,27 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     if om["p_value"] < result.alpha:
         lines.append(
             f"The {result.outcome} rate differs across the {len(g)} groups of {escape(result.compare_by)} "
-            f"(chi-square {om['statistic']:.1f} on {om['dof']} df, p = {om['p_value']:.2g})."
+            f"(chi-square test, {format_p(om['p_value'])})."
         )
     else:
         lines.append(
             f"The {len(g)} groups of {escape(result.compare_by)} show no difference in {result.outcome} rate "
-            f"beyond chance (chi-square p = {om['p_value']:.2g}): the spread in the chart is noise at this sample size."
+            f"beyond chance (chi-square test, {format_p(om['p_value'])}): the spread in the chart is noise at this "
+            "sample size."
         )
     best = g.sort_values("p_best", ascending=False).iloc[0]
     lines.append(
         f"{e(best.group)} has the highest rate, {_pct(best.rate, 2)} per {unit_word} "
         f"(95% interval {_pct(best.rate_low, 2)} to {_pct(best.rate_high, 2)}); the probability that it is truly "
-        f"the best is {best.p_best:.0%}."
+        f"the best is {'above 99%' if best.p_best > 0.99 else f'{best.p_best:.0%}'}."
     )
+    rich = g.sort_values("revenue_per_unit", ascending=False).iloc[0]
+    if rich.group != best.group and np.isfinite(rich.revenue_per_unit):
+        lines.append(
+            f"The most revenue per {unit_word} comes from {e(rich.group)}, not {e(best.group)}: "
+            f"{rich.revenue_per_unit:,.2f} {escape(currency)} (95% {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f}) against "
+            f"{best.revenue_per_unit:,.2f}; a higher {escape(str(result.outcome))} rate is not the same as more value."
+        )
     pw = result.pairwise
     method = "Holm" if result.correction == "holm" else "Benjamini-Hochberg"
     if len(pw):
@@ -1263,8 +1365,8 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
         caveats.append("email opens are inflated by mail privacy proxies that pre-load images")
     else:
         caveats.append("opens are inflated by mail privacy proxies, so clicks and conversions are the better outcomes")
-    if (g["opened"] == 0).any() and (g["clicked"] > 0).any():
-        no_open = [e(x) for x in g.loc[(g["opened"] == 0) & (g["clicked"] > 0), "group"]]
+    if _not_tracked(g).any():
+        no_open = [e(x) for x in g.loc[_not_tracked(g), "group"]]
         caveats.append(f"{', '.join(no_open)}: no opens recorded (not tracked there), so open rates are not comparable")
     lines.append("What the data cannot say: " + "; ".join(caveats) + ".")
     return lines
@@ -1331,13 +1433,19 @@ def plot_funnel(result: ChannelComparison, ax: Any = None) -> Any:
         _, ax = plt.subplots()
     width = 0.8 / max(len(g), 1)
     x = np.arange(len(stages))
+    untracked = set(g.loc[_not_tracked(g), "group"])
     for i, r in enumerate(g.itertuples()):
-        ax.bar(x + i * width, [getattr(r, s) for s in stages], width, label=chart_label(r.group), color=color_for(r.group))
+        vals = [getattr(r, s) for s in stages]
+        bars = ax.bar(x + i * width, vals, width, label=chart_label(r.group), color=color_for(r.group))
+        for j, (b, v) in enumerate(zip(bars, vals, strict=True)):
+            text = "not\ntracked" if names[j] == "opened" and r.group in untracked else f"{v:.0%}" if v >= 0.1 else f"{v:.1%}"
+            ax.annotate(text, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8,
+                        xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x + width * (len(g) - 1) / 2, names)
-    ax.set_yscale("symlog", linthresh=0.01)
-    percent_axis(ax, "y", decimals=1)
-    ax.set_ylabel(f"share of {result.unit.replace('_', '-')}s (log scale above 1%)")
-    ax.legend(title=result.compare_by, fontsize=9)
+    ax.set_ylim(0, 1.12)
+    percent_axis(ax, "y")
+    ax.set_ylabel(f"share of {result.unit.replace('_', '-')}s")
+    ax.legend(title=result.compare_by, fontsize=9, loc="upper right", framealpha=0.95)
     return ax
 
 

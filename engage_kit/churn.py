@@ -55,7 +55,7 @@ FEATURE_LABELS: dict[str, str] = {
     "gap_mean_days": "mean days between orders",
     "gap_std_days": "spread of days between orders",
     "gap_max_days": "longest gap between orders",
-    "recency_to_gap": "days since last purchase / usual gap",
+    "recency_to_gap": "days since last purchase ÷ usual gap",
     "orders_recent": "orders in the last trend period",
     "orders_prior": "orders in the trend period before",
     "orders_trend": "change in orders (last vs prior period)",
@@ -82,6 +82,7 @@ FEATURE_LABELS: dict[str, str] = {
     "handle_seconds_mean": "mean handle time (s)",
     "contacts_mean": "contacts per resolved ticket",
     "account_age_days": "days since signup",
+    "acquisition_channel": "acquisition channel",
 }
 
 
@@ -203,7 +204,9 @@ def build_features(
     - ``orders_total`` (all history), ``orders_window``, ``spend_window``,
       ``avg_order_value`` = spend_window / orders_window;
     - inter-purchase gaps over all history: ``gap_mean_days``, ``gap_std_days``,
-      ``gap_max_days``; ``recency_to_gap`` = recency_days / gap_mean_days ("overdue");
+      ``gap_max_days``; ``recency_to_gap`` = recency_days / max(gap_mean_days, 1) ("overdue";
+      the usual gap counts as at least one day, so two orders minutes apart do not make
+      every later day look thousands of gaps overdue);
     - trend: ``orders_recent`` (last ``trend_days``), ``orders_prior`` (the
       ``trend_days`` before), ``orders_trend`` = recent - prior, ``spend_trend`` likewise;
     - returns in the window (``returns`` given): ``returns_window``, ``return_amount_window``;
@@ -284,7 +287,9 @@ def build_features(
         spend_trend=agg._spend_recent.fill_null(0.0) - agg._spend_prior.fill_null(0.0),
     )
     agg = agg.mutate(
-        recency_to_gap=ibis.ifelse(agg.gap_mean_days > 0, agg.recency_days / agg.gap_mean_days, ibis.null("float64"))
+        recency_to_gap=ibis.ifelse(
+            agg.gap_mean_days.notnull(), agg.recency_days / ibis.greatest(agg.gap_mean_days, 1.0), ibis.null("float64")
+        )
     ).drop("_first", "_last", "_spend_recent", "_spend_prior")
 
     if population is None:
@@ -885,7 +890,9 @@ def customer_value(frame: pd.DataFrame, *, feature_window_days: int = 365) -> tu
     """
     if "spend_window" in frame.columns and frame["spend_window"].notna().any():
         v = pd.to_numeric(frame["spend_window"], errors="coerce").fillna(0.0) * 365.0 / feature_window_days
-        return v, f"spend in the last {feature_window_days} days, per year"
+        if feature_window_days == 365:
+            return v, "spend in the last 365 days"
+        return v, f"spend in the last {feature_window_days} days, scaled to a year"
     norm = {re.sub(r"[^a-z]", "", c.lower()): c for c in frame.columns}
     for key in ("monthlycharges", "monthlycharge", "monthlyrevenue", "monthlyfee", "mrr"):
         if key in norm:
@@ -943,12 +950,12 @@ def _fmt_number(col: str, x: float) -> str:
 
 def _describe(col: str, value: Any, average: Any) -> str:
     """A reason in words: "<feature>: <value> (average <mean>)", or "(most: none)"."""
-    label = FEATURE_LABELS.get(col, col)
+    label = FEATURE_LABELS.get(col, col.replace("_", " "))
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return f"{label}: none recorded"
     if isinstance(value, (int, float, np.number)):
         if average is None or (isinstance(average, float) and np.isnan(average)):
-            t = " (most customers: none)"
+            t = " (most customers have none)"
         else:
             t = f" (average {_fmt_number(col, float(average))})"
         return f"{label}: {_fmt_number(col, float(value))}{t}"
@@ -964,7 +971,7 @@ def top_reasons(
     From a fitted logistic pipeline: :func:`contributions` (coefficient x standardised
     deviation from the average customer), largest positive first; each reason reads
     "<feature>: <value> (average <mean over the reference customers>)", or "(most
-    customers: none)" when most have no value. Contributions below ``min_log_odds`` are
+    customers have none)" when most have no value. Contributions below ``min_log_odds`` are
     not reasons (left blank).
 
     Returns a frame indexed like ``X`` with columns reason_1 .. reason_n.
@@ -1022,7 +1029,7 @@ def permutation_importance_table(
             Zp = Z.copy()
             Zp[:, block] = Z[rng.permutation(Z.shape[0])][:, block]
             drops.append(base - roc_auc(y, model.predict_proba(Zp)[:, 1]))
-        rows.append({"feature": col, "label": FEATURE_LABELS.get(col, col),
+        rows.append({"feature": col, "label": FEATURE_LABELS.get(col, col.replace("_", " ")),
                      "importance": float(np.mean(drops)), "std": float(np.std(drops))})
     out = pd.DataFrame(rows, columns=["feature", "label", "importance", "std"])
     return out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
@@ -1162,22 +1169,110 @@ class ChurnStudy:
         """The scored customers the contact rule selects, highest probability first."""
         return self.scores[self.scores["at_risk"]]
 
+    def top_decile_rate(self, name: str | None = None) -> float:
+        """Share of churners among the top 10% of test customers by one model's score.
+
+        The figure behind "how many of the people we call would really have left":
+        top_decile_lift x the test churn rate. NaN when the model is not available.
+        """
+        name = name or self.best_model
+        col = f"score_{name}"
+        if col not in self.predictions.columns:
+            return float("nan")
+        y = self.predictions["churned"].to_numpy(dtype=float)
+        k = max(1, math.ceil(0.1 * y.size))
+        return float(y[_ranking(self.predictions[col].to_numpy())[:k]].mean())
+
     def summary(self) -> dict[str, Any]:
-        """Headline figures for the executive summary."""
+        """Headline figures for the executive summary.
+
+        Besides the counts and AUCs: ``expected_churners`` (the sum of the churn
+        probabilities of everyone scored), ``scored_value`` (the yearly value of everyone
+        scored), ``best_top_rate`` / ``recency_top_rate`` / ``bgnbd_top_rate`` (the share of
+        churners in the top 10% of the test set by each score) and
+        ``at_risk_median_days`` (median days since the last purchase on the at-risk list).
+        """
         best = self.metrics[self.best_model]
         rec = self.metrics.get("recency", {})
+        bg = self.metrics.get("bgnbd", {})
         risk = self.at_risk
+        nan = float("nan")
+        days = risk["days_since_purchase"] if "days_since_purchase" in risk.columns else pd.Series(dtype=float)
         return {
             "scored": len(self.scores),
+            "scored_value": float(self.scores["annual_value"].sum(min_count=1)),
+            "expected_churners": float(self.scores["churn_probability"].sum()),
             "at_risk": len(risk),
             "at_risk_value": float(risk["annual_value"].sum(min_count=1)) if len(risk) else 0.0,
+            "at_risk_probability": float(risk["churn_probability"].mean()) if len(risk) else nan,
+            "at_risk_median_days": float(days.median()) if days.notna().any() else nan,
             "expected_loss": float(self.scores["expected_loss"].sum(min_count=1)),
             "best_model": self.best_model,
             "best_auc": best["roc_auc"].value,
-            "recency_auc": rec["roc_auc"].value if rec.get("roc_auc") else float("nan"),
+            "best_auc_low": best["roc_auc"].low,
+            "bgnbd_auc_high": bg["roc_auc"].high if bg.get("roc_auc") else nan,
+            "recency_auc": rec["roc_auc"].value if rec.get("roc_auc") else nan,
+            "bgnbd_auc": bg["roc_auc"].value if bg.get("roc_auc") else nan,
             "best_lift": best["top_decile_lift"],
-            "recency_lift": rec.get("top_decile_lift", float("nan")),
+            "recency_lift": rec.get("top_decile_lift") or nan,
+            "test_churn_rate": float(self.test["churned"].mean()),
+            "best_top_rate": self.top_decile_rate(),
+            "recency_top_rate": self.top_decile_rate("recency") if rec.get("roc_auc") else nan,
+            "bgnbd_top_rate": self.top_decile_rate("bgnbd") if bg.get("roc_auc") else nan,
         }
+
+    # --- tables as a reader sees them (headers in words, dates as dates) ---
+    def metrics_display(self) -> pd.DataFrame:
+        """:meth:`metrics_table` with readable names, plus the churn rate in the top 10%."""
+        mt = self.metrics_table()
+        return pd.DataFrame({
+            "model": [MODEL_LABELS.get(m, m) for m in mt["model"]],
+            "type": mt["kind"],
+            "ROC-AUC": mt["roc_auc"],
+            "95% interval": [f"{lo:.3f} to {hi:.3f}" if np.isfinite(lo) else "–"
+                             for lo, hi in zip(mt["roc_auc_low"], mt["roc_auc_high"], strict=True)],
+            "PR-AUC": mt["pr_auc"],
+            "Brier score": mt["brier"],
+            "churners in top 10%": [self.top_decile_rate(m) for m in mt["model"]],
+            "top-decile lift": mt["top_decile_lift"],
+        })
+
+    def periods_display(self) -> pd.DataFrame:
+        """Training and test sets: cutoff date, customers, churn rate with its 95% Wilson interval."""
+        res = self.results()
+        rows = []
+        for label, key, day in (("training", "train", self.cutoff), ("test", "test", self.test_cutoff)):
+            est = res[f"{key}.churn_rate"]
+            rows.append({"set": label, "cutoff": day.date().isoformat() if day is not None else "random split",
+                         "customers": est.n, "churn rate": est.value,
+                         "95% interval": f"{est.low:.1%} to {est.high:.1%}"})
+        return pd.DataFrame(rows)
+
+    def at_risk_display(self, top_n: int = 25) -> pd.DataFrame:
+        """The first ``top_n`` customers of the at-risk list, columns named for a reader.
+
+        The reasons are joined into one column ("; "); ``customer_id`` keeps its name so
+        the report can pseudonymise it.
+        """
+        risk = self.at_risk.head(top_n)
+        out = pd.DataFrame({"customer_id": risk["customer_id"].to_numpy(), "rank": risk["rank"].to_numpy(),
+                            "churn probability": risk["churn_probability"].to_numpy()})
+        if "days_since_purchase" in risk.columns:
+            out["days since last purchase"] = risk["days_since_purchase"].to_numpy()
+        out["yearly value"] = risk["annual_value"].to_numpy()
+        reasons = [c for c in risk.columns if c.startswith("reason_")]
+        if reasons:
+            out["main reasons (the average customer in brackets)"] = [
+                "; ".join(r for r in row if isinstance(r, str) and r) or "–"
+                for row in risk[reasons].itertuples(index=False)
+            ]
+        return out
+
+    def gains_display(self) -> pd.DataFrame:
+        """:meth:`gains` with readable headers."""
+        return self.gains().rename(columns={
+            "decile": "tenth (1 = highest risk)", "churn_rate": "churn rate", "share_contacted": "share contacted",
+            "share_of_churners": "share of all churners reached", "cumulative_lift": "cumulative lift"})
 
     def results(self) -> dict[str, Any]:
         """The figures of ``churn_prediction/results.json`` as dotted keys."""
@@ -1234,9 +1329,16 @@ class ChurnStudy:
 
 
 def _openmp_threads(n_rows: int):
-    """One OpenMP thread for the gradient boosting on small data, where threads cost more than they save."""
+    """One OpenMP thread for the gradient boosting on small data, where threads cost more than they save.
+
+    scikit-learn's OpenMP runtime is loaded first: threadpoolctl only limits libraries
+    already loaded, and a limit set before the first ``sklearn.ensemble`` import would be
+    silently ignored (the permutation importance then ran with spinning threads, several
+    times slower on a busy machine).
+    """
     import contextlib
 
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime the limit applies to)
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="openmp") if n_rows < 200_000 else contextlib.nullcontext()
@@ -1596,8 +1698,12 @@ def plot_gains(study: ChurnStudy, ax=None):
     ax.set_xlabel("customers contacted (highest risk first)")
     ax.set_ylabel("churners reached")
     g = study.gains()
-    ax.set_title(f"Calling the top 20% reaches {g.loc[1, 'share_of_churners']:.0%} of churners "
-                 f"({MODEL_LABELS[study.best_model]})")
+    top20 = g.loc[min(1, len(g) - 1), "share_of_churners"]
+    title = f"Calling the top 20% by {MODEL_LABELS[study.best_model]} reaches {top20:.0%} of churners"
+    if "score_recency" in study.predictions.columns:
+        rec = gains_table(y, study.predictions["score_recency"]).loc[min(1, len(g) - 1), "share_of_churners"]
+        title += f"\n(recency alone {rec:.0%}, random calls 20%)"
+    ax.set_title(title)
     ax.legend(loc="lower right")
     return ax
 
@@ -1632,7 +1738,8 @@ def plot_importance(study: ChurnStudy, ax=None, top: int = 12):
     ax.barh(imp["label"], imp["importance"], xerr=imp["std"], color="#1f77b4")
     ax.set_xlabel("drop in ROC-AUC when the feature is shuffled")
     if len(imp):
-        ax.set_title(f"'{study.importance.loc[0, 'label']}' tells churners apart the most")
+        top = str(study.importance.loc[0, "label"])
+        ax.set_title(f"{top[:1].upper() + top[1:]} tells churners apart the most")
     return ax
 
 

@@ -267,6 +267,41 @@ def test_trends_by_period(tiny):
     assert ctl.loc[pd.Timestamp("2024-02-01"), ["units", "conversions"]].tolist() == [1, 1]
 
 
+def test_reader_helpers_p_values_and_trend_leaders():
+    assert ch.format_p(1e-85) == "p < 0.001" and ch.format_p(0.0123) == "p = 0.012"
+    tr = pd.DataFrame({
+        "group": ["a", "b", "a", "b", "a"],
+        "period": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01", "2024-03-01"]),
+        "units": [10, 10, 10, 10, 10], "rate": [0.1, 0.2, 0.3, 0.2, 0.9],
+    })
+    # March has no b: a's lead there does not count
+    assert ch.trend_leader(tr, "a") == (1, 2) and ch.trend_leader(tr, "b") == (1, 2)
+    assert ch.trend_leader(tr.iloc[:0], "a") == (0, 0)
+
+
+def test_display_tables_read_as_words():
+    rows = []
+    for name, n, k, opens in [("email", 300, 30, True), ("sms", 300, 15, False)]:
+        for i in range(n):
+            cid = f"{name}-{i}"
+            rows.append(("2024-01-05", name, "sent", cid, "K", None))
+            if opens and i < 100:
+                rows.append(("2024-01-05", name, "open", cid, "K", None))
+            if i < 50:
+                rows.append(("2024-01-05", name, "click", cid, "K", None))
+            if i < k:
+                rows.append(("2024-01-06", name, "conversion", cid, "K", 10.0))
+    touches = pd.DataFrame(rows, columns=["timestamp", "channel", "event", "customer_id", "campaign_id", "value"])
+    touches["timestamp"] = pd.to_datetime(touches["timestamp"])
+    res = ch.compare_channels(touches, period=None)
+    f = res.funnel_display("EUR").set_index("group")
+    assert f.loc["email", "opened"] == 100 and np.isnan(f.loc["sms", "opened"])  # not tracked, not zero
+    assert f.loc["email", "converted"] == 30 and f.loc["email", "95% interval"].endswith("%")
+    pw = res.pairwise_display()
+    assert pw.loc[0, "real difference"] in ("yes", "no")
+    assert pw.loc[0, "difference (pts)"] == pytest.approx(res.pairwise.loc[0, "difference"] * 100)
+
+
 def test_acquisition_value_by_hand():
     customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "acquisition_channel": ["x", "x", "y"],
                               "signup_at": pd.to_datetime(["2023-12-31", "2023-12-31", "2024-06-30"])})
@@ -281,6 +316,9 @@ def test_acquisition_value_by_hand():
     assert v.loc["x", "revenue_per_customer_year"] == pytest.approx(130 / (2 * 1.0), rel=0.01)
     assert v.loc["x", "cost_per_acquisition"] == 30.0 and v.loc["x", "return_on_spend"] == pytest.approx(130 / 60)
     assert v.loc["y", "active_rate"] == 0.0
+    shown = ch.acquisition_display(v.reset_index(), "EUR")
+    assert list(shown.columns[:3]) == ["acquisition channel", "customers", "repeat rate"]
+    assert "cost per acquisition (EUR)" in shown.columns and "return on spend" in shown.columns
 
 
 # --- bad input -----------------------------------------------------------------------

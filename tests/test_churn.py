@@ -86,6 +86,14 @@ def test_features_by_hand(tiny):
     assert b.orders_recent == 0 and b.orders_prior == 1 and b.orders_trend == -1
 
 
+def test_overdue_ratio_counts_the_usual_gap_as_at_least_one_day():
+    # two orders ten minutes apart: a mean gap of 0.007 days would make 90 days "13,000 gaps overdue"
+    p = _purchases([("A", "2024-01-01 10:00", 5.0), ("A", "2024-01-01 10:10", 5.0)])
+    f = churn.build_features(p, cutoff="2024-03-31").execute().set_index("customer_id")
+    recency = (TS("2024-04-01") - TS("2024-01-01 10:10")) / pd.Timedelta(days=1)
+    assert f.loc["A", "recency_to_gap"] == pytest.approx(recency / 1.0)
+
+
 def test_labels_by_hand(tiny):
     df = churn.churn_frame(tiny, cutoff="2024-03-31", inactivity_days=90, feature_window_days=365, as_of="2024-06-30")
     labels = df.set_index("customer_id")["churned"].to_dict()
@@ -327,6 +335,28 @@ def test_demo_results_and_scores(demo_study):
     # the expected-value rule: contact when p * save_rate * value > cost
     ev = s["churn_probability"] * 0.25 * s["annual_value"] > 5.0
     assert (ev == s["at_risk"]).all()
+
+
+def test_demo_summary_and_reader_tables(demo_study):
+    s = demo_study.summary()
+    r = demo_study.results()
+    # the share of churners in the top 10% is the top-decile lift times the test churn rate
+    for name, key in (("gradient_boosting", None), ("recency", "recency_top_rate"), ("bgnbd", "bgnbd_top_rate")):
+        rate = demo_study.top_decile_rate(name)
+        assert rate == pytest.approx(r[f"models.{name}.top_decile_lift"] * r["test.churn_rate"].value)
+        if key:
+            assert s[key] == pytest.approx(rate)
+    assert s["best_top_rate"] == pytest.approx(demo_study.top_decile_rate())
+    assert s["expected_churners"] == pytest.approx(demo_study.scores["churn_probability"].sum())
+    assert 0 < s["at_risk_value"] <= s["scored_value"]
+    assert s["best_auc_low"] <= s["best_auc"]
+    risk = demo_study.at_risk_display(10)
+    assert list(risk.columns[:3]) == ["customer_id", "rank", "churn probability"] and len(risk) == 10
+    assert risk.iloc[:, -1].str.len().gt(0).all()  # reasons joined into one readable column
+    periods = demo_study.periods_display()
+    assert periods["cutoff"].tolist() == [str(demo_study.cutoff.date()), str(demo_study.test_cutoff.date())]
+    mt = demo_study.metrics_display()
+    assert set(mt["model"]) == {churn.MODEL_LABELS[m] for m in ("logistic", "gradient_boosting", "recency", "bgnbd")}
 
 
 # --- the labelled snapshot (IBM Telco) -------------------------------------------------------
