@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import betaln, expit, gammaln, hyp2f1, logsumexp
+from scipy.optimize import minimize
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 from ..errors import ModelError, ParameterError
 from .prep import summary_arrays
@@ -519,6 +520,86 @@ def _check_penalizer(penalizer: float) -> float:
     return pen
 
 
+def bgnbd_mean_nll_and_grad(
+    log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float = 0.0
+) -> tuple[float, np.ndarray]:
+    """Weighted mean negative BG/NBD log-likelihood and its analytic gradient in log space.
+
+    The objective is the one lifetimes' BetaGeoFitter minimises: −Σ wᵢ LLᵢ / Σ wᵢ +
+    penalizer · Σ θ² over θ = (r, α, a, b), with LLᵢ from equation (6) of [1] written as
+    LL = A₁ + A₂ + log(e^{A₃} + δ(x>0) e^{A₄}). With the softmax weights
+    p₃ = e^{A₃}/(e^{A₃} + δ e^{A₄}), p₄ = 1 − p₃ and ψ the digamma function:
+
+    ∂LL/∂r = ψ(r+x) − ψ(r) + ln α − p₃ ln(α+T) − p₄ ln(α+tₓ)
+    ∂LL/∂α = r/α − (r+x) (p₃/(α+T) + p₄/(α+tₓ))
+    ∂LL/∂a = ψ(a+b) − ψ(a+b+x) + p₄/a
+    ∂LL/∂b = ψ(a+b) + ψ(b+x) − ψ(b) − ψ(a+b+x) − p₄/(b+x−1)
+
+    and ∂/∂log θ = θ ∂/∂θ. One pass over the (compressed) rows gives both.
+    """
+    r, alpha, a, b = np.exp(log_params)
+    rx = r + x
+    log_aT = np.log(alpha + T)
+    log_at = np.log(alpha + tx)
+    repeat = x > 0
+    xm1 = np.maximum(x, 1) - 1
+    A1 = gammaln(rx) - gammaln(r) + r * np.log(alpha)
+    A2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    A3 = -rx * log_aT
+    A4 = np.where(repeat, np.log(a) - np.log(b + xm1) - rx * log_at, -np.inf)
+    m = np.maximum(A3, A4)
+    e3 = np.exp(A3 - m)
+    e4 = np.exp(A4 - m)
+    tot = e3 + e4
+    ll = A1 + A2 + np.log(tot) + m
+    p3 = e3 / tot
+    p4 = e4 / tot
+    W = w.sum()
+    d_r = digamma(rx) - digamma(r) + np.log(alpha) - p3 * log_aT - p4 * np.where(repeat, log_at, 0.0)
+    d_alpha = r / alpha - rx * (p3 / (alpha + T) + np.where(repeat, p4 / (alpha + tx), 0.0))
+    dab = digamma(a + b) - digamma(a + b + x)
+    d_a = dab + p4 / a
+    d_b = dab + digamma(b + x) - digamma(b) - np.where(repeat, p4 / (b + xm1), 0.0)
+    theta = np.array([r, alpha, a, b])
+    grad_ll = np.array([w @ d_r, w @ d_alpha, w @ d_a, w @ d_b]) / W
+    value = -(w @ ll) / W + penalizer * float(np.sum(theta**2))
+    grad = -grad_ll * theta + penalizer * 2 * theta**2
+    return float(value), grad
+
+
+def _bgnbd_mle(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float) -> tuple[dict, dict]:
+    """Maximum-likelihood BG/NBD parameters and standard errors (own optimiser).
+
+    Same objective, time scaling and start as lifetimes' BetaGeoFitter (times scaled by
+    10 / max T, log parameters from 0.1), minimised by BFGS with the analytic gradient
+    to a tighter tolerance; standard errors from the observed information in log space
+    (central differences of the analytic gradient), as lifetimes reports them.
+    """
+    scale = 10.0 / float(np.max(T))
+    args = (x, tx * scale, T * scale, w, penalizer)
+    res = minimize(bgnbd_mean_nll_and_grad, 0.1 * np.ones(4), args=args, jac=True, method="BFGS",
+                   options={"gtol": 1e-10, "maxiter": 2000})
+    if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):
+        raise RuntimeError(res.message)
+    lp = res.x
+    h = 1e-5
+    H = np.empty((4, 4))
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = h
+        H[i] = (bgnbd_mean_nll_and_grad(lp + e, *args)[1] - bgnbd_mean_nll_and_grad(lp - e, *args)[1]) / (2 * h)
+    H = (H + H.T) / 2
+    theta = np.exp(lp)
+    theta[1] /= scale
+    try:
+        var = theta**2 * np.diag(np.linalg.inv(H)) / w.sum()
+        se = np.sqrt(np.where(var > 0, var, np.nan))
+    except np.linalg.LinAlgError:
+        se = np.full(4, np.nan)
+    names = ("r", "alpha", "a", "b")
+    return dict(zip(names, map(float, theta), strict=True)), dict(zip(names, map(float, se), strict=True))
+
+
 def _fit_bg_family(summary: Any, penalizer: float, *, modified: bool) -> TransactionModel:
     pen = _check_penalizer(penalizer)
     arrays, w = summary_arrays(summary)
@@ -528,6 +609,20 @@ def _fit_bg_family(summary: Any, penalizer: float, *, modified: bool) -> Transac
     lifetimes, ConvergenceError = _lifetimes()
     cls = lifetimes.ModifiedBetaGeoFitter if modified else lifetimes.BetaGeoFitter
     fitter = cls(penalizer_coef=pen)
+    if not modified:
+        # own optimiser with the analytic gradient (several times faster than lifetimes'
+        # autograd on a million customers; the same estimates, checked in the tests);
+        # the lifetimes object then carries the parameters for its prediction methods
+        with np.errstate(all="ignore"):
+            try:
+                params, se = _bgnbd_mle(x, tx, T, w, pen)
+            except (RuntimeError, np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+                raise _not_converged(label, x, T, w, pen, str(e).strip().splitlines()[0] if str(e).strip() else "") from None
+        if not all(np.isfinite(v) and v > 0 for v in params.values()) or max(params.values()) > 1e7:
+            raise _not_converged(label, x, T, w, pen, f"the estimates ran off ({', '.join(f'{k}={v:.3g}' for k, v in params.items())})")
+        fitter.params_ = pd.Series(params)
+        ll = float(np.sum(w * bgnbd_log_likelihood(params, x, tx, T)))
+        return BGNBDModel(params, se, ll, w.sum(), x.size, penalizer=pen, fitter=fitter)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore", RuntimeWarning)
         try:

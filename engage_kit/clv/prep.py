@@ -133,14 +133,13 @@ def customer_summary(
     unit = days_per_unit(time_unit)
     end_ts = as_date(end, "end")
     days = purchase_days(purchases, start=start, end=end_ts)
-    w = ibis.window(group_by=days.customer_id)
-    days = days.mutate(first_day=days.day.min().over(w))
+    # one pass, no window: the first day's amount is the amount at the smallest day
     g = days.group_by("customer_id").aggregate(
         n_days=days.day.count(),
         first_purchase=days.day.min(),
         last_purchase=days.day.max(),
         total_amount=days.amount.sum(),
-        first_amount=days.amount.sum(where=days.day == days.first_day),
+        first_amount=days.amount.argmin(days.day),
     )
     frequency = (g.n_days - 1).cast("int64")
     repeat_amount = g.total_amount - g.first_amount
