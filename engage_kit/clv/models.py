@@ -521,7 +521,13 @@ def _check_penalizer(penalizer: float) -> float:
 
 
 def bgnbd_mean_nll_and_grad(
-    log_params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float = 0.0
+    log_params: np.ndarray,
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    w: np.ndarray,
+    penalizer: float = 0.0,
+    x_unique: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, np.ndarray]:
     """Weighted mean negative BG/NBD log-likelihood and its analytic gradient in log space.
 
@@ -535,16 +541,23 @@ def bgnbd_mean_nll_and_grad(
     ∂LL/∂a = ψ(a+b) − ψ(a+b+x) + p₄/a
     ∂LL/∂b = ψ(a+b) + ψ(b+x) − ψ(b) − ψ(a+b+x) − p₄/(b+x−1)
 
-    and ∂/∂log θ = θ ∂/∂θ. One pass over the (compressed) rows gives both.
+    and ∂/∂log θ = θ ∂/∂θ. One pass over the (compressed) rows gives both. The gamma and
+    digamma terms depend on x alone: with ``x_unique`` = (unique x, index of each row)
+    they are computed once per distinct frequency.
     """
     r, alpha, a, b = np.exp(log_params)
+    ux, inv = x_unique if x_unique is not None else np.unique(x, return_inverse=True)
+
+    def per_x(f: Any, v: np.ndarray) -> np.ndarray:
+        return f(v)[inv]
+
     rx = r + x
     log_aT = np.log(alpha + T)
     log_at = np.log(alpha + tx)
     repeat = x > 0
     xm1 = np.maximum(x, 1) - 1
-    A1 = gammaln(rx) - gammaln(r) + r * np.log(alpha)
-    A2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    A1 = per_x(gammaln, r + ux) - gammaln(r) + r * np.log(alpha)
+    A2 = gammaln(a + b) + per_x(gammaln, b + ux) - gammaln(b) - per_x(gammaln, a + b + ux)
     A3 = -rx * log_aT
     A4 = np.where(repeat, np.log(a) - np.log(b + xm1) - rx * log_at, -np.inf)
     m = np.maximum(A3, A4)
@@ -555,14 +568,16 @@ def bgnbd_mean_nll_and_grad(
     p3 = e3 / tot
     p4 = e4 / tot
     W = w.sum()
-    d_r = digamma(rx) - digamma(r) + np.log(alpha) - p3 * log_aT - p4 * np.where(repeat, log_at, 0.0)
+    d_r = per_x(digamma, r + ux) - digamma(r) + np.log(alpha) - p3 * log_aT - p4 * np.where(repeat, log_at, 0.0)
     d_alpha = r / alpha - rx * (p3 / (alpha + T) + np.where(repeat, p4 / (alpha + tx), 0.0))
-    dab = digamma(a + b) - digamma(a + b + x)
+    dab = digamma(a + b) - per_x(digamma, a + b + ux)
     d_a = dab + p4 / a
-    d_b = dab + digamma(b + x) - digamma(b) - np.where(repeat, p4 / (b + xm1), 0.0)
+    d_b = dab + per_x(digamma, b + ux) - digamma(b) - np.where(repeat, p4 / (b + xm1), 0.0)
     theta = np.array([r, alpha, a, b])
-    grad_ll = np.array([w @ d_r, w @ d_alpha, w @ d_a, w @ d_b]) / W
-    value = -(w @ ll) / W + penalizer * float(np.sum(theta**2))
+    # elementwise products and sums, not BLAS dot products: on a busy machine BLAS
+    # threads waiting for a core made each evaluation many times slower
+    grad_ll = np.array([np.sum(w * d_r), np.sum(w * d_alpha), np.sum(w * d_a), np.sum(w * d_b)]) / W
+    value = -np.sum(w * ll) / W + penalizer * float(np.sum(theta**2))
     grad = -grad_ll * theta + penalizer * 2 * theta**2
     return float(value), grad
 
@@ -576,7 +591,7 @@ def _bgnbd_mle(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pena
     (central differences of the analytic gradient), as lifetimes reports them.
     """
     scale = 10.0 / float(np.max(T))
-    args = (x, tx * scale, T * scale, w, penalizer)
+    args = (x, tx * scale, T * scale, w, penalizer, np.unique(x, return_inverse=True))
     res = minimize(bgnbd_mean_nll_and_grad, 0.1 * np.ones(4), args=args, jac=True, method="BFGS",
                    options={"gtol": 1e-10, "maxiter": 2000})
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):

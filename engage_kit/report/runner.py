@@ -335,7 +335,9 @@ def run_report(
     results: list[NotebookResult] = []
     try:
         write_snapshot(ds, snap_dir)
-        rep = ds.reports.get("transactions") or next(iter(ds.reports.values()))
+        reports, warnings = ds.reports, ds.warnings
+        _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
+        rep = reports.get("transactions") or next(iter(reports.values()))
         meta = {
             "title": config.title,
             "dataset": config.label,
@@ -376,7 +378,7 @@ def run_report(
                     results.append(r)
                     log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
             results.sort(key=lambda r: names.index(r.name))
-        index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=ds.warnings)
+        index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=warnings)
         write_index(stage, results, index_meta)
         (stage / "run.json").write_text(
             json.dumps({"meta": index_meta, "notebooks": [asdict(r) | {"results": None} for r in results]}, indent=2, default=str),
@@ -391,6 +393,15 @@ def run_report(
     ok = sum(r.status == "ok" for r in results)
     log(f"Done: {ok} of {len(results)} report(s) ok in {time.perf_counter() - t0:.1f} s -> {out / 'index.html'}")
     return results
+
+
+def _release(ds: Any) -> None:
+    """Drop the validated tables and close the runner's engine connection."""
+    try:
+        ds.con.disconnect()
+    except Exception:  # noqa: BLE001 - nothing to free is fine too
+        pass
+    ds.tables.clear()
 
 
 def _status_text(r: NotebookResult) -> str:
