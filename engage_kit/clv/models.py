@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import io
 import math
@@ -409,11 +410,12 @@ class FittedModel:
         return f"<{type(self).__name__}: {self.name} fitted on {self.n_customers_:,} customers; {ps}; log-likelihood {self.log_likelihood_:,.2f}>"
 
 
-class TransactionModel(FittedModel):
+class TransactionModel(FittedModel, abc.ABC):
     """A purchase-count model (BG/NBD family, Pareto/NBD) with its predictions."""
 
+    @abc.abstractmethod
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-        raise NotImplementedError
+        """Per-customer log-likelihood at the fitted parameters (each model's own formula)."""
 
     def expected_purchases(self, t: Any) -> Any:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
