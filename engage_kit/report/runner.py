@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -365,7 +366,9 @@ def run_report(
                 results.append(r)
                 log(f"  [{i}/{total}] {name}: {_status_text(r)}")
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            # spawn, not fork: the engine (DuckDB) and BLAS run threads, and a forked copy
+            # of a threaded process can abort while it tidies up
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
                 futures = {
                     pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n
                     for n in names
