@@ -316,6 +316,15 @@ def aggregate(
     return df, keys
 
 
+def label_counts(df: pd.DataFrame, *, period: str | None, by: str | None, as_of: DateLike) -> pd.DataFrame:
+    """Name the groups of a count table: period columns when per period, ``by`` for the segment."""
+    if period is not None:
+        df = add_period_columns(df, period, as_of if as_of is not None else df.attrs.get("last"))
+    if by is not None:
+        df = df.rename(columns={SEG: by})
+    return df
+
+
 def finish(
     df: pd.DataFrame,
     keys: list[str],

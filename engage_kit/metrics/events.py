@@ -15,15 +15,14 @@ import ibis
 import pandas as pd
 
 from ._common import (
-    SEG,
     DateLike,
     Metric,
     TableLike,
-    add_period_columns,
     aggregate,
     check_period,
     fill0,
     finish,
+    label_counts,
     t_mean,
     to_table,
     wilson,
@@ -83,11 +82,7 @@ def event_counts(
                    "walk_ins": (~x.registered & x.attended).sum(), "interactions": x.interactions.sum()},
     )
     df = fill0(df, cols)
-    if period is not None:
-        df = add_period_columns(df, period, as_of if as_of is not None else df.attrs.get("last"))
-    if by is not None:
-        df = df.rename(columns={SEG: by})
-    return df
+    return label_counts(df, period=period, by=by, as_of=as_of)
 
 
 def attendance_rate(

@@ -12,15 +12,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ._common import (
-    SEG,
     DateLike,
     Metric,
     TableLike,
-    add_period_columns,
     aggregate,
     check_period,
     fill0,
     finish,
+    label_counts,
     poisson_rate,
     to_table,
     window,
@@ -73,11 +72,7 @@ def social_counts(
     customer attribute with ``customers``).
     """
     df, keys, period, as_of = _counts(touches, channel, period, by, customers, start, as_of)
-    if period is not None:
-        df = add_period_columns(df, period, as_of if as_of is not None else df.attrs.get("last"))
-    if by is not None:
-        df = df.rename(columns={SEG: by})
-    return df
+    return label_counts(df, period=period, by=by, as_of=as_of)
 
 
 def engagement_rate(

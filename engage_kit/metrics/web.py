@@ -11,16 +11,15 @@ from __future__ import annotations
 import pandas as pd
 
 from ._common import (
-    SEG,
     DateLike,
     Metric,
     TableLike,
-    add_period_columns,
     aggregate,
     check_not_all_null,
     check_period,
     fill0,
     finish,
+    label_counts,
     t_mean,
     to_table,
     wilson,
@@ -60,11 +59,7 @@ def session_counts(
         table="web_sessions", period=period, by=by, customers=customers,
     )
     df = fill0(df, ["sessions", "pageviews", "single_page", "converted", "duration_seconds"])
-    if period is not None:
-        df = add_period_columns(df, period, as_of if as_of is not None else df.attrs.get("last"))
-    if by is not None:
-        df = df.rename(columns={SEG: by})
-    return df
+    return label_counts(df, period=period, by=by, as_of=as_of)
 
 
 def bounce_rate(
