@@ -344,6 +344,8 @@ def _counts_from(prep: _Prepared, units: ibis.Table, outcome_only: ibis.Table | 
     counts = counts.sort_values("group", kind="stable").reset_index(drop=True)
     nz = units.filter(units.revenue != 0)
     rv = nz.group_by(["group", nz.revenue.round(2).name("revenue")]).aggregate(units=nz.count()).execute()
+    # engines return groups in any order; the seeded bootstrap must see the same one
+    rv = rv.sort_values(["group", "revenue"], kind="stable").reset_index(drop=True)
     notes = list(prep.notes)
     oo = outcome_only.execute() if outcome_only is not None else pd.DataFrame(columns=["group", "units"])
     oo = oo[~oo["group"].isin(counts["group"])] if len(oo) else oo

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,30 @@ def register_arrow(con: Any, name: str, arrow: Any) -> ibis.Table:
 def write_parquet(con: Any, table: ibis.Table, path: str | Path) -> None:
     """Write a table as Parquet (a file on DuckDB, a folder of files on Spark)."""
     con.to_parquet(table, str(path))
+
+
+def backend_of(table: ibis.Table) -> Any:
+    """The Ibis backend a table expression runs on."""
+    return table._find_backend(use_default=True)
+
+
+def write_table(table: ibis.Table, folder: str | Path, stem: str) -> Path:
+    """Write a per-customer table from the engine, without collecting it in Python.
+
+    DuckDB writes ``folder/stem.csv`` (in the table's order); Spark writes a Parquet
+    directory ``folder/stem.parquet/`` from its executors (DESIGN.md, Output contract).
+    Returns the path written.
+    """
+    con = backend_of(table)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind_of(con) == "spark":
+        path, part = folder / f"{stem}.parquet", folder / f".{stem}.parquet.partial"
+        shutil.rmtree(part, ignore_errors=True)
+        con.to_parquet_dir(table, str(part))
+        shutil.rmtree(path, ignore_errors=True)  # replaced only once the new one is complete
+        part.rename(path)
+        return path
+    path = folder / f"{stem}.csv"
+    con.to_csv(table, str(path))
+    return path

@@ -56,6 +56,14 @@ class Context:
         """
         df.to_csv(self.path(filename), index=index)
 
+    def export_table(self, table: Any, stem: str) -> str:
+        """Write a per-customer Ibis table from the engine (``stem.csv`` on DuckDB, a
+        ``stem.parquet/`` directory on Spark) and return the file name written."""
+        from .engine import write_table
+
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        return write_table(table, self.output_dir, stem).name
+
     def write_results(self, results: dict[str, Any]) -> None:
         """Write ``results.json`` (dotted keys nest; a meta object is added)."""
         from .results import write_results

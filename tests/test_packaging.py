@@ -15,8 +15,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["lab"]) | set(
-        project["optional-dependencies"]["dev"]
+    wanted = set(project["dependencies"]) | set().union(
+        *(project["optional-dependencies"][extra] for extra in ("lab", "dev", "spark"))
     )
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
