@@ -476,3 +476,50 @@ def test_bgnbd_fit_equals_lifetimes_plain_fit():
         ref.conditional_expected_number_of_purchases_up_to_time(10.0, s["frequency"], s["recency"], s["T"]),
         rtol=1e-5,
     )
+
+
+def test_holdout_value_lift_ranks_customers_by_their_own_spend(cdnow, cdnow_cal, cdnow_bg):
+    """The engine's lift equals the per-customer ranking done in pandas (ties pro rata)."""
+    ch = clv.calibration_holdout(cdnow, calibration_end=CAL, observation_end=OBS)
+    gg = clv.fit_gamma_gamma(cdnow_cal)
+    lift = clv.holdout_value_lift(ch, cdnow_bg, gg, duration=39.0)
+    d = cdnow_cal
+    x, tx, T, m = (d[k].to_numpy(float) for k in ("frequency", "recency", "T", "monetary_value"))
+    d = d.assign(predicted_value=cdnow_bg.conditional_expected_purchases(39.0, x, tx, T) * gg.expected_average_value(x, m))
+    by_score = d.groupby("predicted_value", as_index=False).agg(weight=("customer_id", "size"),
+                                                                 amount_holdout=("amount_holdout", "sum"))
+    want = clv.top_decile_lift(by_score)
+    assert lift["captured"] == pytest.approx(want["captured"], rel=1e-9)
+    assert lift["lift"] > 2 and lift["customers"] == round(0.1 * 2357)
+    # without a spend model the score is the expected number of purchases
+    plain = clv.holdout_value_lift(ch, cdnow_bg, None, duration=39.0)
+    assert plain["lift"] != lift["lift"] and plain["lift"] > 1
+
+
+def test_customer_figures_come_from_the_engine_and_match_pandas(cdnow):
+    s = clv.customer_summary(cdnow, end=OBS)
+    bg, gg = clv.fit_bgnbd(s), clv.fit_gamma_gamma(s)
+    scored = clv.score_customers(s, bg, gg, horizon=52)
+    df = scored.execute().sort_values(["clv", "customer_id"], ascending=[False, True], kind="stable")
+    st = clv.customer_stats(scored)
+    v = df["clv"].to_numpy(float)
+    assert st["customers"] == 2357
+    assert st["total"] == pytest.approx(v.sum(), rel=1e-12) and st["median"] == pytest.approx(np.median(v), rel=1e-12)
+    assert st["frequency_p99"] == pytest.approx(df["frequency"].quantile(0.99))
+    assert st["max_T"] == pytest.approx(df["T"].max())
+    assert st["top_share_of_clv"] == pytest.approx(v[:236].sum() / v.sum(), rel=1e-12)
+    h = clv.clv_histogram(scored)
+    pos = v[v > 0]
+    edges = np.logspace(np.log10(max(pos.min(), 1e-2)), np.log10(pos.max() * 1.01), 40)
+    counts, _ = np.histogram(pos, bins=edges)
+    np.testing.assert_allclose(h["low"], edges[:-1])
+    assert h["customers"].sum() == counts.sum()
+    assert np.abs(h["customers"].to_numpy() - counts).sum() <= 2  # a value on an edge may land either side
+    # examples: the most frequent buyer, a quiet frequent one, a typical one (ties: higher CLV first)
+    rep = df[df["frequency"] > 0]
+    ex = clv.example_customers(scored)
+    assert ex[0] == rep.sort_values(["frequency", "clv"], ascending=False, kind="stable").iloc[0]["customer_id"]
+    assert ex[1] == rep[rep["frequency"] >= 3].sort_values("p_alive", kind="stable").iloc[0]["customer_id"]
+    assert abs(rep.set_index("customer_id").loc[ex[2], "frequency"] - rep["frequency"].median()) <= 0.5
+    rows = clv.example_rows(scored, ex)
+    assert rows["customer_id"].tolist() == ex

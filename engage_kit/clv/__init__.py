@@ -15,7 +15,15 @@ Typical use::
 
 from __future__ import annotations
 
-from .analysis import CLVAnalysis, analyse, example_customers
+from .analysis import (
+    CLVAnalysis,
+    analyse,
+    clv_histogram,
+    customer_stats,
+    customers_table,
+    example_customers,
+    example_rows,
+)
 from .models import (
     BGNBDModel,
     FittedModel,
@@ -53,6 +61,7 @@ from .validation import (
     frequency_histogram,
     holdout_groups,
     holdout_summary,
+    holdout_value_lift,
     p_alive_calibration,
     p_alive_history,
     share_buying,
@@ -66,7 +75,9 @@ from .value import (
     clv_frame,
     discount_rate_per_unit,
     discounted_expected_purchases,
+    expected_value_expr,
     frequency_recency_matrix,
+    purchase_scores,
     rfm_scores,
     score_customers,
     segment_rfm_crosstab,
@@ -78,6 +89,13 @@ __all__ = [
     "CLVAnalysis",
     "analyse",
     "example_customers",
+    "example_rows",
+    "clv_histogram",
+    "customer_stats",
+    "customers_table",
+    "holdout_value_lift",
+    "expected_value_expr",
+    "purchase_scores",
     "BGNBDModel",
     "FittedModel",
     "GammaGammaModel",

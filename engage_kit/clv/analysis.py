@@ -27,6 +27,7 @@ from .models import (
 )
 from .prep import (
     as_date,
+    as_table,
     calibration_holdout,
     compress,
     customer_summary,
@@ -42,9 +43,9 @@ from .validation import (
     frequency_histogram,
     holdout_groups,
     holdout_summary,
+    holdout_value_lift,
     p_alive_calibration,
     share_buying,
-    top_decile_lift,
     tracking,
 )
 from .value import (
@@ -94,7 +95,8 @@ class CLVAnalysis:
     gamma_gamma_full_error: str | None
     average_value: float
     scored: ibis.Table
-    customers: pd.DataFrame
+    customer_stats: dict[str, float]
+    clv_histogram: pd.DataFrame
     segments: pd.DataFrame
     rfm_crosstab: pd.DataFrame
     top: pd.DataFrame
@@ -147,16 +149,16 @@ class CLVAnalysis:
             for row in self.comparison.to_dict(orient="records")
         ]
         out["gamma_gamma.independence"] = self.independence
-        c = self.customers["clv"]
+        c = self.customer_stats
         out["clv.horizon"] = self.horizon
         out["clv.annual_discount_rate"] = self.annual_discount_rate
         out["clv.margin"] = self.margin
-        out["clv.customers"] = int(len(c))
-        out["clv.total"] = float(c.sum())
-        out["clv.mean"] = float(c.mean()) if len(c) else float("nan")
-        out["clv.median"] = float(c.median()) if len(c) else float("nan")
-        out["clv.expected_purchases"] = float(self.customers["expected_purchases"].sum())
-        out["clv.mean_p_alive"] = float(self.customers["p_alive"].mean()) if len(c) else float("nan")
+        out["clv.customers"] = int(c["customers"])
+        out["clv.total"] = c["total"]
+        out["clv.mean"] = c["mean"]
+        out["clv.median"] = c["median"]
+        out["clv.expected_purchases"] = c["expected_purchases"]
+        out["clv.mean_p_alive"] = c["mean_p_alive"]
         out["segments"] = {
             row["segment"]: {"customers": int(row["customers"]), "share": float(row["share"]), "total_clv": float(row["total_clv"])}
             for row in self.segments.to_dict(orient="records")
@@ -258,10 +260,8 @@ def analyse(
     for key, m in fitted.items():
         tracks[key] = tracking(purchases, m, calibration_end=cal, observation_end=obs, time_unit=unit)
     comparison = compare_models(fitted, groups, duration=duration, tracks=tracks)
-    pred = add_predictions(groups, bg, duration=duration, gamma_gamma=gg)
-    if "predicted_value" not in pred:
-        pred["predicted_value"] = pred["predicted"]
-    lift = top_decile_lift(pred)
+    pred = add_predictions(groups, bg, duration=duration)
+    lift = holdout_value_lift(ch, bg, gg, duration=duration)
     # one-time buyers are alive by construction in BG/NBD: calibrate on repeat buyers
     calib = p_alive_calibration(pred[pred["frequency"] > 0] if (pred["frequency"] > 0).any() else pred)
     independence = spend_independence(ch)
@@ -286,7 +286,8 @@ def analyse(
     scored = score_customers(full, bg_full, gg_full, horizon=horizon, time_unit=unit,
                              annual_discount_rate=annual_discount_rate, margin=margin, average_value=average_value)
     scored = assign_segments(rfm_scores(scored)).cache()
-    customers = scored.select(*CUSTOMER_COLUMNS, "r_score", "f_score", "m_score").order_by(ibis.desc("clv"), "customer_id").execute()
+    stats = customer_stats(scored)
+    histogram = clv_histogram(scored)
     segs = segment_summary(scored)
     cross = segment_rfm_crosstab(scored, score="r_score")
     top = top_customers(scored, int(top_n))
@@ -297,30 +298,81 @@ def analyse(
         histogram=hist, chi2=chi2, conditional=cond, tracks=tracks, comparison=comparison, lift=lift,
         calibration=calib, independence=independence, full_summary=full, bgnbd_full=bg_full,
         gamma_gamma_full=gg_full, gamma_gamma_full_error=gg_full_err, average_value=average_value, scored=scored,
-        customers=customers, segments=segs, rfm_crosstab=cross, top=top, notes=notes,
+        customer_stats=stats, clv_histogram=histogram, segments=segs, rfm_crosstab=cross, top=top, notes=notes,
     )
 
 
-def example_customers(customers: pd.DataFrame, n: int = 3) -> list[str]:
-    """A few customers worth showing in a P(alive) history: the most frequent buyer,
-    a frequent buyer who has gone quiet (lowest P(alive) among frequency >= 3) and a
-    typical repeat buyer (median frequency among repeat buyers)."""
-    rep = customers[customers["frequency"] > 0]
-    if rep.empty:
+def customers_table(a: CLVAnalysis) -> ibis.Table:
+    """Every scored customer (the columns of ``customers.csv``), highest CLV first, in the engine."""
+    return a.scored.select(*CUSTOMER_COLUMNS).order_by([ibis.desc("clv"), "customer_id"])
+
+
+def customer_stats(scored: Any, *, top_share: float = 0.10) -> dict[str, float]:
+    """Totals of the scored customers, from the engine: customers, total, mean and median
+    CLV, expected purchases, mean P(alive), the share of CLV held by the top
+    ``top_share`` of customers, the 99th percentile of frequency and the largest T."""
+    t = as_table(scored, name="scored", required=("customer_id", "frequency", "T", "p_alive", "expected_purchases", "clv"))
+    row = t.aggregate(
+        customers=t.count(), total=t.clv.sum(), mean=t.clv.mean(), median=t.clv.median(),
+        expected_purchases=t.expected_purchases.sum(), mean_p_alive=t.p_alive.mean(),
+        frequency_p99=t.frequency.cast("float64").quantile(0.99), max_T=t["T"].max(),
+    ).execute().iloc[0]
+    n = int(row["customers"])
+    out = {k: (float(v) if pd.notna(v) else float("nan")) for k, v in row.items() if k != "customers"}
+    out["customers"] = n
+    k = max(1, int(round(top_share * n)))
+    top = t.order_by([ibis.desc("clv"), "customer_id"]).limit(k).clv.sum().execute() if n else 0.0
+    out["top_share"] = float(top_share)
+    out["top_share_of_clv"] = float(top) / out["total"] if n and out["total"] else float("nan")
+    return out
+
+
+def clv_histogram(scored: Any, *, bins: int = 40) -> pd.DataFrame:
+    """Customers per log-spaced CLV bin (positive CLV only), counted in the engine.
+
+    ``bins`` edges from max(smallest positive CLV, 0.01) to 1.01 × the largest; returns
+    columns low, high, customers (one row per bin, empty bins included).
+    """
+    t = as_table(scored, name="scored", required=("clv",))
+    rng = t.aggregate(lo=t.clv.min(where=t.clv > 0), hi=t.clv.max()).execute().iloc[0]
+    if pd.isna(rng["lo"]):
+        return pd.DataFrame({"low": [], "high": [], "customers": []})
+    edges = np.logspace(np.log10(max(float(rng["lo"]), 1e-2)), np.log10(float(rng["hi"]) * 1.01), bins)
+    lo, hi, k = float(np.log10(edges[0])), float(np.log10(edges[-1])), bins - 1
+    v = t.filter((t.clv >= float(edges[0])) & (t.clv <= float(edges[-1])))
+    idx = ((v.clv.log10() - lo) / (hi - lo) * k).floor().cast("int64").clip(lower=0, upper=k - 1)
+    counts = v.group_by(idx.name("bin")).aggregate(customers=v.count()).execute()
+    out = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "customers": 0})
+    out.loc[counts["bin"].to_numpy(int), "customers"] = counts["customers"].to_numpy(int)
+    return out
+
+
+def example_customers(scored: Any, n: int = 3) -> list[str]:
+    """A few customers worth showing in a P(alive) history, found in the engine: the most
+    frequent buyer, a frequent buyer who has gone quiet (lowest P(alive) among
+    frequency >= 3) and a typical repeat buyer (median frequency among repeat buyers).
+    Ties go to the higher CLV, then the smaller customer id."""
+    t = as_table(scored, name="scored", required=("customer_id", "frequency", "p_alive", "clv"))
+    rep = t.filter(t.frequency > 0)
+    tie = [ibis.desc("clv"), "customer_id"]
+    first = rep.order_by([ibis.desc("frequency"), *tie]).limit(1).customer_id.execute()
+    if first.empty:
         return []
-    picks: list[str] = [str(rep.sort_values(["frequency", "clv"], ascending=False).iloc[0]["customer_id"])]
-    quiet = rep[rep["frequency"] >= 3].sort_values("p_alive")
+    picks = [str(first.iloc[0])]
+    quiet = rep.filter(rep.frequency >= 3).order_by(["p_alive", *tie]).limit(1).customer_id.execute()
     if len(quiet):
-        picks.append(str(quiet.iloc[0]["customer_id"]))
-    med = rep["frequency"].median()
-    typical = rep.iloc[(rep["frequency"] - med).abs().argsort(kind="stable")]
-    for cid in typical["customer_id"].astype(str):
+        picks.append(str(quiet.iloc[0]))
+    med = float(rep.frequency.cast("float64").median().execute())
+    typical = rep.mutate(_d=(rep.frequency.cast("float64") - med).abs())
+    for cid in typical.order_by(["_d", *tie]).limit(len(picks) + 1).customer_id.execute().astype(str):
         if cid not in picks:
             picks.append(cid)
             break
     return picks[:n]
 
 
-def clv_histogram_data(customers: pd.DataFrame) -> np.ndarray:
-    """Predicted CLV of every customer (for the distribution chart)."""
-    return customers["clv"].to_numpy(float)
+def example_rows(scored: Any, ids: list[str]) -> pd.DataFrame:
+    """The scored rows of a few customers, in the order of ``ids``."""
+    t = as_table(scored, name="scored", required=("customer_id",))
+    rows = t.filter(t.customer_id.isin([str(i) for i in ids])).execute()
+    return rows.set_index("customer_id").loc[[str(i) for i in ids]].reset_index()

@@ -151,21 +151,19 @@ def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, 
 
 
 def clv_distribution(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
-    """Distribution of predicted CLV across customers (log-spaced bins)."""
-    v = a.customers["clv"].to_numpy(float)
+    """Distribution of predicted CLV across customers (log-spaced bins counted in the engine)."""
+    h, c = a.clv_histogram, a.customer_stats
     fig, ax = plt.subplots()
-    pos = v[v > 0]
-    if pos.size:
-        bins = np.logspace(np.log10(max(pos.min(), 1e-2)), np.log10(pos.max() * 1.01), 40)
-        ax.hist(pos, bins=bins, color=ACCENT)
+    if len(h):
+        edges = np.append(h["low"].to_numpy(float), h["high"].to_numpy(float)[-1])
+        ax.hist(h["low"].to_numpy(float), bins=edges, weights=h["customers"].to_numpy(float), color=ACCENT)
         ax.set_xscale("log")
     ax.set_xlabel(f"predicted CLV over {a.horizon:g} {a.unit_name} ({currency}, log scale)")
     ax.set_ylabel("customers")
-    s = np.sort(v)[::-1]
-    top_share = s[: max(1, int(round(0.1 * s.size)))].sum() / s.sum() if s.sum() else np.nan
+    top_share = c["top_share_of_clv"]
     ax.set_title(f"The top 10% of customers hold {top_share:.0%} of predicted value")
-    text = (f"Median predicted CLV is {np.median(v):,.2f} {currency}, the mean {v.mean():,.2f} {currency}; "
-            f"the top 10% of customers account for {top_share:.0%} of the {v.sum():,.0f} {currency} total.")
+    text = (f"Median predicted CLV is {c['median']:,.2f} {currency}, the mean {c['mean']:,.2f} {currency}; "
+            f"the top 10% of customers account for {top_share:.0%} of the {c['total']:,.0f} {currency} total.")
     return fig, text
 
 

@@ -1,8 +1,9 @@
 """Holdout validation of the purchase models (Fader, Hardie and Lee 2005a, section 5).
 
 Heavy counting runs in the engine; what comes back to pandas is one row per unique
-(frequency, recency, T, monetary value, holdout count) combination, per period or per
-first-purchase day, and the model predictions are computed on those rows.
+(frequency, recency, T, holdout count) combination, per period or per first-purchase
+day, and the model predictions are computed on those rows. Scores that depend on a
+customer's own spend (the holdout value lift) are computed in the engine.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from ..stats import Estimate, proportion, wilson_interval
 from .models import BGNBDModel, TransactionModel
 from .prep import as_date, as_table, days_per_unit, purchase_days
 
-GROUP_KEYS = ["frequency", "recency", "T", "monetary_value", "frequency_holdout"]
+GROUP_KEYS = ["frequency", "recency", "T", "frequency_holdout"]
 
 
 def holdout_groups(cal_holdout: Any) -> pd.DataFrame:
-    """Unique (frequency, recency, T, monetary_value, frequency_holdout) rows with counts.
+    """Unique (frequency, recency, T, frequency_holdout) rows with counts.
 
     Parameters
     ----------
@@ -55,7 +56,8 @@ def add_predictions(groups: pd.DataFrame, model: TransactionModel, *, duration: 
                     gamma_gamma: Any = None) -> pd.DataFrame:
     """Add ``predicted`` (expected holdout purchases), ``p_alive`` and, for BG/NBD,
     ``p_any`` (probability of at least one holdout purchase); with a Gamma-Gamma model
-    also ``predicted_value`` (expected purchases × expected mean spend)."""
+    also ``predicted_value`` (expected purchases × expected mean spend) when the rows
+    carry ``monetary_value`` (grouped rows do not: see :func:`holdout_value_lift`)."""
     out = groups.copy()
     t = _duration(out, duration)
     x, tx, T = out["frequency"].to_numpy(float), out["recency"].to_numpy(float), out["T"].to_numpy(float)
@@ -63,7 +65,7 @@ def add_predictions(groups: pd.DataFrame, model: TransactionModel, *, duration: 
     out["p_alive"] = np.asarray(model.p_alive(x, tx, T), dtype=float)
     if isinstance(model, BGNBDModel):
         out["p_any"] = 1 - np.asarray(model.prob_no_purchase(t, x, tx, T), dtype=float)
-    if gamma_gamma is not None:
+    if gamma_gamma is not None and "monetary_value" in out:
         value = np.asarray(gamma_gamma.expected_average_value(x, out["monetary_value"].to_numpy(float)), dtype=float)
         out["predicted_value"] = out["predicted"] * value
     return out
@@ -220,6 +222,43 @@ def top_decile_lift(groups: pd.DataFrame, *, score: str = "predicted_value", act
     captured = top / total if total else float("nan")
     return {"share": share, "captured": captured, "lift": captured / share if total else float("nan"),
             "customers": int(round(cut))}
+
+
+def holdout_value_lift(cal_holdout: Any, model: TransactionModel, gamma_gamma: Any = None, *,
+                       duration: float | None = None, share: float = 0.10) -> dict[str, float]:
+    """Top-decile lift of the predicted holdout value, computed in the engine.
+
+    Each customer's score is E[Y(t*) | x, t_x, T] (the purchase model, evaluated on the
+    unique (x, t_x, T) rows in Python and joined back) times E[Z | x, m̄] (Gamma-Gamma,
+    a closed form evaluated in the engine; without it the score is the expected
+    purchases). The top ``share`` of customers by score is compared with the rest by
+    their actual holdout revenue, as :func:`top_decile_lift`; customers with equal scores
+    that straddle the cut count pro rata. Only one row per unique (x, t_x, T) and the
+    final sums cross between the engine and Python.
+    """
+    from .value import expected_value_expr
+
+    t = as_table(cal_holdout, name="cal_holdout",
+                 required=("frequency", "recency", "T", "monetary_value", "amount_holdout", "duration_holdout"))
+    keys = ["frequency", "recency", "T"]
+    uniq = t.select(keys).distinct().execute()
+    t_star = float(duration) if duration is not None else float(t.duration_holdout.max().execute())
+    x, tx, TT = (uniq[k].to_numpy(float) for k in keys)
+    uniq["_pred"] = np.asarray(model.conditional_expected_purchases(t_star, x, tx, TT), dtype=float)
+    j = t.join(ibis.memtable(uniq), keys)
+    score = j._pred * (expected_value_expr(j, gamma_gamma) if gamma_gamma is not None else 1.0)
+    by = j.group_by(score.name("score")).aggregate(w=j.count(), act=j.amount_holdout.sum())
+    w_total = by.w.sum()
+    ranked = by.mutate(
+        before=by.w.sum().over(ibis.window(order_by=ibis.desc(by.score), rows=(None, 0))) - by.w,
+        cut=w_total.over(ibis.window()) * float(share),
+    )
+    frac = ((ranked.cut - ranked.before) / ranked.w).clip(lower=0.0, upper=1.0)
+    row = ranked.aggregate(top=(ranked.act * frac).sum(), total=ranked.act.sum(), n=ranked.w.sum()).execute().iloc[0]
+    total, top, n = float(row["total"] or 0.0), float(row["top"] or 0.0), float(row["n"] or 0.0)
+    captured = top / total if total else float("nan")
+    return {"share": share, "captured": captured, "lift": captured / share if total else float("nan"),
+            "customers": int(round(share * n))}
 
 
 def p_alive_calibration(groups: pd.DataFrame, *, n_bins: int = 10) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from .models import BGNBDModel, GammaGammaModel, TransactionModel
 from .prep import as_table, days_per_unit
 
 SCORE_KEYS = ["frequency", "recency", "T", "monetary_value"]
+PURCHASE_KEYS = ["frequency", "recency", "T"]
 SEGMENTS = ["champions", "active", "at_risk", "lost", "one_time"]
 SEGMENT_LABELS = {
     "champions": "Champions: likely alive, top predicted value",
@@ -90,6 +91,48 @@ def discounted_expected_purchases(model: TransactionModel, frequency: Any, recen
     return total
 
 
+def _check_margin(margin: float) -> float:
+    m_ = float(margin)
+    if not np.isfinite(m_) or m_ < 0 or m_ > 1:
+        raise ParameterError(f"margin is the share of revenue that is profit, between 0 and 1; got {margin!r}")
+    return m_
+
+
+def purchase_scores(model: TransactionModel, frequency: Any, recency: Any, T: Any, *, horizon: float,
+                    time_unit: str = "W", annual_discount_rate: float = 0.10) -> pd.DataFrame:
+    """The scores that depend on (frequency, recency, T) only: p_alive,
+    expected_purchases (horizon, undiscounted), discounted_purchases and, for BG/NBD,
+    prob_no_purchase over the horizon. Computed once per unique row."""
+    h = _check_horizon(horizon)
+    x, tx, TT = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(frequency, recency, T))
+    out = pd.DataFrame({"frequency": x, "recency": tx, "T": TT})
+    out["p_alive"] = np.asarray(model.p_alive(x, tx, TT), dtype=float).reshape(x.shape)
+    out["expected_purchases"] = np.asarray(model.conditional_expected_purchases(h, x, tx, TT), dtype=float).reshape(x.shape)
+    if isinstance(model, BGNBDModel):
+        out["prob_no_purchase"] = np.asarray(model.prob_no_purchase(h, x, tx, TT), dtype=float).reshape(x.shape)
+    out["discounted_purchases"] = discounted_expected_purchases(
+        model, x, tx, TT, horizon=h, time_unit=time_unit, annual_discount_rate=annual_discount_rate
+    )
+    return out
+
+
+def expected_value_expr(t: ibis.Table, gamma_gamma: GammaGammaModel | None, average_value: float | None = None) -> ibis.Value:
+    """E[Z | x, m̄] as an engine expression on a table with frequency and monetary_value.
+
+    Gamma-Gamma: (γ + m̄x) p / (px + q − 1), equation (5) of Fader, Hardie and Lee's note
+    025, as :meth:`GammaGammaModel.expected_average_value` (x = 0 gives the population
+    mean); without the model, ``average_value`` for everyone.
+    """
+    if gamma_gamma is None:
+        if average_value is None:
+            raise ParameterError("clv needs a Gamma-Gamma model or an average_value per purchase")
+        return ibis.literal(float(average_value), type="float64")
+    p, q, g = (float(gamma_gamma.params_[k]) for k in gamma_gamma.param_names)
+    x = t.frequency.cast("float64")
+    m = ibis.ifelse(x > 0, t.monetary_value.cast("float64"), 0.0)
+    return (g + m * x) * p / (p * x + (q - 1))
+
+
 def clv_frame(model: TransactionModel, gamma_gamma: GammaGammaModel | None, frequency: Any, recency: Any, T: Any,
               monetary_value: Any, *, horizon: float, time_unit: str = "W", annual_discount_rate: float = 0.10,
               margin: float = 1.0, average_value: float | None = None) -> pd.DataFrame:
@@ -100,25 +143,20 @@ def clv_frame(model: TransactionModel, gamma_gamma: GammaGammaModel | None, freq
     Without a Gamma-Gamma model, ``average_value`` (e.g. the mean purchase amount) is
     used for every customer.
     """
-    h = _check_horizon(horizon)
-    m_ = float(margin)
-    if not np.isfinite(m_) or m_ < 0 or m_ > 1:
-        raise ParameterError(f"margin is the share of revenue that is profit, between 0 and 1; got {margin!r}")
+    m_ = _check_margin(margin)
     x, tx, TT, mv = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(frequency, recency, T, monetary_value))
+    if gamma_gamma is None and average_value is None:
+        raise ParameterError("clv needs a Gamma-Gamma model or an average_value per purchase")
+    base = purchase_scores(model, x, tx, TT, horizon=horizon, time_unit=time_unit, annual_discount_rate=annual_discount_rate)
     out = pd.DataFrame({"frequency": x, "recency": tx, "T": TT, "monetary_value": mv})
-    out["p_alive"] = np.asarray(model.p_alive(x, tx, TT), dtype=float).reshape(x.shape)
-    out["expected_purchases"] = np.asarray(model.conditional_expected_purchases(h, x, tx, TT), dtype=float).reshape(x.shape)
-    if isinstance(model, BGNBDModel):
-        out["prob_no_purchase"] = np.asarray(model.prob_no_purchase(h, x, tx, TT), dtype=float).reshape(x.shape)
+    for col in ("p_alive", "expected_purchases", "prob_no_purchase"):
+        if col in base:
+            out[col] = base[col].to_numpy()
     if gamma_gamma is not None:
         out["expected_avg_value"] = np.asarray(gamma_gamma.expected_average_value(x, mv), dtype=float).reshape(x.shape)
-    elif average_value is not None:
-        out["expected_avg_value"] = float(average_value)
     else:
-        raise ParameterError("clv needs a Gamma-Gamma model or an average_value per purchase")
-    out["discounted_purchases"] = discounted_expected_purchases(
-        model, x, tx, TT, horizon=h, time_unit=time_unit, annual_discount_rate=annual_discount_rate
-    )
+        out["expected_avg_value"] = float(average_value)
+    out["discounted_purchases"] = base["discounted_purchases"].to_numpy()
     out["clv"] = m_ * out["expected_avg_value"] * out["discounted_purchases"]
     return out
 
@@ -126,8 +164,9 @@ def clv_frame(model: TransactionModel, gamma_gamma: GammaGammaModel | None, freq
 def score_customers(summary: Any, model: TransactionModel, gamma_gamma: GammaGammaModel | None = None, *,
                     horizon: float, time_unit: str = "W", annual_discount_rate: float = 0.10, margin: float = 1.0,
                     average_value: float | None = None) -> Any:
-    """Per-customer scores: computed on unique (frequency, recency, T, monetary_value)
-    rows and joined back to the customers (in the engine for an Ibis table).
+    """Per-customer scores: the purchase model on unique (frequency, recency, T) rows,
+    joined back to the customers in the engine for an Ibis table, where the spend model
+    (a closed form, :func:`expected_value_expr`) and the CLV are computed per customer.
 
     Parameters
     ----------
@@ -153,14 +192,20 @@ def score_customers(summary: Any, model: TransactionModel, gamma_gamma: GammaGam
         uniq = summary[SCORE_KEYS].drop_duplicates()
         scores = clv_frame(model, gamma_gamma, *(uniq[k] for k in SCORE_KEYS), **kw)
         return summary.merge(scores, on=SCORE_KEYS, how="left")
+    m_ = _check_margin(margin)
     t = as_table(summary, name="summary", required=tuple(SCORE_KEYS))
+    expected_value_expr(t, gamma_gamma, average_value)  # fails early without a value model
     # materialise once: sums of floats in a parallel engine can differ in the last bit
     # between runs, and the join back needs exactly the values that were scored
     t = t.cache()
-    uniq = t.select(SCORE_KEYS).distinct().execute()
-    scores = clv_frame(model, gamma_gamma, *(uniq[k] for k in SCORE_KEYS), **kw)
+    # only the unique (frequency, recency, T) rows leave the engine; spend is per customer
+    uniq = t.select(PURCHASE_KEYS).distinct().execute()
+    scores = purchase_scores(model, *(uniq[k] for k in PURCHASE_KEYS), horizon=horizon, time_unit=time_unit,
+                             annual_discount_rate=annual_discount_rate)
     scores["frequency"] = scores["frequency"].astype("int64")
-    return t.join(ibis.memtable(scores), SCORE_KEYS)
+    j = t.join(ibis.memtable(scores), PURCHASE_KEYS)
+    j = j.mutate(expected_avg_value=expected_value_expr(j, gamma_gamma, average_value))
+    return j.mutate(clv=m_ * j.expected_avg_value * j.discounted_purchases)
 
 
 def assign_segments(scored: Any, *, alive_threshold: float = 0.5, lost_threshold: float = 0.2,
