@@ -25,6 +25,10 @@ import ibis.expr.datatypes as dt
 from .config import EngineConfig
 from .errors import ConfigError
 
+# Model training on Spark uses at most this many rows (customers) unless the caller
+# sets max_training_rows: the sample comes to the driver, the whole table never does.
+SPARK_TRAINING_ROWS = 200_000
+
 SPARK_DEFAULTS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -104,6 +108,30 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
 @ibis.udf.scalar.builtin(name="trim")
 def trim(value: str) -> str:
     """Remove surrounding spaces (both engines' plain TRIM: faster than trimming a set)."""
+
+
+@ibis.udf.scalar.builtin(name="md5")
+def _md5(value: str) -> str:
+    """Both engines: the lowercase hex MD5 digest of the text's UTF-8 bytes."""
+
+
+def sample_order(ids: ibis.Value, seed: int = 0) -> ibis.Value:
+    """A pseudo-random order of rows that is the same on every engine: md5("seed:id").
+
+    Ordering by it and taking the first n rows draws a simple random sample of ids that
+    DuckDB and Spark agree on (a hash of the engine's own would differ between them).
+    """
+    return _md5(ibis.literal(f"{int(seed)}:") + ids.cast("string"))
+
+
+def training_cap(table: ibis.Table, max_rows: int | None) -> int | None:
+    """Rows a model may train on: ``max_rows`` when given; otherwise all on DuckDB and
+    :data:`SPARK_TRAINING_ROWS` on Spark, where the driver must not hold every customer."""
+    if max_rows is not None:
+        if int(max_rows) < 1:
+            raise ConfigError(f"max_training_rows must be a positive number of rows; got {max_rows!r}")
+        return int(max_rows)
+    return SPARK_TRAINING_ROWS if kind_of(backend_of(table)) == "spark" else None
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")

@@ -523,3 +523,19 @@ def test_customer_figures_come_from_the_engine_and_match_pandas(cdnow):
     assert abs(rep.set_index("customer_id").loc[ex[2], "frequency"] - rep["frequency"].median()) <= 0.5
     rows = clv.example_rows(scored, ex)
     assert rows["customer_id"].tolist() == ex
+
+
+def test_gamma_gamma_trains_on_a_repeatable_capped_sample(cdnow):
+    s = clv.customer_summary(cdnow, end=OBS)
+    everyone = clv.fit_gamma_gamma(s)
+    a, b = clv.fit_gamma_gamma(s, max_rows=400), clv.fit_gamma_gamma(s, max_rows=400)
+    other = clv.fit_gamma_gamma(s, max_rows=400, seed=1)
+    assert a.n_customers_ == 400 < everyone.n_customers_
+    assert a.params_ == b.params_ and other.params_ != a.params_
+    assert clv.fit_gamma_gamma(s, max_rows=10**6).params_ == everyone.params_
+    with pytest.raises(Exception, match="max_training_rows must be a positive"):
+        clv.fit_gamma_gamma(s, max_rows=0)
+    res = clv.analyse(cdnow, as_of=OBS, calibration_end=CAL, models=["bgnbd"], max_training_rows=400)
+    assert res.gamma_gamma_full.n_customers_ == 400
+    assert any("random sample of 400 repeat customers" in n for n in res.notes)
+    assert res.customer_stats["customers"] == 2357  # every customer is still scored

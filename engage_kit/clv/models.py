@@ -762,7 +762,8 @@ def fit_models(summary: Any, models: list[str] | tuple[str, ...] = ("bgnbd", "pa
     return {m: FITTERS[m](comp, penalizer=penalizer) for m in models}
 
 
-def fit_gamma_gamma(summary: Any, *, penalizer: float = 0.0) -> GammaGammaModel:
+def fit_gamma_gamma(summary: Any, *, penalizer: float = 0.0, max_rows: int | None = None,
+                    seed: int = 0) -> GammaGammaModel:
     """Fit the Gamma-Gamma spend model on repeat customers (frequency >= 1, monetary_value > 0).
 
     Parameters
@@ -772,6 +773,12 @@ def fit_gamma_gamma(summary: Any, *, penalizer: float = 0.0) -> GammaGammaModel:
         purchase days, first purchase excluded), or unique rows with a ``weight`` column.
     penalizer : float
         L2 penalty (lifetimes' ``penalizer_coef``).
+    max_rows : int, optional
+        For an Ibis table with ``customer_id``: fit on a random sample of at most this
+        many repeat customers, drawn in the engine (:func:`engage_kit.engine.sample_order`,
+        the same on every engine). Default: all on DuckDB, 200,000 on Spark.
+    seed : int
+        Seed of that sample.
 
     Returns
     -------
@@ -785,8 +792,13 @@ def fit_gamma_gamma(summary: Any, *, penalizer: float = 0.0) -> GammaGammaModel:
     if not isinstance(summary, pd.DataFrame):
         import ibis
 
+        from ..engine import sample_order, training_cap
+
         if isinstance(summary, ibis.Table):
             s = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
+            cap = training_cap(s, max_rows) if "customer_id" in s.columns else None
+            if cap is not None and int(s.count().execute()) > cap:
+                s = s.mutate(_order=sample_order(s.customer_id, seed)).order_by(["_order", "customer_id"]).limit(cap)
             summary = s
     else:
         summary = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
