@@ -1,0 +1,169 @@
+"""Apache Spark in local mode: the same data, reports and figures as on DuckDB.
+
+Spark needs pyspark (the ``spark`` extra, installed by ``make setup``) and Java 17+;
+without them these tests skip and say which is missing. Every test here runs on one
+pytest worker (a Spark JVM is large and slow to start).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import engage_kit as ek
+from engage_kit.cli import main
+from engage_kit.config import EngineConfig, load_config
+from engage_kit.loaders import load_dataset
+from engage_kit.report import runner
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+META_ONLY_FIELDS = {"run_at", "run_seconds", "dataset", "engine"}
+
+
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install -e '.[spark]'; make setup does it)"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "Java is not installed (Spark needs Java 17 or newer on PATH or JAVA_HOME)"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_spark():
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def spark_con():
+    """One local Spark session for the in-process tests of this module."""
+    from engage_kit.engine import connect
+
+    con = connect(EngineConfig(kind="spark", master="local[2]"), timezone="Europe/Berlin")
+    yield con
+    con.disconnect()
+
+
+def _spark_config(config: Path, name: str = "spark.yaml") -> Path:
+    """The same config with ``engine: {kind: spark, master: "local[2]"}``."""
+    text = config.read_text()
+    out = config.parent / name
+    out.write_text(text + '\nengine:\n  kind: spark\n  master: "local[2]"\n')
+    return out
+
+
+def _differences(a, b, path="") -> list[str]:
+    """Where two results.json trees differ: counts exactly, floats to 1e-6 (relative)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if path == "/meta" and k in META_ONLY_FIELDS:
+                continue
+            if k not in a or k not in b:
+                out.append(f"{path}/{k}: only on {'DuckDB' if k in a else 'Spark'}")
+            else:
+                out += _differences(a[k], b[k], f"{path}/{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return [] if a is b else [f"{path}: {a} vs {b}"]
+        if math.isnan(a) and math.isnan(b):
+            return []
+        return [] if math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) else [f"{path}: {a} vs {b}"]
+    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def test_differences_catch_what_they_should():
+    a = {"meta": {"run_at": 1}, "n": 10, "x": 1.0, "m": {"p": [0.5, 2.0]}}
+    assert _differences(a, {"meta": {"run_at": 2}, "n": 10, "x": 1.0 + 1e-9, "m": {"p": [0.5, 2.0]}}) == []
+    assert _differences(a, {"meta": {}, "n": 11, "x": 1.001, "m": {"p": [0.5]}}) == [
+        "/m/p: 2 vs 1 items", "/n: 10 vs 11", "/x: 1.0 vs 1.001"]
+
+
+@pytest.fixture(scope="module")
+def both_runs(small_demo_config, tmp_path_factory):
+    """Every report rendered on DuckDB and on Spark local mode from the same files."""
+    base = tmp_path_factory.mktemp("engines")
+    duck, spark = base / "duckdb", base / "spark"
+    assert main(["report", str(small_demo_config), "--out", str(duck), "--jobs", "2"]) == 0
+    code = main(["report", str(_spark_config(small_demo_config)), "--out", str(spark), "--jobs", "2"])
+    return code, duck, spark
+
+
+def test_every_report_renders_on_spark(both_runs):
+    code, _, spark = both_runs
+    run = json.loads((spark / "run.json").read_text())
+    status = {n["name"]: (n["status"], n["error"]) for n in run["notebooks"]}
+    assert code == 0, status
+    assert set(status) == set(runner.NOTEBOOK_TITLES)
+    for name in runner.NOTEBOOK_TITLES:
+        assert "data:image/png;base64," in (spark / f"{name}.html").read_text(), name
+
+
+@pytest.mark.parametrize("name", list(runner.NOTEBOOK_TITLES))
+def test_spark_gives_the_figures_of_duckdb(both_runs, name):
+    _, duck, spark = both_runs
+    a = json.loads((duck / name / "results.json").read_text())
+    b = json.loads((spark / name / "results.json").read_text())
+    assert _differences(a, b) == []
+
+
+def test_per_customer_exports_are_written_by_spark(both_runs):
+    """On Spark the per-customer tables are Parquet directories with the same rows."""
+    _, duck, spark = both_runs
+    for name, stem, key in (("clv_bgnbd", "customers", "clv"), ("churn_prediction", "scores", "churn_probability")):
+        local = pd.read_csv(duck / name / f"{stem}.csv", dtype={"customer_id": str})
+        folder = spark / name / f"{stem}.parquet"
+        assert folder.is_dir() and any(folder.glob("*.parquet")), folder
+        remote = pd.read_parquet(folder)
+        assert list(remote.columns) == list(local.columns)
+        assert len(remote) == len(local)
+        merged = local.merge(remote, on="customer_id", suffixes=("_duck", "_spark"))
+        assert len(merged) == len(local)
+        pd.testing.assert_series_equal(merged[f"{key}_duck"], merged[f"{key}_spark"], check_names=False, rtol=1e-6)
+
+
+# --- the loader on Spark ---------------------------------------------------------------
+
+
+def test_time_zones_on_spark_match_duckdb(tmp_path, spark_con):
+    text = "customer_id,timestamp,amount\na,2024-03-31T23:30:00+00:00,1\nb,2024-03-31 10:00:00,1\n"
+    (tmp_path / "tx.csv").write_text(text)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("timezone: Europe/Berlin\ntables: {transactions: {path: tx.csv}}\n")
+    on_spark = load_dataset(load_config(cfg), con=spark_con).to_pandas("transactions").sort_values("customer_id")
+    on_duckdb = ek.open_dataset(cfg).to_pandas("transactions").sort_values("customer_id")
+    # 23:30 UTC is 01:30 the next day in Berlin (summer time); a time without offset is local
+    assert on_spark.timestamp.tolist() == [pd.Timestamp("2024-04-01 01:30"), pd.Timestamp("2024-03-31 10:00")]
+    assert on_spark.timestamp.tolist() == on_duckdb.timestamp.tolist()
+
+
+def test_a_directory_of_parquet_files_is_one_table(tmp_path, small_demo_config, spark_con):
+    import pyarrow.parquet as pq
+
+    tx = pq.read_table(small_demo_config.parent / "transactions.parquet")
+    folder = tmp_path / "transactions"
+    folder.mkdir()
+    step = math.ceil(tx.num_rows / 3)
+    for i in range(3):
+        pq.write_table(tx.slice(i * step, step), folder / f"part-{i}.parquet")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("tables: {transactions: {path: transactions}}\n")
+    on_spark = load_dataset(load_config(cfg), con=spark_con)
+    on_duckdb = ek.open_dataset(cfg)
+    a, b = on_spark.reports["transactions"], on_duckdb.reports["transactions"]
+    assert (a.rows, a.customers, a.start, a.end) == (b.rows, b.customers, b.start, b.end)
+    assert b.rows == ek.open_dataset(small_demo_config).reports["transactions"].rows
