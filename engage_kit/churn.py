@@ -17,25 +17,35 @@ before ``cutoff + 1 day``; the label window is the ``inactivity_days`` days that
 A label window is complete when ``cutoff + inactivity_days <= as_of``.
 
 The per-customer features are Ibis expressions executed by the engine
-(:func:`build_features`); the per-customer feature table is then pulled into pandas to
-fit scikit-learn pipelines (preprocessing inside the pipeline, so nothing learnt from the
-test set leaks into the fit). Baselines scored on the same test set: ``recency`` (days
+(:func:`build_features`). Only bounded samples leave the engine: the training and test
+sets (all customers, or a stratified sample of at most ``max_training_rows`` drawn in the
+engine by :func:`stratified_sample`) are pulled into pandas to fit scikit-learn pipelines
+(preprocessing inside the pipeline, so nothing learnt from the test set leaks into the
+fit). The customers to score stay in the engine: they are streamed in batches, scored in
+Python, appended to a Parquet file that the engine reads back, and ranked, counted and
+exported there (:func:`score_in_batches`, :func:`rank_scores`), so the driver never holds
+one row per customer for all customers. Baselines scored on the same test set: ``recency`` (days
 since the last purchase: "call everyone who has not bought lately") and ``bgnbd`` (the
 BG/NBD probability of no purchase in the label window, from :mod:`engage_kit.clv`).
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import re
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from .engine import backend_of, kind_of, sample_order, training_cap
 from .errors import DataError, ModelError, ParameterError
 from .stats import bootstrap_estimate, proportion
 
@@ -43,6 +53,8 @@ MODES = ("non_contractual", "labelled")
 MODEL_NAMES = ("logistic", "gradient_boosting")
 BASELINES = ("recency", "bgnbd")
 DAY_SECONDS = 86400.0
+# customers scored per batch: one batch of features, probabilities and reasons in memory at a time
+SCORING_CHUNK_ROWS = 50_000
 
 # readable names for the features the builder makes (used in reasons and charts)
 FEATURE_LABELS: dict[str, str] = {
@@ -412,6 +424,63 @@ def churn_labels(purchases: Any, population: Any, *, cutoff: Any, inactivity_day
     return j.select(pop.customer_id, churned=(1 - j._bought.fill_null(0)).cast("int64"))
 
 
+def churn_table(
+    purchases: Any,
+    *,
+    cutoff: Any,
+    inactivity_days: int = 90,
+    feature_window_days: int = 365,
+    as_of: Any = None,
+    trend_days: int = 90,
+    **tables: Any,
+) -> ibis.Table:
+    """Features at ``cutoff`` and the label after it, as one Ibis expression (nothing runs).
+
+    The customers are those active in the feature window before the cutoff; see
+    :func:`churn_frame` for the parameters.
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, the features, and ``churned`` (0/1).
+
+    Raises
+    ------
+    ParameterError
+        The label window ends after ``as_of``.
+    """
+    inactivity_days = _check_int("inactivity_days", inactivity_days)
+    cutoff = pd.Timestamp(cutoff).normalize()
+    if as_of is not None and cutoff + pd.Timedelta(days=inactivity_days) > pd.Timestamp(as_of).normalize():
+        raise ParameterError(
+            f"cutoff {cutoff.date()}: the label window of {inactivity_days} days ends "
+            f"{(cutoff + pd.Timedelta(days=inactivity_days)).date()}, past the end of the data "
+            f"(as_of {pd.Timestamp(as_of).date()}); choose a cutoff on or before "
+            f"{(pd.Timestamp(as_of).normalize() - pd.Timedelta(days=inactivity_days)).date()}"
+        )
+    feats = build_features(
+        purchases, cutoff=cutoff, feature_window_days=feature_window_days, trend_days=trend_days, **tables
+    )
+    labels = churn_labels(purchases, feats.select("customer_id"), cutoff=cutoff, inactivity_days=inactivity_days)
+    j = feats.join(labels, feats.customer_id == labels.customer_id)
+    return j.select(feats, labels.churned)
+
+
+def _nobody_active(feature_window_days: int, cutoff: Any) -> DataError:
+    return DataError(
+        f"table transactions: no customer has a purchase in the {feature_window_days} days up to the "
+        f"cutoff {pd.Timestamp(cutoff).date()}, so there is nobody to predict churn for; choose a later cutoff "
+        "or a longer feature_window_days"
+    )
+
+
+def _nobody_to_score(feature_window_days: int, as_of: Any) -> DataError:
+    return DataError(
+        f"table transactions: no customer has a purchase in the {feature_window_days} days up to "
+        f"as_of {pd.Timestamp(as_of).date()}; there is nobody to score"
+    )
+
+
 def churn_frame(
     purchases: Any,
     *,
@@ -423,6 +492,9 @@ def churn_frame(
     **tables: Any,
 ) -> pd.DataFrame:
     """Features at ``cutoff`` and the label after it, for the customers active before it.
+
+    :func:`churn_table` executed into pandas (one row per customer: for small data and
+    inspection; :func:`run_churn_study` only pulls bounded samples).
 
     Parameters
     ----------
@@ -449,43 +521,124 @@ def churn_frame(
     DataError
         No customer bought in the feature window before the cutoff.
     """
-    inactivity_days = _check_int("inactivity_days", inactivity_days)
-    cutoff = pd.Timestamp(cutoff).normalize()
-    if as_of is not None and cutoff + pd.Timedelta(days=inactivity_days) > pd.Timestamp(as_of).normalize():
-        raise ParameterError(
-            f"cutoff {cutoff.date()}: the label window of {inactivity_days} days ends "
-            f"{(cutoff + pd.Timedelta(days=inactivity_days)).date()}, past the end of the data "
-            f"(as_of {pd.Timestamp(as_of).date()}); choose a cutoff on or before "
-            f"{(pd.Timestamp(as_of).normalize() - pd.Timedelta(days=inactivity_days)).date()}"
-        )
-    feats = build_features(
-        purchases, cutoff=cutoff, feature_window_days=feature_window_days, trend_days=trend_days, **tables
-    )
-    labels = churn_labels(purchases, feats.select("customer_id"), cutoff=cutoff, inactivity_days=inactivity_days)
-    j = feats.join(labels, feats.customer_id == labels.customer_id)
-    df = j.select(feats, labels.churned).order_by("customer_id").execute()
+    t = churn_table(purchases, cutoff=cutoff, inactivity_days=inactivity_days, feature_window_days=feature_window_days,
+                    as_of=as_of, trend_days=trend_days, **tables)
+    df = t.order_by("customer_id").execute()
     if df.empty:
-        raise DataError(
-            f"table transactions: no customer has a purchase in the {feature_window_days} days up to the "
-            f"cutoff {cutoff.date()}, so there is nobody to predict churn for; choose a later cutoff "
-            "or a longer feature_window_days"
-        )
+        raise _nobody_active(feature_window_days, cutoff)
     return df
 
 
 def scoring_frame(
     purchases: Any, *, as_of: Any, feature_window_days: int = 365, trend_days: int = 90, **tables: Any
 ) -> pd.DataFrame:
-    """Features at ``as_of`` for the customers active in the feature window up to it."""
+    """Features at ``as_of`` for the customers active in the feature window up to it (in pandas)."""
     df = build_features(
         purchases, cutoff=as_of, feature_window_days=feature_window_days, trend_days=trend_days, **tables
     ).order_by("customer_id").execute()
     if df.empty:
-        raise DataError(
-            f"table transactions: no customer has a purchase in the {feature_window_days} days up to "
-            f"as_of {pd.Timestamp(as_of).date()}; there is nobody to score"
-        )
+        raise _nobody_to_score(feature_window_days, as_of)
     return df
+
+
+# --- bounded samples drawn in the engine -----------------------------------------------
+
+
+def allocate(counts: dict[Any, int], total: int, *, minimum: int = 1) -> dict[Any, int]:
+    """Share ``total`` rows out over classes in proportion to their sizes.
+
+    Each class gets round(total * n_class / n) rows by the largest-remainder method (the
+    shares add up to exactly ``total``; equal remainders go to the smaller class label),
+    at least ``minimum`` of each non-empty class and never more than the class holds.
+    """
+    n = sum(counts.values())
+    keys = sorted(k for k, v in counts.items() if v > 0)
+    total = int(min(total, n))
+    if not keys or total <= 0:
+        return dict.fromkeys(counts, 0)
+    exact = {k: total * counts[k] / n for k in keys}
+    out = {k: int(math.floor(exact[k])) for k in keys}
+    left = total - sum(out.values())
+    for k in sorted(keys, key=lambda k: (-(exact[k] - out[k]), k))[:left]:
+        out[k] += 1
+    for k in keys:  # at least `minimum` of each class, taken from the largest classes
+        while out[k] < min(minimum, counts[k]):
+            donor = max((d for d in keys if d != k and out[d] > minimum), key=lambda d: out[d], default=None)
+            if donor is None:
+                break
+            out[donor] -= 1
+            out[k] += 1
+    return {k: min(out.get(k, 0), counts[k]) for k in counts}
+
+
+def class_counts(table: ibis.Table, label: str = "churned") -> dict[int, int]:
+    """Rows per label value (0/1), counted in the engine; rows with no label are left out."""
+    t = table.filter(table[label].notnull())
+    df = t.group_by(label).aggregate(n=t.count()).execute()
+    out = {0: 0, 1: 0}
+    out.update({int(k): int(v) for k, v in zip(df[label], df["n"], strict=True)})
+    return out
+
+
+def stratified_sample(
+    table: ibis.Table,
+    max_rows: int | None,
+    *,
+    random_state: int = 0,
+    label: str = "churned",
+    counts: dict[int, int] | None = None,
+) -> ibis.Table:
+    """A stratified sample of at most ``max_rows`` rows, drawn in the engine.
+
+    Each class keeps round(max_rows * n_class / n) rows (:func:`allocate`: at least one
+    of each class), the first ones by :func:`~engage_kit.engine.sample_order`, so DuckDB and Spark keep the
+    same customers for a given ``random_state``. The whole table is returned when
+    ``max_rows`` is None or not smaller than the table.
+
+    Parameters
+    ----------
+    table : ibis.Table
+        customer_id and a 0/1 ``label`` column.
+    max_rows : int or None
+        The cap.
+    random_state : int
+        Mixed into the sort key.
+    counts : dict, optional
+        Rows per class, when already known (:func:`class_counts`).
+
+    Returns
+    -------
+    ibis.Table
+        The sample (same columns), unordered.
+    """
+    counts = counts if counts is not None else class_counts(table, label)
+    if max_rows is None or sum(counts.values()) <= max_rows:
+        return table
+    keep = allocate(counts, int(max_rows))
+    return _first_by_key(table, keep, random_state=random_state, label=label)
+
+
+def _first_by_key(table: ibis.Table, keep: dict[int, int], *, random_state: int, label: str,
+                  invert: bool = False) -> ibis.Table:
+    """The first ``keep[c]`` rows of each class ``c`` by :func:`~engage_kit.engine.sample_order` (or all the others)."""
+    key = sample_order(table.customer_id, random_state)
+    w = ibis.window(group_by=table[label], order_by=[key, table.customer_id])
+    t = table.mutate(_ek_pos=ibis.row_number().over(w))
+    limit = ibis.literal(0)
+    for cls, k in keep.items():
+        limit = ibis.ifelse(t[label] == int(cls), ibis.literal(int(k)), limit)
+    chosen = t._ek_pos < limit
+    return t.filter(~chosen if invert else chosen).drop("_ek_pos")
+
+
+def _fetch(table: ibis.Table) -> pd.DataFrame:
+    """A bounded table into pandas, ordered by customer_id (the same conversion as the batches)."""
+    return _arrow_frame(table.order_by("customer_id").to_pyarrow())
+
+
+def _arrow_frame(data: Any) -> pd.DataFrame:
+    """An Arrow table or record batch as a pandas frame."""
+    return data.to_pandas()
 
 
 def churn_tables(ds: Any) -> dict[str, ibis.Table]:
@@ -508,66 +661,125 @@ def _is_text(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype)
 
 
-def prepare_columns(
+@dataclass
+class ColumnPlan:
+    """How to type each column, decided once on the training sample (:func:`plan_columns`).
+
+    ``kinds`` maps a column to its conversion: ``bool`` (to 0/1), ``number_text`` (text
+    parsed as numbers), ``bool_text`` (true/false text to 0/1), ``text`` (stripped, blanks
+    missing) or ``number`` (to float); columns not listed are left as they are.
+    ``numeric`` and ``categorical`` are the model inputs.
+    """
+
+    kinds: dict[str, str]
+    numeric: list[str]
+    categorical: list[str]
+    notes: list[str]
+
+
+def _stripped(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.strip().replace("", pd.NA)
+
+
+def _bool_float(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float64")
+    # a batch whose boolean column has missing values arrives as objects (True/False/None)
+    return _stripped(s).str.lower().map({"true": 1.0, "false": 0.0}).astype("float64")
+
+
+def _convert(s: pd.Series, kind: str) -> pd.Series:
+    if kind == "bool":
+        return pd.to_numeric(_bool_float(s), errors="coerce").astype("float64")
+    if kind == "number_text":
+        return pd.to_numeric(_stripped(s), errors="coerce").astype("float64")
+    if kind == "bool_text":
+        return _stripped(s).str.lower().map({"true": 1.0, "false": 0.0}).astype("float64")
+    if kind == "text":
+        text = _stripped(s)
+        return text.astype(object).where(text.notna(), np.nan)
+    return pd.to_numeric(s, errors="coerce").astype("float64")
+
+
+def plan_columns(
     df: pd.DataFrame, *, exclude: Sequence[str] = ("customer_id", "churned"), max_levels: int = 50
-) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
-    """Type the feature columns: numeric text becomes numbers, ids and constants are dropped.
+) -> ColumnPlan:
+    """Decide how to type the feature columns, on a (training) sample.
 
     A text column becomes numeric when at least 95% of its non-blank values parse as
     numbers (e.g. the Telco file's ``TotalCharges``, blank for new subscribers).
     Booleans become 0/1. Text columns with more than ``max_levels`` distinct values and
     more than half as many values as rows (ids, e-mail addresses) are dropped, as are
-    columns with a single value.
+    columns with a single value. :func:`apply_columns` applies the plan to any batch.
+    """
+    kinds: dict[str, str] = {}
+    numeric: list[str] = []
+    categorical: list[str] = []
+    notes: list[str] = []
+    n = len(df)
+    for col in df.columns:
+        if col in exclude:
+            continue
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s):
+            kind = "bool"
+        elif _is_text(s):
+            text = _stripped(s)
+            filled = int(text.notna().sum())
+            num = pd.to_numeric(text, errors="coerce")
+            if filled and num.notna().sum() >= 0.95 * filled:
+                kind = "number_text"
+            elif filled and text.str.lower().dropna().isin(["true", "false"]).all():
+                kind = "bool_text"
+            else:
+                kinds[col] = "text"
+                levels = text.nunique(dropna=True)
+                if levels == 0:  # an empty optional column
+                    continue
+                if levels <= 1:
+                    notes.append(f"column '{col}' has a single value and is not used")
+                elif levels > max_levels and levels > 0.5 * n:
+                    notes.append(f"column '{col}' looks like an identifier ({levels:,} distinct values) and is not used")
+                else:
+                    categorical.append(col)
+                continue
+        elif pd.api.types.is_numeric_dtype(s):
+            kind = "number"
+        else:
+            continue
+        kinds[col] = kind
+        values = _convert(s, kind)
+        if values.nunique(dropna=True) <= 1 and values.notna().all():
+            notes.append(f"column '{col}' has a single value and is not used")
+            continue
+        if values.isna().all():
+            continue
+        numeric.append(col)
+    return ColumnPlan(kinds=kinds, numeric=numeric, categorical=categorical, notes=notes)
+
+
+def apply_columns(df: pd.DataFrame, plan: ColumnPlan) -> pd.DataFrame:
+    """Type a frame (the sample, or one batch of customers to score) as ``plan`` says."""
+    out = df.copy()
+    for col, kind in plan.kinds.items():
+        if col in out.columns:
+            out[col] = _convert(out[col], kind)
+    return out
+
+
+def prepare_columns(
+    df: pd.DataFrame, *, exclude: Sequence[str] = ("customer_id", "churned"), max_levels: int = 50
+) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
+    """Type the feature columns: numeric text becomes numbers, ids and constants are dropped.
+
+    :func:`plan_columns` then :func:`apply_columns` on the same frame.
 
     Returns
     -------
     (frame, numeric, categorical, notes)
     """
-    out = df.copy()
-    numeric: list[str] = []
-    categorical: list[str] = []
-    notes: list[str] = []
-    n = len(out)
-    for col in out.columns:
-        if col in exclude:
-            continue
-        s = out[col]
-        if pd.api.types.is_bool_dtype(s):
-            out[col] = s.astype("float64")
-            s = out[col]
-        elif _is_text(s):
-            text = s.astype("string").str.strip().replace("", pd.NA)
-            filled = int(text.notna().sum())
-            num = pd.to_numeric(text, errors="coerce")
-            if filled and num.notna().sum() >= 0.95 * filled:
-                out[col] = num.astype("float64")
-                s = out[col]
-            else:
-                lower = text.str.lower()
-                if filled and lower.dropna().isin(["true", "false"]).all():
-                    out[col] = lower.map({"true": 1.0, "false": 0.0}).astype("float64")
-                    s = out[col]
-                else:
-                    out[col] = text.astype(object).where(text.notna(), np.nan)
-                    levels = text.nunique(dropna=True)
-                    if levels == 0:  # an empty optional column
-                        continue
-                    if levels <= 1:
-                        notes.append(f"column '{col}' has a single value and is not used")
-                    elif levels > max_levels and levels > 0.5 * n:
-                        notes.append(f"column '{col}' looks like an identifier ({levels:,} distinct values) and is not used")
-                    else:
-                        categorical.append(col)
-                    continue
-        if pd.api.types.is_numeric_dtype(s):
-            out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
-            if out[col].nunique(dropna=True) <= 1 and out[col].notna().all():
-                notes.append(f"column '{col}' has a single value and is not used")
-                continue
-            if out[col].isna().all():
-                continue
-            numeric.append(col)
-    return out, numeric, categorical, notes
+    plan = plan_columns(df, exclude=exclude, max_levels=max_levels)
+    return apply_columns(df, plan), plan.numeric, plan.categorical, plan.notes
 
 
 # --- models --------------------------------------------------------------------------
@@ -825,21 +1037,38 @@ def contact_rule(
     (mask, description)
     """
     p = np.asarray(probability, dtype=float)
+    kind, text = _rule_kind(threshold=threshold, has_value=value is not None, contact_cost=contact_cost,
+                            save_rate=save_rate, top_fraction=top_fraction)
+    if kind == "threshold":
+        return p >= float(threshold), text
+    if kind == "expected_value":
+        v = np.nan_to_num(np.asarray(value, dtype=float), nan=0.0)
+        return (p * save_rate * v > float(contact_cost)), text
+    k = _top_count(p.size, top_fraction)
+    mask = np.zeros(p.size, dtype=bool)
+    mask[_ranking(p)[:k]] = True
+    return mask, text
+
+
+def _top_count(n: int, top_fraction: float = 0.1) -> int:
+    """How many customers the top-fraction rule contacts: ceil(fraction * n), at least one."""
+    return max(1, math.ceil(top_fraction * n)) if n else 0
+
+
+def _rule_kind(*, threshold: float | None, has_value: bool, contact_cost: float | None, save_rate: float,
+               top_fraction: float = 0.1) -> tuple[str, str]:
+    """Which contact rule applies (``threshold``, ``expected_value`` or ``top``) and its words."""
     if threshold is not None:
         if not 0 <= float(threshold) <= 1:
             raise ParameterError(f"threshold must be a churn probability between 0 and 1; got {threshold!r}")
-        return p >= float(threshold), f"the customers with a churn probability of at least {float(threshold):.0%}"
-    if contact_cost is not None and value is not None:
+        return "threshold", f"the customers with a churn probability of at least {float(threshold):.0%}"
+    if contact_cost is not None and has_value:
         _check_costs(contact_cost, save_rate)
-        v = np.nan_to_num(np.asarray(value, dtype=float), nan=0.0)
-        return (p * save_rate * v > float(contact_cost)), (
+        return "expected_value", (
             f"the customers whose expected saving (churn probability x {save_rate:.0%} kept x yearly value) "
             f"exceeds the contact cost of {float(contact_cost):,.2f}"
         )
-    k = max(1, math.ceil(top_fraction * p.size)) if p.size else 0
-    mask = np.zeros(p.size, dtype=bool)
-    mask[_ranking(p)[:k]] = True
-    return mask, f"the top {top_fraction:.0%} by churn probability"
+    return "top", f"the top {top_fraction:.0%} by churn probability"
 
 
 def _check_costs(contact_cost: Any, save_rate: Any) -> None:
@@ -881,6 +1110,40 @@ def cost_benefit_curve(
     )
 
 
+def value_source(frame: pd.DataFrame, *, feature_window_days: int = 365) -> tuple[str | None, str, str]:
+    """Which column gives the yearly value (:func:`customer_value`), decided on a sample.
+
+    Returns
+    -------
+    (column or None, description, how)
+        ``how`` is ``spend`` (spend_window * 365 / feature_window_days), ``monthly``
+        (times 12), ``yearly`` (as it is) or ``none``.
+    """
+    if "spend_window" in frame.columns and frame["spend_window"].notna().any():
+        basis = ("spend in the last 365 days" if feature_window_days == 365
+                 else f"spend in the last {feature_window_days} days, scaled to a year")
+        return "spend_window", basis, "spend"
+    norm = {re.sub(r"[^a-z]", "", c.lower()): c for c in frame.columns}
+    for key in ("monthlycharges", "monthlycharge", "monthlyrevenue", "monthlyfee", "mrr"):
+        if key in norm:
+            return norm[key], f"{norm[key]} x 12", "monthly"
+    for key in ("annualrevenue", "annualvalue", "yearlycharges", "arr", "clv"):
+        if key in norm:
+            return norm[key], norm[key], "yearly"
+    return None, "not available", "none"
+
+
+def value_of(frame: pd.DataFrame, source: tuple[str | None, str, str], *, feature_window_days: int = 365) -> pd.Series:
+    """The yearly value of each customer of ``frame`` by a :func:`value_source` rule."""
+    col, _, how = source
+    if col is None or col not in frame.columns:
+        return pd.Series(np.nan, index=frame.index)
+    if how == "spend":
+        return pd.to_numeric(frame[col], errors="coerce").fillna(0.0) * 365.0 / feature_window_days
+    v = pd.to_numeric(frame[col].astype("string").str.strip(), errors="coerce")
+    return v * 12 if how == "monthly" else v
+
+
 def customer_value(frame: pd.DataFrame, *, feature_window_days: int = 365) -> tuple[pd.Series, str]:
     """A yearly value per customer for the value at risk, and how it was computed.
 
@@ -888,20 +1151,8 @@ def customer_value(frame: pd.DataFrame, *, feature_window_days: int = 365) -> tu
     Without: a monthly charge column (MonthlyCharges, monthly_charges, mrr...) times 12,
     or a yearly one (annual_revenue, arr...). NaN when none exists.
     """
-    if "spend_window" in frame.columns and frame["spend_window"].notna().any():
-        v = pd.to_numeric(frame["spend_window"], errors="coerce").fillna(0.0) * 365.0 / feature_window_days
-        if feature_window_days == 365:
-            return v, "spend in the last 365 days"
-        return v, f"spend in the last {feature_window_days} days, scaled to a year"
-    norm = {re.sub(r"[^a-z]", "", c.lower()): c for c in frame.columns}
-    for key in ("monthlycharges", "monthlycharge", "monthlyrevenue", "monthlyfee", "mrr"):
-        if key in norm:
-            v = pd.to_numeric(frame[norm[key]].astype("string").str.strip(), errors="coerce") * 12
-            return v, f"{norm[key]} x 12"
-    for key in ("annualrevenue", "annualvalue", "yearlycharges", "arr", "clv"):
-        if key in norm:
-            return pd.to_numeric(frame[norm[key]].astype("string").str.strip(), errors="coerce"), norm[key]
-    return pd.Series(np.nan, index=frame.index), "not available"
+    source = value_source(frame, feature_window_days=feature_window_days)
+    return value_of(frame, source, feature_window_days=feature_window_days), source[1]
 
 
 # --- explanation ---------------------------------------------------------------------
@@ -921,6 +1172,55 @@ def _source_columns(pipeline, numeric: Sequence[str], categorical: Sequence[str]
     return out
 
 
+class Explainer:
+    """Per-customer reasons from a fitted logistic pipeline, with the reference customers
+    summarised once (so batches of customers are explained exactly as one frame would be).
+
+    Parameters
+    ----------
+    pipeline : sklearn Pipeline
+        A fitted :func:`make_model` ``logistic`` pipeline.
+    reference : DataFrame
+        The customers that define "average" (the training sample).
+    numeric, categorical : sequence of str
+        The model's input columns.
+    """
+
+    def __init__(self, pipeline, reference: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]):
+        self.pipeline = pipeline
+        self.numeric, self.categorical = list(numeric), list(categorical)
+        self.center = np.asarray(pipeline.named_steps["prepare"].transform(reference), dtype=float).mean(axis=0)
+        self.sources = _source_columns(pipeline, numeric, categorical)
+        self.averages = {
+            col: (reference[col].mean() if reference[col].notna().mean() >= 0.5 else np.nan)
+            for col in numeric if col in reference
+        }
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Contributions to the log-odds (see :func:`contributions`)."""
+        coef = self.pipeline.named_steps["model"].coef_.ravel()
+        z = np.asarray(self.pipeline.named_steps["prepare"].transform(X), dtype=float)
+        contrib = (z - self.center) * coef
+        df = pd.DataFrame(contrib, columns=range(len(self.sources)), index=X.index)
+        df.columns = self.sources
+        return df.T.groupby(level=0, sort=False).sum().T
+
+    def reasons(self, X: pd.DataFrame, *, n: int = 3, min_log_odds: float = 0.1) -> pd.DataFrame:
+        """The top reasons (see :func:`top_reasons`)."""
+        c = self.contributions(X)
+        vals = c.to_numpy()
+        cols = list(c.columns)
+        raw = X[cols].to_numpy(dtype=object)
+        order = np.argsort(-vals, axis=1, kind="stable")[:, :n]
+        rows = []
+        for i, idx in enumerate(order):
+            rows.append([
+                _describe(cols[j], raw[i, j], self.averages.get(cols[j])) if vals[i, j] >= min_log_odds else ""
+                for j in idx
+            ])
+        return pd.DataFrame(rows, index=X.index, columns=[f"reason_{k + 1}" for k in range(n)])
+
+
 def contributions(pipeline, X: pd.DataFrame, reference: pd.DataFrame, numeric: Sequence[str],
                   categorical: Sequence[str]) -> pd.DataFrame:
     """Per-customer contributions to the log-odds of churn of a fitted logistic pipeline.
@@ -929,15 +1229,7 @@ def contributions(pipeline, X: pd.DataFrame, reference: pd.DataFrame, numeric: S
     preprocessed (standardised / one-hot) value; one-hot and missing-indicator columns are
     summed back onto their input column. Positive values push towards churn.
     """
-    pre = pipeline.named_steps["prepare"]
-    coef = pipeline.named_steps["model"].coef_.ravel()
-    z = np.asarray(pre.transform(X), dtype=float)
-    z0 = np.asarray(pre.transform(reference), dtype=float).mean(axis=0)
-    contrib = (z - z0) * coef
-    src = _source_columns(pipeline, numeric, categorical)
-    df = pd.DataFrame(contrib, columns=range(len(src)), index=X.index)
-    df.columns = src
-    return df.T.groupby(level=0, sort=False).sum().T
+    return Explainer(pipeline, reference, numeric, categorical).contributions(X)
 
 
 def _fmt_number(col: str, x: float) -> str:
@@ -976,22 +1268,7 @@ def top_reasons(
 
     Returns a frame indexed like ``X`` with columns reason_1 .. reason_n.
     """
-    c = contributions(pipeline, X, reference, numeric, categorical)
-    averages = {
-        col: (reference[col].mean() if reference[col].notna().mean() >= 0.5 else np.nan)
-        for col in numeric if col in reference
-    }
-    vals = c.to_numpy()
-    cols = list(c.columns)
-    raw = X[cols].to_numpy(dtype=object)
-    order = np.argsort(-vals, axis=1, kind="stable")[:, :n]
-    rows = []
-    for i, idx in enumerate(order):
-        rows.append([
-            _describe(cols[j], raw[i, j], averages.get(cols[j])) if vals[i, j] >= min_log_odds else ""
-            for j in idx
-        ])
-    return pd.DataFrame(rows, index=X.index, columns=[f"reason_{k + 1}" for k in range(n)])
+    return Explainer(pipeline, reference, numeric, categorical).reasons(X, n=n, min_log_odds=min_log_odds)
 
 
 def permutation_importance_table(
@@ -1087,7 +1364,14 @@ def bgnbd_churn_probability(
 
 @dataclass
 class ChurnStudy:
-    """Everything the churn report shows: data, fitted models, test metrics, scores."""
+    """Everything the churn report shows: data, fitted models, test metrics, scores.
+
+    ``train`` and ``test`` are the (bounded) pandas frames the models were fitted and
+    tested on; ``train_counts`` and ``test_counts`` count every customer of each set by
+    label ({0: stayed, 1: churned}), sampled or not. ``scores`` is an Ibis table in the
+    engine with one row per scored customer (:func:`rank_scores`); the report's figures
+    come from small queries on it (:meth:`score_stats`).
+    """
 
     mode: str
     as_of: pd.Timestamp
@@ -1104,7 +1388,7 @@ class ChurnStudy:
     metrics: dict[str, dict[str, Any]]
     best_model: str
     importance: pd.DataFrame
-    scores: pd.DataFrame
+    scores: ibis.Table
     rule: str
     value_basis: str
     contact_cost: float | None = None
@@ -1112,6 +1396,17 @@ class ChurnStudy:
     threshold: float | None = None
     bgnbd_params: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    train_counts: dict[int, int] = field(default_factory=dict)
+    test_counts: dict[int, int] = field(default_factory=dict)
+    _stats: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def _set_size(self, which: str) -> tuple[int, int]:
+        """(customers, churners) of the whole training or test set."""
+        counts = self.train_counts if which == "train" else self.test_counts
+        if counts:
+            return int(sum(counts.values())), int(counts.get(1, 0))
+        y = (self.train if which == "train" else self.test)["churned"].to_numpy()
+        return int(y.size), int(y.sum())
 
     # --- tables for the report ---
     def metrics_table(self) -> pd.DataFrame:
@@ -1165,9 +1460,40 @@ class ChurnStudy:
         )
 
     @property
-    def at_risk(self) -> pd.DataFrame:
-        """The scored customers the contact rule selects, highest probability first."""
-        return self.scores[self.scores["at_risk"]]
+    def at_risk(self) -> ibis.Table:
+        """The scored customers the contact rule selects, highest probability first (in the engine)."""
+        return self.scores.filter(self.scores.at_risk).order_by("rank")
+
+    def score_stats(self) -> dict[str, Any]:
+        """Counts and sums over all scored customers, from two engine queries (kept once computed).
+
+        scored, scored_value, expected_churners (sum of probabilities), expected_loss,
+        at_risk, at_risk_value, at_risk_probability (mean) and at_risk_median_days
+        (median days since the last purchase on the at-risk list; NaN without it).
+        """
+        if self._stats is not None:
+            return self._stats
+        s = self.scores
+        risk = s.at_risk
+        agg = s.aggregate(
+            scored=s.count(),
+            scored_value=s.annual_value.sum(),
+            expected_churners=s.churn_probability.sum(),
+            expected_loss=s.expected_loss.sum(),
+            at_risk=s.count(where=risk),
+            at_risk_value=s.annual_value.sum(where=risk),
+            at_risk_probability=s.churn_probability.mean(where=risk),
+        ).to_pyarrow().to_pylist()[0]
+        nan = float("nan")
+        out = {k: (nan if v is None else v) for k, v in agg.items()}
+        out["scored"], out["at_risk"] = int(out["scored"]), int(out["at_risk"])
+        if not out["at_risk"]:
+            out["at_risk_value"] = 0.0
+        out["at_risk_median_days"] = nan
+        if "days_since_purchase" in s.columns:
+            out["at_risk_median_days"] = _engine_median(s.filter(risk), "days_since_purchase")
+        self._stats = out
+        return out
 
     def top_decile_rate(self, name: str | None = None) -> float:
         """Share of churners among the top 10% of test customers by one model's score.
@@ -1195,18 +1521,17 @@ class ChurnStudy:
         best = self.metrics[self.best_model]
         rec = self.metrics.get("recency", {})
         bg = self.metrics.get("bgnbd", {})
-        risk = self.at_risk
+        st = self.score_stats()
         nan = float("nan")
-        days = risk["days_since_purchase"] if "days_since_purchase" in risk.columns else pd.Series(dtype=float)
         return {
-            "scored": len(self.scores),
-            "scored_value": float(self.scores["annual_value"].sum(min_count=1)),
-            "expected_churners": float(self.scores["churn_probability"].sum()),
-            "at_risk": len(risk),
-            "at_risk_value": float(risk["annual_value"].sum(min_count=1)) if len(risk) else 0.0,
-            "at_risk_probability": float(risk["churn_probability"].mean()) if len(risk) else nan,
-            "at_risk_median_days": float(days.median()) if days.notna().any() else nan,
-            "expected_loss": float(self.scores["expected_loss"].sum(min_count=1)),
+            "scored": st["scored"],
+            "scored_value": float(st["scored_value"]),
+            "expected_churners": float(st["expected_churners"]),
+            "at_risk": st["at_risk"],
+            "at_risk_value": float(st["at_risk_value"]),
+            "at_risk_probability": float(st["at_risk_probability"]),
+            "at_risk_median_days": float(st["at_risk_median_days"]),
+            "expected_loss": float(st["expected_loss"]),
             "best_model": self.best_model,
             "best_auc": best["roc_auc"].value,
             "best_auc_low": best["roc_auc"].low,
@@ -1254,7 +1579,7 @@ class ChurnStudy:
         The reasons are joined into one column ("; "); ``customer_id`` keeps its name so
         the report can pseudonymise it.
         """
-        risk = self.at_risk.head(top_n)
+        risk = self.at_risk.limit(int(top_n)).execute()
         out = pd.DataFrame({"customer_id": risk["customer_id"].to_numpy(), "rank": risk["rank"].to_numpy(),
                             "churn probability": risk["churn_probability"].to_numpy()})
         if "days_since_purchase" in risk.columns:
@@ -1276,8 +1601,8 @@ class ChurnStudy:
 
     def results(self) -> dict[str, Any]:
         """The figures of ``churn_prediction/results.json`` as dotted keys."""
-        train_y = self.train["churned"].to_numpy()
-        test_y = self.test["churned"].to_numpy()
+        n_train, k_train = self._set_size("train")
+        n_test, k_test = self._set_size("test")
         out: dict[str, Any] = {
             "mode": self.mode,
             "as_of": self.as_of,
@@ -1285,10 +1610,10 @@ class ChurnStudy:
             "test_cutoff": self.test_cutoff,
             "inactivity_days": self.inactivity_days,
             "feature_window_days": self.feature_window_days,
-            "train.customers": int(train_y.size),
-            "train.churn_rate": proportion(train_y.sum(), train_y.size),
-            "test.customers": int(test_y.size),
-            "test.churn_rate": proportion(test_y.sum(), test_y.size),
+            "train.customers": n_train,
+            "train.churn_rate": proportion(k_train, n_train),
+            "test.customers": n_test,
+            "test.churn_rate": proportion(k_test, n_test),
             "best_model": self.best_model,
             "features.numeric": self.numeric,
             "features.categorical": self.categorical,
@@ -1344,13 +1669,182 @@ def _openmp_threads(n_rows: int):
     return threadpool_limits(limits=1, user_api="openmp") if n_rows < 200_000 else contextlib.nullcontext()
 
 
-def _sample_rows(df: pd.DataFrame, max_rows: int | None, random_state: int) -> pd.DataFrame:
-    if max_rows is None or len(df) <= max_rows:
-        return df
-    from sklearn.model_selection import train_test_split
+def _engine_median(table: ibis.Table, column: str) -> float:
+    """The median of a column (the mean of the two middle values for an even count), in the engine.
 
-    keep, _ = train_test_split(df, train_size=int(max_rows), stratify=df["churned"], random_state=random_state)
-    return keep.sort_index()
+    Computed from the middle rows of the sorted values, so DuckDB and Spark give the same
+    number as pandas (no approximate percentile).
+    """
+    t = table.select(_ek_v=table[column].cast("float64"))
+    t = t.filter(t._ek_v.notnull())
+    m = int(t.count().execute())
+    if not m:
+        return float("nan")
+    t = t.mutate(_ek_i=ibis.row_number().over(order_by=t._ek_v))
+    mid = t.filter(t._ek_i.isin([(m - 1) // 2, m // 2]))._ek_v.execute()
+    return float(np.mean(mid.to_numpy(dtype=float)))
+
+
+def engine_batches(table: ibis.Table, chunk_size: int = SCORING_CHUNK_ROWS, *, ranges: bool | None = None) -> Iterator[Any]:
+    """The rows of ``table`` ordered by customer_id, at most ``chunk_size`` at a time (Arrow data).
+
+    DuckDB streams them (``to_pyarrow_batches``). Ibis's PySpark backend builds its
+    batches from one collected Arrow table, so on Spark (or with ``ranges=True``) the rows
+    are numbered by customer_id in the engine, the numbered table is cached there, and
+    each batch is one query for a range of row numbers: the driver holds one batch at a time.
+    """
+    chunk_size = _check_int("chunk_size", chunk_size)
+    if ranges is None:
+        ranges = kind_of(backend_of(table)) == "spark"
+    if not ranges:
+        yield from table.order_by("customer_id").to_pyarrow_batches(chunk_size=chunk_size)
+        return
+    numbered = table.mutate(_ek_row=ibis.row_number().over(order_by=table.customer_id)).cache()
+    try:
+        n = int(numbered.count().execute())
+        for lo in range(0, n, chunk_size):
+            part = numbered.filter(numbered._ek_row >= lo, numbered._ek_row < lo + chunk_size)
+            yield part.order_by("_ek_row").drop("_ek_row").to_pyarrow()
+    finally:
+        numbered.release()
+
+
+def score_in_batches(
+    table: ibis.Table,
+    path: str | Path,
+    *,
+    plan: ColumnPlan,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    explainer: Explainer,
+    value_rule: tuple[str | None, str, str],
+    feature_window_days: int = 365,
+    chunk_size: int = SCORING_CHUNK_ROWS,
+    ranges: bool | None = None,
+) -> int:
+    """Score the customers of an engine table batch by batch into one Parquet file.
+
+    Each batch (:func:`engine_batches`) is typed with ``plan`` (decided on the training
+    sample), given its churn probability (``predict`` on the typed frame), yearly value
+    (:func:`value_of`), expected loss (probability x value), days since the last purchase
+    (rounded ``recency_days``, when present) and top reasons, and appended to ``path``
+    with ``pyarrow.parquet.ParquetWriter``. Every figure depends on the customer's own row
+    only, so the batch size does not change the result.
+
+    Returns
+    -------
+    int
+        The number of customers written.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = plan.numeric + plan.categorical
+    has_days = "recency_days" in table.columns
+    fields = [("customer_id", pa.string()), ("churn_probability", pa.float64())]
+    if has_days:
+        fields.append(("days_since_purchase", pa.float64()))
+    fields += [("annual_value", pa.float64()), ("expected_loss", pa.float64())]
+    fields += [(f"reason_{k}", pa.string()) for k in (1, 2, 3)]
+    schema = pa.schema(fields)
+    written = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for batch in engine_batches(table, chunk_size, ranges=ranges):
+            if not batch.num_rows:
+                continue
+            X = apply_columns(_arrow_frame(batch), plan).reset_index(drop=True)
+            prob = np.asarray(predict(X), dtype=float)
+            value = value_of(X, value_rule, feature_window_days=feature_window_days).to_numpy(dtype=float)
+            out = pd.DataFrame({"customer_id": X["customer_id"].astype(str).to_numpy(dtype=object), "churn_probability": prob})
+            if has_days:
+                out["days_since_purchase"] = X["recency_days"].astype("float64").round().to_numpy()
+            out["annual_value"] = value
+            out["expected_loss"] = prob * value
+            reasons = explainer.reasons(X[cols])
+            for col in reasons.columns:
+                out[col] = reasons[col].astype(object).to_numpy()
+            writer.write_table(pa.Table.from_pandas(out, schema=schema, preserve_index=False))
+            written += len(out)
+    return written
+
+
+def rank_scores(
+    scored: ibis.Table,
+    *,
+    threshold: float | None = None,
+    contact_cost: float | None = None,
+    save_rate: float = 0.25,
+    value_known: bool = True,
+    top_fraction: float = 0.1,
+    customers: int | None = None,
+) -> tuple[ibis.Table, str]:
+    """Rank scored customers and apply the contact rule, in the engine.
+
+    ``rank`` is 1 for the highest churn probability (ties: customer_id order);
+    ``at_risk`` is the :func:`contact_rule`: probability >= ``threshold``; else, with a
+    ``contact_cost`` and known values, probability x save_rate x value > contact_cost;
+    else the first ceil(top_fraction x n) ranks.
+
+    Parameters
+    ----------
+    scored : ibis.Table
+        customer_id, churn_probability, annual_value, expected_loss, reasons (and
+        days_since_purchase), e.g. the file of :func:`score_in_batches` read by the engine.
+    customers : int, optional
+        The number of rows of ``scored``, when known (the top-fraction rule needs it).
+
+    Returns
+    -------
+    (table, rule in words)
+    """
+    kind, text = _rule_kind(threshold=threshold, has_value=value_known, contact_cost=contact_cost,
+                            save_rate=save_rate, top_fraction=top_fraction)
+    w = ibis.window(order_by=[ibis.desc(scored.churn_probability), scored.customer_id])
+    t = scored.mutate(rank=ibis.row_number().over(w) + 1)
+    if kind == "threshold":
+        at_risk = t.churn_probability >= float(threshold)
+    elif kind == "expected_value":
+        at_risk = t.churn_probability * float(save_rate) * t.annual_value.fill_null(0.0) > float(contact_cost)
+    else:
+        n = int(scored.count().execute()) if customers is None else int(customers)
+        at_risk = t["rank"] <= _top_count(n, top_fraction)
+    order = ["customer_id", "churn_probability", "rank"]
+    order += [c for c in scored.columns if c not in ("customer_id", "churn_probability")]
+    return t.mutate(at_risk=at_risk).select(*order, "at_risk"), text
+
+
+def _rank_in_engine(
+    con: Any, path: Path, *, threshold: float | None, contact_cost: float | None, save_rate: float, customers: int
+) -> tuple[ibis.Table, str, bool]:
+    """Read the scored batches into the engine, rank them and apply the contact rule (:func:`rank_scores`).
+
+    Returns the scores (kept in the engine), the rule in words, and whether any customer
+    has a known value. On DuckDB the scores are copied into the engine, so the file may go.
+    """
+    scored = con.read_parquet(str(path))
+    value_known = contact_cost is None or int(scored.annual_value.count().execute()) > 0
+    scores, rule = rank_scores(scored, threshold=threshold, contact_cost=contact_cost, save_rate=save_rate,
+                               value_known=value_known, customers=customers)
+    scores = scores.cache()
+    if kind_of(con) != "spark":
+        _drop_view(con, scored)
+    return scores, rule, value_known
+
+
+def _remove_work_file(path: Path, own_dir: bool) -> None:
+    """Remove the scored batches' file, and its folder when it is a temporary one of ours."""
+    if own_dir:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _drop_view(con: Any, table: ibis.Table) -> None:
+    """Drop the engine's view (or table) over a file that is about to be removed."""
+    name = table.get_name()
+    try:
+        con.drop_view(name, force=True)
+    except Exception:  # noqa: BLE001 - some readers register a table instead of a view
+        con.drop_table(name, force=True)
 
 
 def _check_models(models: Any) -> list[str]:
@@ -1386,6 +1880,23 @@ def detect_mode(tables: dict[str, Any], mode: str | None = None) -> str:
     return mode
 
 
+def _label_values(col: ibis.Value) -> ibis.Value:
+    """A ``churned`` column (boolean, number, or yes/no text) as 0/1 (NULL when unknown)."""
+    if col.type().is_boolean():
+        return ibis.ifelse(col, 1, 0).cast("int64")
+    if col.type().is_numeric():
+        return ibis.ifelse(col != 0, 1, 0).cast("int64")
+    text = col.cast("string").strip().lower()
+    return text.cases(("true", 1), ("yes", 1), ("1", 1), ("false", 0), ("no", 0), ("0", 0), else_=None).cast("int64")
+
+
+def _check_class_counts(counts: dict[int, int], where: str) -> None:
+    """:func:`_check_two_classes` on counts per label ({0: stayed, 1: churned})."""
+    if counts.get(0, 0) and counts.get(1, 0):
+        return
+    _check_two_classes(np.repeat([0, 1], [counts.get(0, 0), counts.get(1, 0)]), where)
+
+
 def run_churn_study(
     tables: dict[str, Any],
     *,
@@ -1405,6 +1916,8 @@ def run_churn_study(
     test_size: float = 0.3,
     n_boot: int = 200,
     random_state: int = 0,
+    chunk_size: int = SCORING_CHUNK_ROWS,
+    work_dir: str | Path | None = None,
 ) -> ChurnStudy:
     """Build features, fit the models, evaluate them against the baselines, score customers.
 
@@ -1418,9 +1931,17 @@ def run_churn_study(
     ``inactivity_days`` later' lag the test measured.
 
     Labelled mode: a stratified split (``test_size``) of the customers with a known
-    ``churned`` value; the customers not churned are scored with out-of-fold
-    probabilities (5-fold cross-validation), so no one is scored by a model that saw
-    their label.
+    ``churned`` value, drawn in the engine (each class ordered by :func:`~engage_kit.engine.sample_order`);
+    the customers not churned are scored with out-of-fold probabilities (5-fold
+    cross-validation) when they are in the fitted sample, by the fitted model otherwise,
+    so no one is scored by a model that saw their label.
+
+    Only bounded frames leave the engine: the training and test sets, each capped at
+    ``max_training_rows`` by a stratified sample drawn in the engine
+    (:func:`stratified_sample`). The customers to score are streamed in batches of
+    ``chunk_size`` (:func:`score_in_batches`) into a Parquet file in ``work_dir`` that the
+    engine reads back; ranking, the contact rule and every count over them run in the
+    engine (:func:`rank_scores`, :meth:`ChurnStudy.score_stats`).
 
     Parameters
     ----------
@@ -1442,7 +1963,19 @@ def run_churn_study(
     class_weight : None or "balanced"
         Class weights in the fit (the test set is never resampled).
     max_training_rows : int, optional
-        Fit on a stratified sample of at most this many training customers.
+        Fit (and test) on a stratified sample of at most this many customers. None: every
+        customer on DuckDB, :data:`engage_kit.engine.SPARK_TRAINING_ROWS` (200,000) on Spark.
+    chunk_size : int
+        Customers scored per batch.
+    work_dir : path, optional
+        Folder for the batches' Parquet file ``.scored_batches.parquet`` (default: a new
+        temporary folder). On DuckDB the scores are copied into the engine and the file is
+        removed; Spark reads it lazily, so it stays (a temporary folder is removed when the
+        program exits normally; on a cluster, pass a folder the executors can read).
+
+    Returns
+    -------
+    ChurnStudy
     """
     tables = {k: v for k, v in tables.items() if v is not None}
     mode = detect_mode(tables, mode)
@@ -1450,6 +1983,9 @@ def run_churn_study(
     _check_costs(contact_cost, save_rate)
     feature_window_days = _check_int("feature_window_days", feature_window_days)
     trend_days = _check_int("trend_days", trend_days)
+    chunk_size = _check_int("chunk_size", chunk_size)
+    if max_training_rows is not None:
+        max_training_rows = _check_int("max_training_rows", max_training_rows, low=2)
     as_of = pd.Timestamp(as_of).normalize()
     extra = {k: v for k, v in tables.items() if k != "purchases"}
     notes: list[str] = []
@@ -1457,17 +1993,26 @@ def run_churn_study(
 
     if mode == "non_contractual":
         purchases = _table(tables["purchases"])
+        con = backend_of(purchases)
         first = purchases.timestamp.min().execute()
         cutoff, test_cutoff = resolve_cutoffs(
             as_of, cutoff=cutoff, test_cutoff=test_cutoff, inactivity_days=inactivity_days, data_start=first
         )
-        extra_nc = dict(extra)
         kw = dict(inactivity_days=inactivity_days, feature_window_days=feature_window_days, as_of=as_of,
-                  trend_days=trend_days, **extra_nc)
-        train = churn_frame(purchases, cutoff=cutoff, **kw)
-        test = churn_frame(purchases, cutoff=test_cutoff, **kw)
-        score_df = scoring_frame(purchases, as_of=as_of, feature_window_days=feature_window_days,
-                                 trend_days=trend_days, **extra_nc)
+                  trend_days=trend_days, **extra)
+        # each feature table is computed once and kept in the engine for the counts, samples and batches
+        train_all = churn_table(purchases, cutoff=cutoff, **kw).cache()
+        test_all = churn_table(purchases, cutoff=test_cutoff, **kw).cache()
+        score_all = build_features(purchases, cutoff=as_of, feature_window_days=feature_window_days,
+                                   trend_days=trend_days, **extra).cache()
+        kept = [train_all, test_all, score_all]
+        train_counts, test_counts = class_counts(train_all), class_counts(test_all)
+        for counts, day in ((train_counts, cutoff), (test_counts, test_cutoff)):
+            if not sum(counts.values()):
+                raise _nobody_active(feature_window_days, day)
+        n_score = int(score_all.count().execute())
+        if not n_score:
+            raise _nobody_to_score(feature_window_days, as_of)
     else:
         cutoff = test_cutoff = None
         inactivity_days = None
@@ -1480,46 +2025,62 @@ def run_churn_study(
                 "timestamp": pd.Series([], dtype="datetime64[us]"),
                 "amount": pd.Series([], dtype="float64"),
             }))
+        con = backend_of(c)
         feats = build_features(
             purchases, cutoff=as_of, feature_window_days=feature_window_days, trend_days=trend_days,
             population=c, **{k: v for k, v in extra.items() if k != "customers"}, customers=c,
         )
-        lab = c.select("customer_id", _label=c.churned)
+        lab = c.select("customer_id", _label=_label_values(c.churned))
         j = feats.join(lab, feats.customer_id == lab.customer_id)
-        full = j.select(feats, churned=j._label).order_by("customer_id").execute()
-        unknown = int(full["churned"].isna().sum())
-        if unknown:
-            notes.append(f"{unknown:,} customers with no churned value are left out of training and testing")
-        known = full[full["churned"].notna()].copy()
-        known["churned"] = known["churned"].astype(bool).astype(int)
+        full = j.select(feats, churned=j._label)
         if "purchases" not in tables:  # transactional features are empty or zero: leave them out
-            known = known.drop(columns=[col for col in known.columns if col in FEATURE_LABELS
-                                        and col != "account_age_days"])
-        _check_two_classes(known["churned"].to_numpy(), "table customers, column churned")
-        if len(known) < 20:
-            raise DataError(f"table customers: only {len(known)} customers have a churned value; at least 20 are needed")
-        from sklearn.model_selection import train_test_split
-
-        train, test = train_test_split(known, test_size=test_size, stratify=known["churned"], random_state=random_state)
-        train, test = train.sort_index(), test.sort_index()
-        score_df = known[known["churned"] == 0]
+            full = full.drop(*[col for col in full.columns if col in FEATURE_LABELS and col != "account_age_days"])
+        n_full = int(full.count().execute())
+        known_all = full.filter(full.churned.notnull()).cache()
+        kept = [known_all]
+        counts = class_counts(known_all)
+        n_known = sum(counts.values())
+        if n_full - n_known:
+            notes.append(f"{n_full - n_known:,} customers with no churned value are left out of training and testing")
+        _check_class_counts(counts, "table customers, column churned")
+        if n_known < 20:
+            raise DataError(f"table customers: only {n_known} customers have a churned value; at least 20 are needed")
+        if min(counts.values()) < 2:
+            raise DataError("table customers, column churned: each of churned and stayed needs at least two customers "
+                            "to split them into training and test sets")
+        n_test = math.ceil(float(test_size) * n_known)
+        test_counts = allocate(counts, n_test)
+        test_counts = {k: min(max(v, 1), counts[k] - 1) for k, v in test_counts.items()}
+        train_counts = {k: counts[k] - test_counts[k] for k in counts}
+        test_all = _first_by_key(known_all, test_counts, random_state=random_state, label="churned")
+        train_all = _first_by_key(known_all, test_counts, random_state=random_state, label="churned", invert=True)
+        score_all = known_all.filter(known_all.churned == 0)
+        n_score = counts[0]
         notes.append(
             "labelled snapshot: no time order exists, so the test set is a stratified random split of the same "
             "snapshot; this is a weaker test than an out-of-time one (the scores describe who resembles past "
             "churners, not who will leave next)"
         )
 
-    with _openmp_threads(len(train)):
-        _check_two_classes(train["churned"].to_numpy(), f"training set (cutoff {cutoff.date() if cutoff is not None else 'split'})")
-        fit_df = _sample_rows(train, max_training_rows, random_state)
-        if len(fit_df) < len(train):
-            notes.append(f"models are fitted on a stratified sample of {len(fit_df):,} of {len(train):,} training customers")
+    where = f"training set (cutoff {cutoff.date() if cutoff is not None else 'split'})"
+    _check_class_counts(train_counts, where)
+    cap = training_cap(kind_of(con), max_training_rows)
+    train = _fetch(stratified_sample(train_all, cap, random_state=random_state, counts=train_counts))
+    test = _fetch(stratified_sample(test_all, cap, random_state=random_state, counts=test_counts))
+    for frame in (train, test):
+        frame["churned"] = frame["churned"].astype(int)
+    n_train, n_test_all = sum(train_counts.values()), sum(test_counts.values())
+    if len(train) < n_train:
+        notes.append(f"models are fitted on a stratified sample of {len(train):,} of {n_train:,} training customers")
+    if len(test) < n_test_all:
+        notes.append(f"models are tested on a stratified sample of {len(test):,} of {n_test_all:,} test customers")
 
-        typed_train, numeric, categorical, col_notes = prepare_columns(pd.concat([fit_df, test, score_df], keys=["a", "b", "c"]))
-        notes.extend(col_notes)
-        Xfit = typed_train.loc["a"]
-        Xtest = typed_train.loc["b"]
-        Xscore = typed_train.loc["c"]
+    with _openmp_threads(len(train)):
+        plan = plan_columns(pd.concat([train, test], ignore_index=True))
+        notes.extend(plan.notes)
+        numeric, categorical = plan.numeric, plan.categorical
+        Xfit = apply_columns(train, plan)
+        Xtest = apply_columns(test, plan)
         cols = numeric + categorical
         if not cols:
             raise DataError("no usable feature columns: every column is empty, constant or an identifier")
@@ -1566,73 +2127,77 @@ def run_churn_study(
             notes.append("the BG/NBD baseline needs a time order (non-contractual mode); not used for a labelled snapshot")
 
         best = max(models, key=lambda m: (np.nan_to_num(metrics[m]["roc_auc"].value, nan=-1.0)))
-        value_test, _ = customer_value(Xtest, feature_window_days=feature_window_days)
-        preds["value"] = value_test.to_numpy()
+        reference_frame = pd.concat([Xfit, Xtest], ignore_index=True)
+        value_rule = value_source(reference_frame, feature_window_days=feature_window_days)
+        preds["value"] = value_of(Xtest, value_rule, feature_window_days=feature_window_days).to_numpy()
         importance = permutation_importance_table(fitted[best], Xtest[cols], ytest, numeric, categorical,
                                                   random_state=random_state)
 
         # scoring: refit on the latest complete labels (non-contractual), out-of-fold (labelled)
         if mode == "non_contractual":
-            refit_df = _sample_rows(test, max_training_rows, random_state)
-            Xrefit = typed_train.loc["b"].loc[refit_df.index] if len(refit_df) < len(test) else Xtest
-            yrefit = Xrefit["churned"].to_numpy(dtype=int)
+            yrefit = Xtest["churned"].to_numpy(dtype=int)
             final = make_model(best, numeric, categorical, random_state=random_state, class_weight=class_weight)
-            final.fit(Xrefit[cols], yrefit)
-            score_prob = final.predict_proba(Xscore[cols])[:, 1]
-            explainer = (
-                final if best == "logistic" else make_model("logistic", numeric, categorical).fit(Xrefit[cols], yrefit)
+            final.fit(Xtest[cols], yrefit)
+            explainer_model = (
+                final if best == "logistic" else make_model("logistic", numeric, categorical).fit(Xtest[cols], yrefit)
             )
-            reference = Xrefit
+            reference = Xtest
+
+            def predict(X: pd.DataFrame) -> np.ndarray:
+                return final.predict_proba(X[cols])[:, 1]
         else:
             from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-            Xall = pd.concat([Xfit, Xtest])
+            Xall = reference_frame
             yall = Xall["churned"].to_numpy(dtype=int)
             cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=random_state)
             oof = cross_val_predict(
                 make_model(best, numeric, categorical, random_state=random_state, class_weight=class_weight),
                 Xall[cols], yall, cv=cv, method="predict_proba",
             )[:, 1]
-            oof_s = pd.Series(oof, index=Xall["customer_id"].to_numpy())
-            score_prob = oof_s.reindex(Xscore["customer_id"].to_numpy()).to_numpy()
-            missing = np.isnan(score_prob)
-            if missing.any():  # current customers outside the fitted sample
-                score_prob[missing] = fitted[best].predict_proba(Xscore.loc[missing, cols])[:, 1]
-            explainer = make_model("logistic", numeric, categorical).fit(Xall[cols], yall)
+            oof_s = pd.Series(oof, index=Xall["customer_id"].astype(str).to_numpy())
+            explainer_model = make_model("logistic", numeric, categorical).fit(Xall[cols], yall)
             reference = Xall
+            in_sample_model = fitted[best]
 
-        value_score, value_basis = customer_value(Xscore, feature_window_days=feature_window_days)
-        reasons = top_reasons(explainer, Xscore[cols], reference[cols], numeric, categorical)
-        scores = pd.DataFrame(
-            {
-                "customer_id": Xscore["customer_id"].to_numpy(),
-                "churn_probability": score_prob,
-                "annual_value": value_score.to_numpy(),
-            }
-        )
-        scores["expected_loss"] = scores["churn_probability"] * scores["annual_value"]
-        for col in reasons.columns:
-            scores[col] = reasons[col].to_numpy()
-        if "recency_days" in Xscore.columns:
-            scores.insert(2, "days_since_purchase", Xscore["recency_days"].round().to_numpy())
-        order = _ranking(scores["churn_probability"].to_numpy())
-        scores = scores.iloc[order].reset_index(drop=True)
-        scores.insert(2, "rank", np.arange(1, len(scores) + 1))
-        no_value = scores["annual_value"].isna().all()
-        mask, rule = contact_rule(scores["churn_probability"], threshold=threshold,
-                                  value=None if no_value else scores["annual_value"],
-                                  contact_cost=contact_cost, save_rate=save_rate)
-        scores["at_risk"] = mask
-        if contact_cost is not None and no_value:
-            notes.append("contact_cost is given but no customer value is known; the top decile is used instead")
+            def predict(X: pd.DataFrame) -> np.ndarray:
+                prob = np.array(oof_s.reindex(X["customer_id"].astype(str).to_numpy()), dtype=float)
+                missing = np.isnan(prob)
+                if missing.any():  # current customers outside the fitted sample
+                    prob[missing] = in_sample_model.predict_proba(X.loc[missing, cols])[:, 1]
+                return prob
 
-        return ChurnStudy(
-            mode=mode, as_of=as_of, cutoff=cutoff, test_cutoff=test_cutoff, inactivity_days=inactivity_days,
-            feature_window_days=feature_window_days, train=train, test=test, numeric=numeric, categorical=categorical,
-            models=fitted, predictions=preds, metrics=metrics, best_model=best, importance=importance, scores=scores,
-            rule=rule, value_basis=value_basis, contact_cost=contact_cost, save_rate=save_rate, threshold=threshold,
-            bgnbd_params=bgnbd_params, notes=notes,
-        )
+        explainer = Explainer(explainer_model, reference[cols], numeric, categorical)
+        own_dir = work_dir is None
+        folder = Path(tempfile.mkdtemp(prefix="engage-kit-churn-")) if own_dir else Path(work_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / ".scored_batches.parquet"  # a working file, hidden among the exports
+        try:
+            score_in_batches(score_all, path, plan=plan, predict=predict, explainer=explainer,
+                             value_rule=value_rule, feature_window_days=feature_window_days, chunk_size=chunk_size)
+        except BaseException:
+            _remove_work_file(path, own_dir)
+            raise
+    for table in kept:
+        table.release()
+
+    scores, rule, value_known = _rank_in_engine(
+        con, path, threshold=threshold, contact_cost=contact_cost, save_rate=save_rate, customers=n_score
+    )
+    if kind_of(con) != "spark":  # the engine holds its own copy: the file is no longer needed
+        _remove_work_file(path, own_dir)
+    elif own_dir:  # Spark reads the file lazily: keep it while the program runs
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    if contact_cost is not None and not value_known:
+        notes.append("contact_cost is given but no customer value is known; the top decile is used instead")
+
+    return ChurnStudy(
+        mode=mode, as_of=as_of, cutoff=cutoff, test_cutoff=test_cutoff, inactivity_days=inactivity_days,
+        feature_window_days=feature_window_days, train=train, test=test, numeric=numeric, categorical=categorical,
+        models=fitted, predictions=preds, metrics=metrics, best_model=best, importance=importance, scores=scores,
+        rule=rule, value_basis=value_rule[1], contact_cost=contact_cost, save_rate=save_rate, threshold=threshold,
+        bgnbd_params=bgnbd_params, notes=notes, train_counts=train_counts, test_counts=test_counts,
+    )
 
 
 def churn_study(ds: Any, **params: Any) -> ChurnStudy:

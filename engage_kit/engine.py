@@ -124,14 +124,18 @@ def sample_order(ids: ibis.Value, seed: int = 0) -> ibis.Value:
     return _md5(ibis.literal(f"{int(seed)}:") + ids.cast("string"))
 
 
-def training_cap(table: ibis.Table, max_rows: int | None) -> int | None:
+def training_cap(where: ibis.Table | str, max_rows: int | None) -> int | None:
     """Rows a model may train on: ``max_rows`` when given; otherwise all on DuckDB and
-    :data:`SPARK_TRAINING_ROWS` on Spark, where the driver must not hold every customer."""
+    :data:`SPARK_TRAINING_ROWS` on Spark, where the driver must not hold every customer.
+
+    ``where`` is a table in the engine or the engine's kind (``"duckdb"``, ``"spark"``).
+    """
     if max_rows is not None:
-        if int(max_rows) < 1:
+        if isinstance(max_rows, bool) or int(max_rows) < 1:
             raise ConfigError(f"max_training_rows must be a positive number of rows; got {max_rows!r}")
         return int(max_rows)
-    return SPARK_TRAINING_ROWS if kind_of(backend_of(table)) == "spark" else None
+    kind = where if isinstance(where, str) else kind_of(backend_of(where))
+    return SPARK_TRAINING_ROWS if kind == "spark" else None
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engage_kit import churn
+from engage_kit import churn, engine
 from engage_kit.errors import DataError, ModelError, ParameterError
 
 TS = pd.Timestamp
@@ -269,6 +269,137 @@ def test_permutation_importance_finds_the_signal():
     assert abs(imp.set_index("feature").loc["noise", "importance"]) < 0.03
 
 
+# --- bounded samples and batch scoring (the engine keeps the per-customer rows) -----------------
+
+
+def test_allocate_shares_out_exactly_the_cap():
+    assert churn.allocate({0: 7, 1: 3}, 5) == {0: 4, 1: 1}  # 3.5 / 1.5: the tie goes to the first class
+    assert churn.allocate({0: 700, 1: 300}, 101) == {0: 71, 1: 30}
+    assert churn.allocate({0: 997, 1: 3}, 10) == {0: 9, 1: 1}  # at least one of each class
+    assert churn.allocate({0: 4, 1: 2}, 50) == {0: 4, 1: 2}  # never more than a class holds
+
+
+def test_engine_sample_is_stratified_capped_and_repeatable():
+    import hashlib
+
+    import ibis
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    df = pd.DataFrame({"customer_id": [f"K{i:05d}" for i in rng.permutation(n)],
+                       "churned": (rng.random(n) < 0.3).astype("int64"), "x": rng.normal(size=n)})
+    t = ibis.memtable(df)
+    counts = churn.class_counts(t)
+    assert counts == {0: int((df.churned == 0).sum()), 1: int(df.churned.sum())}
+    first = churn.stratified_sample(t, 101, random_state=7).execute()
+    again = churn.stratified_sample(t, 101, random_state=7).execute()
+    assert len(first) == 101
+    assert int(first.churned.sum()) == round(101 * counts[1] / n)
+    assert sorted(first.customer_id) == sorted(again.customer_id)
+    # the customers first in md5("<seed>:<id>") order, computed here without the engine
+    expected: set[str] = set()
+    for cls, k in churn.allocate(counts, 101).items():
+        ids = df.loc[df.churned == cls, "customer_id"]
+        expected |= set(sorted(ids, key=lambda c: (hashlib.md5(f"7:{c}".encode()).hexdigest(), c))[:k])
+    assert set(first.customer_id) == expected
+    assert set(churn.stratified_sample(t, 101, random_state=8).execute().customer_id) != expected
+    assert len(churn.stratified_sample(t, None).execute()) == n
+    assert len(churn.stratified_sample(t, 5000).execute()) == n
+    rare = df.assign(churned=(df.customer_id < "K00003").astype("int64"))
+    small = churn.stratified_sample(ibis.memtable(rare), 10, random_state=0).execute()
+    assert len(small) == 10 and small.churned.sum() == 1
+
+
+def test_scoring_in_small_batches_gives_the_scores_of_one_batch(tmp_path):
+    import ibis
+
+    rng = np.random.default_rng(5)
+    n = 230
+    df = pd.DataFrame({"customer_id": [f"S{i:04d}" for i in rng.permutation(n)],
+                       "recency_days": rng.exponential(60, n), "orders_total": rng.poisson(3, n).astype(float),
+                       "plan": rng.choice(["basic", "pro", " "], n), "spend_window": rng.gamma(2, 50, n),
+                       "flag": rng.random(n) < 0.5})
+    df.loc[::9, "orders_total"] = np.nan
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.02 * df["recency_days"] - 1)))).astype(int)
+    plan = churn.plan_columns(df.assign(churned=y))
+    cols = plan.numeric + plan.categorical
+    assert set(cols) == {"recency_days", "orders_total", "spend_window", "flag", "plan"}
+    X = churn.apply_columns(df, plan)
+    model = churn.make_model("gradient_boosting", plan.numeric, plan.categorical).fit(X[cols], y)
+    logit = churn.make_model("logistic", plan.numeric, plan.categorical).fit(X[cols], y)
+    explainer = churn.Explainer(logit, X[cols], plan.numeric, plan.categorical)
+    table = ibis.memtable(df)
+
+    def run(name, chunk, ranges):
+        path = tmp_path / f"{name}.parquet"
+        written = churn.score_in_batches(
+            table, path, plan=plan, predict=lambda b: model.predict_proba(b[cols])[:, 1], explainer=explainer,
+            value_rule=churn.value_source(X), chunk_size=chunk, ranges=ranges)
+        assert written == n
+        return pd.read_parquet(path)
+
+    one = run("one", 10_000, False)
+    assert one["customer_id"].tolist() == sorted(df["customer_id"])
+    for ranges in (False, True):  # DuckDB's stream, and the row ranges Spark uses
+        assert len(list(churn.engine_batches(table, 17, ranges=ranges))) == 14
+        pd.testing.assert_frame_equal(run(f"small-{ranges}", 17, ranges), one, check_exact=True)
+    # the figures of the whole frame at once
+    whole = X.sort_values("customer_id").reset_index(drop=True)
+    np.testing.assert_array_equal(one["churn_probability"], model.predict_proba(whole[cols])[:, 1])
+    np.testing.assert_array_equal(one["annual_value"], churn.customer_value(whole)[0].to_numpy())
+    np.testing.assert_array_equal(one["days_since_purchase"], whole["recency_days"].round().to_numpy())
+    reasons = churn.top_reasons(logit, whole[cols], X[cols], plan.numeric, plan.categorical)
+    assert one["reason_1"].tolist() == reasons["reason_1"].tolist()
+
+
+def test_ranking_and_contact_rules_in_the_engine_match_pandas():
+    import ibis
+
+    rng = np.random.default_rng(2)
+    n = 53
+    p = np.round(rng.random(n), 1)  # many ties
+    df = pd.DataFrame({"customer_id": [f"R{i:03d}" for i in rng.permutation(n)], "churn_probability": p,
+                       "annual_value": np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2, 40, n))})
+    df["expected_loss"] = df["churn_probability"] * df["annual_value"]
+    df["reason_1"] = ""
+    t = ibis.memtable(df)
+    by_id = df.sort_values("customer_id").reset_index(drop=True)
+    ranked, rule = churn.rank_scores(t)
+    got = ranked.order_by("rank").execute()
+    want = df.sort_values(["churn_probability", "customer_id"], ascending=[False, True])
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    assert got["rank"].tolist() == list(range(1, n + 1))
+    assert got["at_risk"].tolist() == [True] * 6 + [False] * (n - 6)  # ceil(5.3)
+    mask, text = churn.contact_rule(by_id["churn_probability"])
+    assert rule == text and set(got.loc[got["at_risk"], "customer_id"]) == set(by_id.loc[mask, "customer_id"])
+    for kw in ({"threshold": 0.5}, {"contact_cost": 10.0, "save_rate": 0.3}):
+        ranked, rule = churn.rank_scores(t, **kw)
+        got = ranked.execute()
+        mask, text = churn.contact_rule(by_id["churn_probability"], value=by_id["annual_value"], **kw)
+        assert rule == text and 0 < mask.sum() < n
+        assert set(got.loc[got["at_risk"], "customer_id"]) == set(by_id.loc[mask, "customer_id"])
+
+
+def test_spark_caps_the_training_sample_by_default(small_demo, monkeypatch, tmp_path):
+    # the Spark steps on DuckDB: the default cap, row-range batches and the kept Parquet file
+    monkeypatch.setattr(churn, "kind_of", lambda con: "spark")
+    monkeypatch.setattr(engine, "SPARK_TRAINING_ROWS", 300)
+    st = churn.churn_study(small_demo, models=["logistic"], n_boot=20, work_dir=tmp_path, chunk_size=400)
+    full = st.results()
+    assert len(st.train) == 300 and len(st.test) == 300
+    assert full["train.customers"] == sum(st.train_counts.values()) > 300
+    assert full["test.customers"] == sum(st.test_counts.values()) > 300
+    assert int(st.train["churned"].sum()) == churn.allocate(st.train_counts, 300)[1]
+    assert st.train["customer_id"].is_monotonic_increasing
+    assert any("stratified sample of 300 of" in n and "training" in n for n in st.notes)
+    assert any("stratified sample of 300 of" in n and "test" in n for n in st.notes)
+    # scoring is not capped: every active customer gets a score, from the file the engine reads
+    assert (tmp_path / ".scored_batches.parquet").exists()
+    scored = pd.read_parquet(tmp_path / ".scored_batches.parquet")
+    assert st.summary()["scored"] == len(scored) == scored["customer_id"].nunique() > 1000
+    assert scored["customer_id"].is_monotonic_increasing
+
+
 # --- the study on the demo data -------------------------------------------------------------
 
 
@@ -291,9 +422,9 @@ def test_demo_out_of_time_split(demo_study, small_demo):
     assert row.churned == int(later.empty)
     # the scored customers bought in the 365 days up to as_of
     last = p.groupby("customer_id").timestamp.max()
-    scored_last = last.reindex(st.scores.customer_id)
+    scored_last = last.reindex(st.scores.execute().customer_id)
     assert (scored_last >= st.as_of - pd.Timedelta(days=364)).all()
-    assert len(st.scores) == (last >= st.as_of - pd.Timedelta(days=364)).sum()
+    assert st.summary()["scored"] == (last >= st.as_of - pd.Timedelta(days=364)).sum()
 
 
 def test_demo_best_model_beats_recency_and_matches_the_true_bgnbd(demo_study, small_demo, small_demo_truth):
@@ -327,7 +458,7 @@ def test_demo_results_and_scores(demo_study):
             assert r[f"models.{name}.{key}"] is not None
     assert r["best_model"] not in churn.BASELINES
     assert r["cost_benefit.contact_cost"] == 5.0
-    s = demo_study.scores
+    s = demo_study.scores.order_by("rank").execute()
     assert s["rank"].tolist() == list(range(1, len(s) + 1))
     assert s["churn_probability"].is_monotonic_decreasing
     assert s["customer_id"].is_unique
@@ -347,7 +478,7 @@ def test_demo_summary_and_reader_tables(demo_study):
         if key:
             assert s[key] == pytest.approx(rate)
     assert s["best_top_rate"] == pytest.approx(demo_study.top_decile_rate())
-    assert s["expected_churners"] == pytest.approx(demo_study.scores["churn_probability"].sum())
+    assert s["expected_churners"] == pytest.approx(demo_study.scores.execute()["churn_probability"].sum())
     assert 0 < s["at_risk_value"] <= s["scored_value"]
     assert s["best_auc_low"] <= s["best_auc"]
     risk = demo_study.at_risk_display(10)
@@ -380,7 +511,7 @@ def test_telco_labelled_auc_in_the_published_range(shared_data):
     assert "TotalCharges" in st.numeric and "Contract" in st.categorical
     assert st.metrics["recency"].get("available") is False
     assert any("weaker test" in n for n in st.notes)
-    assert len(st.scores) == int((~df["churned"]).sum())  # the current customers
+    assert st.summary()["scored"] == int((~df["churned"]).sum())  # the current customers
     assert st.value_basis == "MonthlyCharges x 12"
 
 
@@ -403,6 +534,27 @@ def test_notebook_runs_on_the_small_demo(tmp_path, small_demo_config):
     scores = pd.read_csv(out / "scores.csv")
     assert {"customer_id", "churn_probability", "rank", "reason_1"} <= set(scores.columns)
     assert len(scores) == r["scored"]["customers"]
+
+
+def test_labelled_split_in_the_engine_and_batches_do_not_change_the_scores(shared_data):
+    df = _telco(shared_data, n=600).rename(columns={"customerID": "customer_id", "Churn": "churned"})
+    df["churned"] = df["churned"].str.strip().str.lower().map({"yes": True, "no": False})
+    kw = dict(as_of="2024-12-31", n_boot=20, models=["logistic"])
+    st = churn.run_churn_study({"customers": df}, **kw)
+    small = churn.run_churn_study({"customers": df}, chunk_size=37, **kw)
+    n_churned = int(df["churned"].sum())
+    assert len(st.test) == 180 and abs(int(st.test["churned"].sum()) - 180 * n_churned / 600) <= 0.5
+    assert not set(st.train["customer_id"]) & set(st.test["customer_id"])
+    assert st.test["customer_id"].tolist() == small.test["customer_id"].tolist()
+    a, b = st.scores.order_by("rank").execute(), small.scores.order_by("rank").execute()
+    assert len(a) == 600 - n_churned
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # a cap: out-of-fold scores inside the sample, the fitted model outside it; yes/no text labels
+    raw = df.assign(churned=df["churned"].map({True: " Yes", False: "no"}))
+    capped = churn.run_churn_study({"customers": raw}, max_training_rows=100, chunk_size=37, **kw)
+    assert len(capped.train) == 100 and capped.results()["train.customers"] == 420
+    assert capped.summary()["scored"] == 600 - n_churned
+    assert capped.scores.churn_probability.notnull().all().execute()
 
 
 def test_notebook_runs_on_a_labelled_snapshot(tmp_path, shared_data):
