@@ -1,0 +1,96 @@
+"""The engine helpers, and the rule that per-customer tables stay in the engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import engage_kit as ek
+from engage_kit import engine
+from engage_kit.errors import ConfigError
+from tests.conftest import NOTEBOOKS
+
+
+def test_sample_order_is_md5_of_seed_and_id(small_demo):
+    t = small_demo.purchases.select("customer_id").distinct().limit(5)
+    got = t.mutate(k=engine.sample_order(t.customer_id, 7)).execute()
+    want = [hashlib.md5(f"7:{c}".encode()).hexdigest() for c in got["customer_id"]]
+    assert got["k"].tolist() == want
+
+
+def test_training_cap(small_demo):
+    assert engine.training_cap(small_demo.purchases, None) is None  # DuckDB: everyone
+    assert engine.training_cap("spark", None) == engine.SPARK_TRAINING_ROWS
+    assert engine.training_cap("spark", 50) == 50
+    for bad in (0, -3, True):
+        with pytest.raises(ConfigError, match="max_training_rows must be a positive"):
+            engine.training_cap("duckdb", bad)
+
+
+def test_write_table_writes_csv_in_the_tables_order(small_demo, tmp_path):
+    t = small_demo.purchases.group_by("customer_id").aggregate(n=small_demo.purchases.count())
+    t = t.order_by([t.n.desc(), "customer_id"])
+    path = engine.write_table(t, tmp_path / "out", "per_customer")
+    assert path == tmp_path / "out" / "per_customer.csv"
+    df = pd.read_csv(path, dtype={"customer_id": str})
+    pd.testing.assert_frame_equal(df, t.execute(), check_dtype=False)
+
+
+# --- nothing per customer comes back to Python ------------------------------------------
+
+CAP = 300  # max_training_rows for the notebooks below; the demo has 2,000 customers
+
+
+def _code_cells(name: str) -> list[str]:
+    nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["engagement_kpis", "cohort_retention", "clv_bgnbd", "churn_prediction",
+                                  "channel_comparison"])
+def test_notebooks_never_fetch_one_row_per_customer(name, small_demo_config, tmp_path, monkeypatch):
+    """Run a notebook's cells in this process and watch every result the engine returns.
+
+    A result with a customer_id column must be bounded (a training sample, a top list, a
+    few examples): never one row for every customer. Per-customer outputs are written by
+    the engine, and scoring streams batches (checked in test_churn.py).
+    """
+    from ibis.backends.duckdb import Backend
+
+    matplotlib.use("Agg")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    customers = int(ek.open_dataset(small_demo_config).purchases.customer_id.nunique().execute())
+    seen: list[tuple[int, list[str]]] = []
+    execute, to_pyarrow, batches = Backend.execute, Backend.to_pyarrow, Backend.to_pyarrow_batches
+
+    def note(out):
+        columns = list(out.columns) if isinstance(out, pd.DataFrame) else list(getattr(out, "column_names", []))
+        if "customer_id" in columns:
+            seen.append((len(out) if isinstance(out, pd.DataFrame) else out.num_rows, columns))
+        return out
+
+    def watched_batches(self, expr, *args, chunk_size: int = 1_000_000, **kwargs):
+        assert chunk_size <= 50_000, "scoring batches must be bounded"
+        return batches(self, expr, *args, chunk_size=chunk_size, **kwargs)
+
+    monkeypatch.setattr(Backend, "execute", lambda self, expr, *a, **k: note(execute(self, expr, *a, **k)))
+    monkeypatch.setattr(Backend, "to_pyarrow", lambda self, expr, *a, **k: note(to_pyarrow(self, expr, *a, **k)))
+    monkeypatch.setattr(Backend, "to_pyarrow_batches", watched_batches)
+    cells = _code_cells(name)
+    params = {"config": str(small_demo_config), "output_dir": str(tmp_path)}
+    namespace: dict = {}
+    exec(cells[0], namespace)  # the parameters cell, then the values a run would inject
+    if "max_training_rows" in namespace:
+        params["max_training_rows"] = CAP
+    namespace.update(params)
+    for code in cells[1:]:
+        exec(code, namespace)
+        matplotlib.pyplot.close("all")
+    assert (tmp_path / name / "results.json").exists()
+    big = [(n, cols) for n, cols in seen if n > CAP]
+    assert big == [], f"{name} fetched per-customer rows ({customers:,} customers): {big}"
