@@ -34,7 +34,7 @@ SPARK_DEFAULTS = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.adaptive.enabled": "true",
-    "spark.driver.extraJavaOptions": "-Dlog4j.rootLogger=ERROR,console",
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={Path(__file__).parent / 'spark' / 'log4j2.properties'}",
 }
 
 
