@@ -32,6 +32,7 @@ BG/NBD probability of no purchase in the label window, from :mod:`engage_kit.clv
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import re
 import shutil
@@ -1833,9 +1834,11 @@ def _rank_in_engine(
 def _remove_work_file(path: Path, own_dir: bool) -> None:
     """Remove the scored batches' file, and its folder when it is a temporary one of ours."""
     if own_dir:
-        shutil.rmtree(path.parent, ignore_errors=True)
+        shutil.rmtree(path.parent.parent, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the hidden .work folder, when nothing else is in it
+            path.parent.rmdir()
 
 
 def _drop_view(con: Any, table: ibis.Table) -> None:
@@ -1968,7 +1971,7 @@ def run_churn_study(
     chunk_size : int
         Customers scored per batch.
     work_dir : path, optional
-        Folder for the batches' Parquet file ``.scored_batches.parquet`` (default: a new
+        Folder for the batches' Parquet file ``.work/scored_batches.parquet`` (default: a new
         temporary folder). On DuckDB the scores are copied into the engine and the file is
         removed; Spark reads it lazily, so it stays (a temporary folder is removed when the
         program exits normally; on a cluster, pass a folder the executors can read).
@@ -2171,7 +2174,9 @@ def run_churn_study(
         own_dir = work_dir is None
         folder = Path(tempfile.mkdtemp(prefix="engage-kit-churn-")) if own_dir else Path(work_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ".scored_batches.parquet"  # a working file, hidden among the exports
+        # a working file, in a hidden folder among the exports (Spark skips hidden file names)
+        path = folder / ".work" / "scored_batches.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             score_in_batches(score_all, path, plan=plan, predict=predict, explainer=explainer,
                              value_rule=value_rule, feature_window_days=feature_window_days, chunk_size=chunk_size)

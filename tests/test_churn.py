@@ -394,8 +394,8 @@ def test_spark_caps_the_training_sample_by_default(small_demo, monkeypatch, tmp_
     assert any("stratified sample of 300 of" in n and "training" in n for n in st.notes)
     assert any("stratified sample of 300 of" in n and "test" in n for n in st.notes)
     # scoring is not capped: every active customer gets a score, from the file the engine reads
-    assert (tmp_path / ".scored_batches.parquet").exists()
-    scored = pd.read_parquet(tmp_path / ".scored_batches.parquet")
+    assert (tmp_path / ".work" / "scored_batches.parquet").exists()
+    scored = pd.read_parquet(tmp_path / ".work" / "scored_batches.parquet")
     assert st.summary()["scored"] == len(scored) == scored["customer_id"].nunique() > 1000
     assert scored["customer_id"].is_monotonic_increasing
 

@@ -128,6 +128,7 @@ def test_per_customer_exports_are_written_by_spark(both_runs):
         local = pd.read_csv(duck / name / f"{stem}.csv", dtype={"customer_id": str})
         folder = spark / name / f"{stem}.parquet"
         assert folder.is_dir() and any(folder.glob("*.parquet")), folder
+        assert not (spark / name / ".work").exists(), "working files are removed when the run ends"
         remote = pd.read_parquet(folder)
         assert list(remote.columns) == list(local.columns)
         assert len(remote) == len(local)

@@ -387,6 +387,8 @@ def run_report(
             json.dumps({"meta": index_meta, "notebooks": [asdict(r) | {"results": None} for r in results]}, indent=2, default=str),
             encoding="utf-8",
         )
+        for work in stage.glob("*/.work"):  # working files the notebooks' engines read lazily
+            shutil.rmtree(work, ignore_errors=True)
         _replace(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
