@@ -12,10 +12,13 @@ are the functions below; everything else in engage_kit is plain Ibis.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,22 @@ def _spark_memory(limit: str) -> str:
         raise ConfigError(f"engine.memory_limit: '{limit}' is not a size such as 8GB")
     number, unit = float(m.group(1)), (m.group(2) or "M").lower()
     return f"{int(number)}{unit}" if number == int(number) else f"{int(number * 1024)}{'m' if unit == 'g' else 'k'}"
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 2 at ``path`` for the block: a process started inside (the
+    Spark JVM) keeps writing there, not into a notebook's output."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as f:
+            os.dup2(f.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any:
@@ -90,11 +109,15 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
             builder = SparkSession.builder.master(str(engine.master or "local[*]")).appName("engage-kit")
             for key, value in settings.items():
                 builder = builder.config(key, value)
+            log = Path(tempfile.gettempdir()) / "engage-kit-spark.log"
             try:
-                session = builder.getOrCreate()
+                with _stderr_to(log):  # the JVM writes its own messages to the stderr it inherits
+                    session = builder.getOrCreate()
             except Exception as e:  # Java missing, bad master URL...
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise ConfigError(f"engine: Spark could not start ({engine.master or 'local[*]'}): {first}") from None
+                raise ConfigError(
+                    f"engine: Spark could not start ({engine.master or 'local[*]'}): {first} (Spark's log: {log})"
+                ) from None
             session.sparkContext.setLogLevel("ERROR")
         # Ibis keeps Spark's session time zone at UTC: naive timestamps stay wall-clock
         # times, and instants are converted to the config's zone by the loader.

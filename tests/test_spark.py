@@ -111,6 +111,10 @@ def test_every_report_renders_on_spark(both_runs):
     assert set(status) == set(runner.NOTEBOOK_TITLES)
     for name in runner.NOTEBOOK_TITLES:
         assert "data:image/png;base64," in (spark / f"{name}.html").read_text(), name
+        # the JVM's own messages go to Spark's log file, not into the report
+        nb = json.loads((spark / f"{name}.ipynb").read_text())
+        stderr = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stderr"]
+        assert stderr == [], (name, stderr)
 
 
 @pytest.mark.parametrize("name", list(runner.NOTEBOOK_TITLES))
