@@ -69,6 +69,16 @@ def colors_for(names: Iterable[object]) -> list[str]:
     return [color_for(n) for n in names]
 
 
+def date_axis(ax: plt.Axes, axis: str = "x") -> None:
+    """Dates on ``axis`` labelled concisely (year once, then months), so labels never overlap."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(locator)
+    target.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
 def percent_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> None:
     """Show fractions (0-1) on ``axis`` as percentages."""
     fmt = mticker.PercentFormatter(xmax=1.0, decimals=decimals)

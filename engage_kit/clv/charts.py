@@ -7,9 +7,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from ..plots import ACCENT, color_for, percent_axis
+from ..plots import ACCENT, color_for, date_axis, percent_axis
 from .analysis import CLVAnalysis
 from .value import SEGMENTS
+
+# one colour per segment, from good to gone (grey is the share of customers)
+SEGMENT_COLORS = {"champions": "#2ca02c", "active": "#1f77b4", "at_risk": "#ff7f0e", "lost": "#d62728",
+                  "one_time": "#9467bd"}
 
 MODEL_COLOR = "#ff7f0e"
 
@@ -143,6 +147,7 @@ def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, 
         ax.scatter(buys["date"], buys["p_alive"], color=color, s=14, zorder=3)
         parts.append(f"{label}: {int(h['purchase'].sum())} purchase days, P(alive) now {h['p_alive'].iloc[-1]:.0%}")
     ax.set_ylabel("P(alive)")
+    date_axis(ax)
     percent_axis(ax)
     ax.set_ylim(0, 1.05)
     ax.set_title("P(alive) falls while a customer is quiet and jumps back with each purchase")
@@ -173,7 +178,7 @@ def segments(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
     fig, ax = plt.subplots()
     y = np.arange(len(s))
     ax.barh(y + 0.2, s["share"], 0.4, label="share of customers", color="#bbbbbb")
-    ax.barh(y - 0.2, s["share_of_clv"], 0.4, label="share of predicted value", color=[color_for(n) for n in s.index])
+    ax.barh(y - 0.2, s["share_of_clv"], 0.4, label="share of predicted value", color=[SEGMENT_COLORS.get(n, ACCENT) for n in s.index])
     ax.set_yticks(y, [n.replace("_", " ") for n in s.index])
     ax.invert_yaxis()
     percent_axis(ax, axis="x")
