@@ -5,11 +5,16 @@ Usage: ``make bench`` (10M transaction rows, 1M customers) or ``make bench SIZE=
 ``benchmarks/data/<size>/``. Every step runs in a fresh process; its peak resident memory
 is sampled over the whole process tree. The table is printed and written to
 ``benchmarks/last_run.json``.
+
+``summary_spark`` runs the customer summary on Spark local mode at three sizes (whole
+customers up to 1M and 3M rows at full size, then all ~10M rows), beside the same function
+on DuckDB, to show that it runs and how its cost grows with the rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -28,6 +33,7 @@ SIZES = {
 END = "2024-12-31"
 STEPS = [
     "summary",
+    "summary_spark",
     "bgnbd_fit",
     "cohort_matrix",
     "churn_features",
@@ -37,10 +43,52 @@ STEPS = [
     "report_large",
 ]
 MEMORY_LIMIT = "3GB"  # per engine; DuckDB takes 80% of memory unless told otherwise
+SPARK_MASTER = "local[2]"
+SPARK_MEMORY = "6GB"  # driver memory: local mode runs everything in the driver's JVM
+SUBSET_SEED = 2024
+ROW_GROUP = 262_144  # Parquet row group: the unit both engines read in parallel
+QUERY_RUNS = 5  # summary_spark: the query runs this often in one session; the best time counts
+
+
+def scales(name: str, size: str) -> tuple[int | None, ...]:
+    """Row targets a step is measured at: ``None`` is all the data, once, for most steps.
+
+    ``summary_spark`` runs on subsets of as many rows as the data has customers and three
+    times that (1M and 3M rows at full size), then on all of it (~10 rows a customer), to
+    show how its cost grows.
+    """
+    if name != "summary_spark":
+        return (None,)
+    n = SIZES[size][0]
+    return (n, 3 * n, None)
 
 
 def data_dir(size: str) -> Path:
     return HERE / "data" / size
+
+
+def _write_parquet(df, path: Path) -> None:
+    """Write a frame as Parquet: microsecond timestamps (Spark cannot read nanoseconds) and
+    row groups of ``ROW_GROUP`` rows, so that every file, subsets too, is read in parallel."""
+    df.to_parquet(
+        path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True, row_group_size=ROW_GROUP
+    )
+
+
+def _rewrite_old_parquet(folder: Path) -> None:
+    """Rewrite Parquet files of an older cache (nanosecond timestamps, larger row groups)."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for path in sorted(folder.glob("*.parquet")):
+        meta = pq.ParquetFile(path).metadata
+        nanos = any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in meta.schema.to_arrow_schema())
+        if nanos or any(meta.row_group(i).num_rows > ROW_GROUP for i in range(meta.num_row_groups)):
+            print(f"rewriting {path.name} (microsecond timestamps, row groups of {ROW_GROUP:,}) ...", flush=True)
+            part = path.with_suffix(".partial")
+            _write_parquet(pd.read_parquet(path), part)
+            part.replace(path)
 
 
 def prepare(size: str) -> Path:
@@ -48,6 +96,7 @@ def prepare(size: str) -> Path:
     folder = data_dir(size)
     done = folder / "ready"
     if done.exists():
+        _rewrite_old_parquet(folder)
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     n, start = SIZES[size]
@@ -57,9 +106,9 @@ def prepare(size: str) -> Path:
 
     demo = generate_demo(n, seed=2024, start=start, end=END, tables=("transactions", "customers"))
     tx = demo.tables["transactions"]
-    tx.to_parquet(folder / "transactions.parquet", index=False)
+    _write_parquet(tx, folder / "transactions.parquet")
     tx.to_csv(folder / "transactions.csv", index=False)
-    demo.tables["customers"].to_parquet(folder / "customers.parquet", index=False)
+    _write_parquet(demo.tables["customers"], folder / "customers.parquet")
     for name, ext in (("config.yaml", "parquet"), ("config_csv.yaml", "csv")):
         (folder / name).write_text(
             "title: Benchmark data\n"
@@ -73,6 +122,33 @@ def prepare(size: str) -> Path:
     return folder
 
 
+def subset(size: str, rows: int | None) -> Path:
+    """The transactions file of whole customers with about ``rows`` rows (written once).
+
+    Customers are taken in a seeded random order until their rows would exceed ``rows``,
+    so every customer keeps its full history, the subsets are nested, and they have the
+    same mix of customers as the whole data. ``None`` is the whole ``transactions.parquet``.
+    """
+    folder = data_dir(size)
+    if rows is None:
+        return folder / "transactions.parquet"
+    path = folder / f"transactions_customers_{rows}.parquet"
+    if path.exists():
+        return path
+    import numpy as np
+    import pandas as pd
+
+    tx = pd.read_parquet(folder / "transactions.parquet")
+    counts = tx["customer_id"].value_counts().sort_index()
+    order = np.random.default_rng(SUBSET_SEED).permutation(len(counts))
+    cumulative = counts.iloc[order].cumsum()
+    keep = cumulative.index[cumulative.to_numpy() <= rows]
+    part = path.with_suffix(".partial")
+    _write_parquet(tx[tx["customer_id"].isin(keep)], part)  # the same writer as prepare()
+    part.rename(path)
+    return path
+
+
 # --- steps, each run in its own process ------------------------------------------------
 
 
@@ -82,19 +158,65 @@ def _timed(fn):
     return time.perf_counter() - t, out
 
 
-def _purchases(folder: Path):
+def _purchases(folder: Path, path: Path | None = None):
     import ibis
 
     con = ibis.duckdb.connect(memory_limit=MEMORY_LIMIT)
-    tx = con.read_parquet(str(folder / "transactions.parquet"), table_name="tx")
+    tx = con.read_parquet(str(path or folder / "transactions.parquet"), table_name="tx")
     return con, tx.filter(tx.amount >= 0)
 
 
-def step(name: str, impl: str, size: str) -> dict:
-    """Run one step with one implementation (``kit`` or ``ref``); return seconds and a check."""
+def _summary_figures(summary) -> dict:
+    """Aggregate a customer summary in its engine (forces all of it; only one row comes back)."""
+    s = summary
+    figures = s.aggregate(
+        customers=s.count(),
+        frequency_sum=s.frequency.sum(),
+        recency_sum=s.recency.sum(),
+        T_sum=s["T"].sum(),
+        total_amount=s.total_amount.sum(),
+    ).execute()
+    out = {k: v.item() if hasattr(v, "item") else v for k, v in figures.iloc[0].items()}
+    out["customers"] = int(out["customers"])
+    out["total_amount"] = round(float(out["total_amount"]), 2)  # the order of a float sum differs
+    return out
+
+
+def step(name: str, impl: str, size: str, limit: int | None = None) -> dict:
+    """Run one step with one implementation (``kit`` or ``ref``); return seconds and a check.
+
+    ``limit`` is the row target of a step measured at several sizes (see :func:`scales`).
+    """
     folder = data_dir(size)
     rows = int((folder / "rows.txt").read_text())
     end = __import__("pandas").Timestamp(END)
+    if name == "summary_spark":
+        import pyarrow.parquet as pq
+
+        from engage_kit.clv.prep import customer_summary
+
+        path = subset(size, limit)
+        if impl == "kit":
+            from engage_kit.config import EngineConfig
+            from engage_kit.engine import connect
+
+            engine = EngineConfig(kind="spark", master=SPARK_MASTER, memory_limit=SPARK_MEMORY)
+            startup, con = _timed(lambda: connect(engine, timezone="UTC"))
+            tx = con.read_parquet(str(path), table_name="tx")
+            purchases = tx.filter(tx.amount >= 0)
+        else:
+            startup, (con, purchases) = _timed(lambda: _purchases(folder, path))
+        summary = customer_summary(purchases, end=end, time_unit="D")
+        first, check = _timed(lambda: _summary_figures(summary))  # cold: the JVM compiles as it goes
+        # then the best of a few more: the machine may be shared
+        times = [first] + [_timed(lambda: _summary_figures(summary))[0] for _ in range(QUERY_RUNS - 1)]
+        return {
+            "seconds": min(times),
+            "first_seconds": first,
+            "startup_seconds": startup,
+            "rows": pq.ParquetFile(path).metadata.num_rows,
+            "check": check,
+        }
     if name == "summary":
         if impl == "kit":
             from engage_kit.clv import customer_summary
@@ -172,10 +294,12 @@ def step(name: str, impl: str, size: str) -> dict:
 # --- the parent: run each step in a child process, sample its memory -----------------
 
 
-def measure(name: str, impl: str, size: str) -> dict:
+def measure(name: str, impl: str, size: str, limit: int | None = None) -> dict:
     import psutil
 
     cmd = [sys.executable, __file__, "--child", name, "--impl", impl, "--size", size]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
         proc = subprocess.Popen([*cmd, "--result", out.name], cwd=ROOT)
         parent = psutil.Process(proc.pid)
@@ -197,6 +321,7 @@ def measure(name: str, impl: str, size: str) -> dict:
 
 REFERENCES = {
     "summary": "lifetimes",
+    "summary_spark": "duckdb",
     "bgnbd_fit": "lifetimes",
     "cohort_matrix": None,
     "churn_features": None,
@@ -214,10 +339,11 @@ def main() -> int:
     p.add_argument("--child", choices=STEPS, help=argparse.SUPPRESS)
     p.add_argument("--impl", choices=["kit", "ref"], default="kit", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
+    p.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         sys.path.insert(0, str(ROOT))
-        res = step(args.child, args.impl, args.size)
+        res = step(args.child, args.impl, args.size, args.limit)
         Path(args.result).write_text(json.dumps(res, default=str))
         return 0
 
@@ -226,12 +352,17 @@ def main() -> int:
     header = f"{'step':<15}{'rows':>12}{'seconds':>10}{'reference':>22}{'ref s':>9}{'speed-up':>10}{'peak MB':>10}"
     print(header)
     print("-" * len(header), flush=True)
-    for name in args.steps:
+    for name, limit in [(n, limit) for n in args.steps for limit in scales(n, args.size)]:
         if name == "report_large" and args.size != "full":
             continue
-        kit = measure(name, "kit", args.size)
+        if name == "summary_spark" and importlib.util.find_spec("pyspark") is None:
+            print(f"{name:<15}skipped: pyspark is not installed (make setup installs the 'spark' extra)")
+            continue
+        if name == "summary_spark":
+            subset(args.size, limit)  # written once, before the measured processes
+        kit = measure(name, "kit", args.size, limit)
         ref_name = REFERENCES[name]
-        ref = measure(name, "ref", args.size) if ref_name else {}
+        ref = measure(name, "ref", args.size, limit) if ref_name else {}
         entry = {
             "step": name,
             "rows": kit.get("rows"),
@@ -245,24 +376,33 @@ def main() -> int:
             "error": kit.get("error") or ref.get("error"),
             "size": args.size,
         }
+        for key in ("first_seconds", "startup_seconds"):  # first (cold) query; engine start, not timed
+            if key in kit or key in ref:
+                entry[key] = round(kit[key], 3) if key in kit else None
+                entry[f"reference_{key}"] = round(ref[key], 3) if key in ref else None
         rows_out.append(entry)
-        speed = (
-            f"{entry['reference_seconds'] / entry['seconds']:.1f}x"
-            if entry["seconds"] and entry["reference_seconds"]
+        ratio = entry["reference_seconds"] / entry["seconds"] if entry["seconds"] and entry["reference_seconds"] else None
+        speed = "" if ratio is None else f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
+        startup = (
+            f"  (best of {QUERY_RUNS}; first {entry['first_seconds']:.1f} s; "
+            f"start-up {entry['startup_seconds']:.1f} s, not included)"
+            if entry.get("first_seconds") and entry.get("startup_seconds")
             else ""
         )
         print(
             f"{name:<15}{entry['rows'] or '':>12}{entry['seconds'] or float('nan'):>10.2f}"
             f"{ref_name or '-':>22}{entry['reference_seconds'] or float('nan'):>9.2f}{speed:>10}"
-            f"{entry['peak_mb'] or float('nan'):>10.0f}" + (f"  ERROR {entry['error']}" if entry["error"] else ""),
+            f"{entry['peak_mb'] or float('nan'):>10.0f}"
+            + (f"  ERROR {entry['error']}" if entry["error"] else startup),
             flush=True,
         )
     out = HERE / "last_run.json"
     previous = json.loads(out.read_text()) if out.exists() else []
     fresh = {r["step"] for r in rows_out}
-    kept = [r for r in previous if r.get("step") not in fresh and r.get("size") == args.size]
-    merged = sorted(kept + rows_out, key=lambda r: STEPS.index(r["step"]) if r["step"] in STEPS else 99)
-    out.write_text(json.dumps(merged, indent=2))  # steps not run this time keep their last figures
+    # rows of other sizes, and steps not run this time, keep their last figures
+    kept = [r for r in previous if r.get("size") != args.size or r.get("step") not in fresh]
+    merged = sorted(kept + rows_out, key=lambda r: (r.get("size") != "full", STEPS.index(r["step"]) if r["step"] in STEPS else 99))
+    out.write_text(json.dumps(merged, indent=2))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 
