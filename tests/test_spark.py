@@ -172,3 +172,17 @@ def test_a_directory_of_parquet_files_is_one_table(tmp_path, small_demo_config, 
     a, b = on_spark.reports["transactions"], on_duckdb.reports["transactions"]
     assert (a.rows, a.customers, a.start, a.end) == (b.rows, b.customers, b.start, b.end)
     assert b.rows == ek.open_dataset(small_demo_config).reports["transactions"].rows
+
+
+def test_an_existing_session_is_used_as_it_is(spark_con, small_demo_config):
+    """From Python (e.g. on a Databricks cluster) the kit runs on the session it is given."""
+    from engage_kit.config import Config
+    from engage_kit.engine import connect, kind_of
+
+    session = spark_con._session
+    con = connect(EngineConfig(kind="spark", session=session))
+    assert kind_of(con) == "spark" and con._session is session
+    config = load_config(small_demo_config)
+    assert isinstance(config, Config)
+    ds = load_dataset(config, con=con)
+    assert ds.reports["transactions"].rows == ek.open_dataset(small_demo_config).reports["transactions"].rows
