@@ -26,7 +26,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from .config import EngineConfig
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
 # Model training on Spark uses at most this many rows (customers) unless the caller
 # sets max_training_rows: the sample comes to the driver, the whole table never does.
@@ -155,7 +155,7 @@ def training_cap(where: ibis.Table | str, max_rows: int | None) -> int | None:
     """
     if max_rows is not None:
         if isinstance(max_rows, bool) or int(max_rows) < 1:
-            raise ConfigError(f"max_training_rows must be a positive number of rows; got {max_rows!r}")
+            raise ParameterError(f"max_training_rows must be a positive number of rows; got {max_rows!r}")
         return int(max_rows)
     kind = where if isinstance(where, str) else kind_of(backend_of(where))
     return SPARK_TRAINING_ROWS if kind == "spark" else None

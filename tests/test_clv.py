@@ -535,7 +535,7 @@ def test_gamma_gamma_trains_on_a_repeatable_capped_sample(cdnow):
     assert other.params_["p"] != pytest.approx(a.params_["p"], rel=1e-3)
     # a cap above the number of repeat customers changes nothing (sums may differ in the last bit)
     assert clv.fit_gamma_gamma(s, max_rows=10**6).params_ == pytest.approx(everyone.params_, rel=1e-9)
-    with pytest.raises(Exception, match="max_training_rows must be a positive"):
+    with pytest.raises(ParameterError, match="max_training_rows must be a positive"):
         clv.fit_gamma_gamma(s, max_rows=0)
     res = clv.analyse(cdnow, as_of=OBS, calibration_end=CAL, models=["bgnbd"], max_training_rows=400)
     assert res.gamma_gamma_full.n_customers_ == 400

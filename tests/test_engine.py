@@ -11,7 +11,7 @@ import pytest
 
 import engage_kit as ek
 from engage_kit import engine
-from engage_kit.errors import ConfigError
+from engage_kit.errors import ParameterError
 from tests.conftest import NOTEBOOKS
 
 
@@ -27,7 +27,7 @@ def test_training_cap(small_demo):
     assert engine.training_cap("spark", None) == engine.SPARK_TRAINING_ROWS
     assert engine.training_cap("spark", 50) == 50
     for bad in (0, -3, True):
-        with pytest.raises(ConfigError, match="max_training_rows must be a positive"):
+        with pytest.raises(ParameterError, match="max_training_rows must be a positive"):
             engine.training_cap("duckdb", bad)
 
 
