@@ -634,12 +634,7 @@ def _first_by_key(table: ibis.Table, keep: dict[int, int], *, random_state: int,
 
 def _fetch(table: ibis.Table) -> pd.DataFrame:
     """A bounded table into pandas, ordered by customer_id (the same conversion as the batches)."""
-    return _arrow_frame(table.order_by("customer_id").to_pyarrow())
-
-
-def _arrow_frame(data: Any) -> pd.DataFrame:
-    """An Arrow table or record batch as a pandas frame."""
-    return data.to_pandas()
+    return table.order_by("customer_id").to_pyarrow().to_pandas()
 
 
 def churn_tables(ds: Any) -> dict[str, ibis.Table]:
@@ -690,12 +685,10 @@ def _bool_float(s: pd.Series) -> pd.Series:
 
 
 def _convert(s: pd.Series, kind: str) -> pd.Series:
-    if kind == "bool":
-        return pd.to_numeric(_bool_float(s), errors="coerce").astype("float64")
+    if kind in ("bool", "bool_text"):
+        return _bool_float(s)
     if kind == "number_text":
         return pd.to_numeric(_stripped(s), errors="coerce").astype("float64")
-    if kind == "bool_text":
-        return _stripped(s).str.lower().map({"true": 1.0, "false": 0.0}).astype("float64")
     if kind == "text":
         text = _stripped(s)
         return text.astype(object).where(text.notna(), np.nan)
@@ -1492,7 +1485,10 @@ class ChurnStudy:
             out["at_risk_value"] = 0.0
         out["at_risk_median_days"] = nan
         if "days_since_purchase" in s.columns:
-            out["at_risk_median_days"] = _engine_median(s.filter(risk), "days_since_purchase")
+            # exact on both engines (DuckDB's quantile_cont, Spark's percentile), as pandas'
+            # (a filter, not median(where=...): Ibis compiles that for Spark into invalid SQL)
+            median = s.filter(risk).days_since_purchase.cast("float64").median().execute()
+            out["at_risk_median_days"] = nan if median is None or pd.isna(median) else float(median)
         self._stats = out
         return out
 
@@ -1670,22 +1666,6 @@ def _openmp_threads(n_rows: int):
     return threadpool_limits(limits=1, user_api="openmp") if n_rows < 200_000 else contextlib.nullcontext()
 
 
-def _engine_median(table: ibis.Table, column: str) -> float:
-    """The median of a column (the mean of the two middle values for an even count), in the engine.
-
-    Computed from the middle rows of the sorted values, so DuckDB and Spark give the same
-    number as pandas (no approximate percentile).
-    """
-    t = table.select(_ek_v=table[column].cast("float64"))
-    t = t.filter(t._ek_v.notnull())
-    m = int(t.count().execute())
-    if not m:
-        return float("nan")
-    t = t.mutate(_ek_i=ibis.row_number().over(order_by=t._ek_v))
-    mid = t.filter(t._ek_i.isin([(m - 1) // 2, m // 2]))._ek_v.execute()
-    return float(np.mean(mid.to_numpy(dtype=float)))
-
-
 def engine_batches(table: ibis.Table, chunk_size: int = SCORING_CHUNK_ROWS, *, ranges: bool | None = None) -> Iterator[Any]:
     """The rows of ``table`` ordered by customer_id, at most ``chunk_size`` at a time (Arrow data).
 
@@ -1752,7 +1732,7 @@ def score_in_batches(
         for batch in engine_batches(table, chunk_size, ranges=ranges):
             if not batch.num_rows:
                 continue
-            X = apply_columns(_arrow_frame(batch), plan).reset_index(drop=True)
+            X = apply_columns(batch.to_pandas(), plan).reset_index(drop=True)
             prob = np.asarray(predict(X), dtype=float)
             value = value_of(X, value_rule, feature_window_days=feature_window_days).to_numpy(dtype=float)
             out = pd.DataFrame({"customer_id": X["customer_id"].astype(str).to_numpy(dtype=object), "churn_probability": prob})
