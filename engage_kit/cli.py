@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         help="set a notebook parameter, e.g. --set churn_prediction.inactivity_days=60 (repeatable)",
     )
     r.add_argument("--jobs", type=int, default=1, metavar="N", help="notebooks run at once, in separate processes (default 1)")
-    r.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds any one cell may run (default: no limit)")
+    r.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds any one cell may run, whole seconds (fractions round up; default: no limit)")
     r.add_argument("--show-code", action="store_true", help="include the code, folded under 'Show code'")
     r.add_argument("--show-ids", action="store_true", help="show real customer ids in HTML (default: pseudonymised)")
 
@@ -134,9 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"engage-kit {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("engage-kit: interrupted; previous output left untouched", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        terminated = type(e).__name__ == "Terminated"  # SIGTERM, raised by the report runner
+        print(f"engage-kit: {'terminated' if terminated else 'interrupted'}; previous output left untouched", file=sys.stderr)
+        return 143 if terminated else 130
 
 
 if __name__ == "__main__":  # pragma: no cover

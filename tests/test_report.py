@@ -107,6 +107,7 @@ def test_timeout_marks_the_notebook_failed(tmp_path, small_demo_config, fixture_
 def test_interrupted_run_leaves_previous_output(tmp_path, small_demo_config, fixture_notebooks, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
+    (out / ".engage-kit-report").write_text("")
     (out / "index.html").write_text("last good report")
 
     def interrupted(**kwargs):

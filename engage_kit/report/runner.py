@@ -10,16 +10,20 @@ process, so it is never used.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import json
+import math
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +33,7 @@ import yaml
 
 from ..config import NOTEBOOKS, Config
 from ..errors import ParameterError, did_you_mean
+from .output import check_out, make_snapshot_dir, make_stage, remove_stale, replace
 
 KERNEL_NAME = "engage-kit"
 NOTEBOOK_TITLES = {
@@ -191,6 +196,25 @@ def _kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
 
 
+def _quiet_kernel_manager() -> type:
+    """A kernel manager whose kernel writes its own log (not the cells' output) to a file.
+
+    A kernel stopped with its run prints ZMQ tracebacks to the terminal it inherited;
+    they say nothing to an analyst. The log goes into ``JUPYTER_RUNTIME_DIR``, which the
+    runner points at the run's snapshot folder.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            folder = Path(os.environ.get("JUPYTER_RUNTIME_DIR") or tempfile.gettempdir())
+            folder.mkdir(parents=True, exist_ok=True)
+            kw.setdefault("stderr", open(folder / "kernel-stderr.log", "ab"))  # noqa: SIM115 - the kernel owns it
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
 def _error_line(exc: BaseException) -> str:
     ename = getattr(exc, "ename", None)
     evalue = getattr(exc, "evalue", None)
@@ -228,7 +252,9 @@ def run_one(
             kernel_name=_kernel_name(),
             progress_bar=False,
             log_output=False,
-            execution_timeout=timeout,
+            # nbclient counts whole seconds: a fraction rounds up (0.5 -> 1 s)
+            execution_timeout=math.ceil(timeout) if timeout else None,
+            kernel_manager_class=_quiet_kernel_manager(),
         )
     except Exception as exc:  # noqa: BLE001 - any failure of one notebook is reported, not raised
         error = _error_line(exc)
@@ -318,8 +344,9 @@ def run_report(
     if not names:
         raise ParameterError(f"no notebooks found in {notebooks_dir()}")
     params = resolve_parameters(names, config, sets)
-    out = Path(out) if out else default_out(config)
-    out = out.resolve()
+    out = check_out(Path(out) if out else default_out(config), protected=_sources(config))
+    for leftover in remove_stale(out):
+        log(f"removed {leftover}, left behind by an earlier run that was killed")
     run_started = dt.datetime.now().astimezone()
 
     log(f"Validating {config.label} ...")
@@ -329,74 +356,136 @@ def run_report(
         log(f"  warning: {w}")
     log(f"  data ok in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{r.name} {r.rows:,} rows" for r in ds.reports.values()))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.rendering-", dir=out.parent))
-    stage.chmod(0o755)  # mkdtemp makes it private; reports are meant to be shared
-    snap_dir = Path(tempfile.mkdtemp(prefix="engage-kit-snapshot-"))
+    stage = make_stage(out)
+    snap_dir = make_snapshot_dir()
     results: list[NotebookResult] = []
+    saved_runtime = os.environ.get("JUPYTER_RUNTIME_DIR")
+    # kernel connection files live in the snapshot folder, so they go with it
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(snap_dir / "runtime")
     try:
-        write_snapshot(ds, snap_dir)
-        reports, warnings = ds.reports, ds.warnings
-        _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
-        rep = reports.get("transactions") or next(iter(reports.values()))
-        meta = {
-            "title": config.title,
-            "dataset": config.label,
-            "as_of": ds.as_of.date().isoformat(),
-            "data_range": (
-                f"{rep.start.date()} to {rep.end.date()}" if rep.start is not None and rep.end is not None else ""
-            ),
-            "run_at": run_started.strftime("%Y-%m-%d %H:%M %Z"),
-            "kit_version": __version__,
-        }
-        common = {
-            "snapshot": str(snap_dir),
-            "stage": str(stage),
-            "timeout": timeout,
-            "show_code": show_code,
-            "show_ids": show_ids,
-            "meta": meta,
-        }
-        total = len(names)
-        log(f"Rendering {total} report(s) into {out} with {jobs} job(s)")
-        if jobs <= 1:
-            for i, name in enumerate(names, 1):
-                log(f"  [{i}/{total}] {name} ...")
-                r = run_one(name=name, parameters=params[name], **common)
-                results.append(r)
-                log(f"  [{i}/{total}] {name}: {_status_text(r)}")
-        else:
-            # spawn, not fork: the engine (DuckDB) and BLAS run threads, and a forked copy
-            # of a threaded process can abort while it tidies up
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = {
-                    pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n
-                    for n in names
-                }
-                log("  running: " + ", ".join(names))
-                done = 0
-                for fut in as_completed(futures):
-                    done += 1
-                    r = fut.result()
+        with _terminate_as_interrupt():
+            write_snapshot(ds, snap_dir)
+            reports, warnings = ds.reports, ds.warnings
+            _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
+            rep = reports.get("transactions") or next(iter(reports.values()))
+            meta = {
+                "title": config.title,
+                "dataset": config.label,
+                "as_of": ds.as_of.date().isoformat(),
+                "data_range": (
+                    f"{rep.start.date()} to {rep.end.date()}" if rep.start is not None and rep.end is not None else ""
+                ),
+                "run_at": run_started.strftime("%Y-%m-%d %H:%M %Z"),
+                "kit_version": __version__,
+            }
+            common = {
+                "snapshot": str(snap_dir),
+                "stage": str(stage),
+                "timeout": timeout,
+                "show_code": show_code,
+                "show_ids": show_ids,
+                "meta": meta,
+            }
+            total = len(names)
+            log(f"Rendering {total} report(s) into {out} with {jobs} job(s)")
+            if jobs <= 1:
+                for i, name in enumerate(names, 1):
+                    log(f"  [{i}/{total}] {name} ...")
+                    r = run_one(name=name, parameters=params[name], **common)
                     results.append(r)
-                    log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
-            results.sort(key=lambda r: names.index(r.name))
-        index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=warnings)
-        write_index(stage, results, index_meta)
-        (stage / "run.json").write_text(
-            json.dumps({"meta": index_meta, "notebooks": [asdict(r) | {"results": None} for r in results]}, indent=2, default=str),
-            encoding="utf-8",
-        )
-        for work in stage.glob("*/.work"):  # working files the notebooks' engines read lazily
-            shutil.rmtree(work, ignore_errors=True)
-        _replace(stage, out)
+                    log(f"  [{i}/{total}] {name}: {_status_text(r)}")
+            else:
+                results.extend(_run_parallel(names, params, common, jobs, log))
+            index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=warnings)
+            write_index(stage, results, index_meta)
+            (stage / "run.json").write_text(
+                json.dumps(
+                    {"meta": index_meta, "notebooks": [asdict(r) | {"results": None} for r in results]},
+                    indent=2,
+                    default=str,
+                ),
+                encoding="utf-8",
+            )
+            for work in stage.glob("*/.work"):  # working files the notebooks' engines read lazily
+                shutil.rmtree(work, ignore_errors=True)
+            replace(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(snap_dir, ignore_errors=True)
+        if saved_runtime is None:
+            os.environ.pop("JUPYTER_RUNTIME_DIR", None)
+        else:
+            os.environ["JUPYTER_RUNTIME_DIR"] = saved_runtime
     ok = sum(r.status == "ok" for r in results)
     log(f"Done: {ok} of {len(results)} report(s) ok in {time.perf_counter() - t0:.1f} s -> {out / 'index.html'}")
+    return results
+
+
+def _sources(config: Config) -> list[Path]:
+    """The files a run reads: the config and every table's source file or folder."""
+    paths = [Path(config.source)] if config.source is not None else []
+    return paths + [t.path for t in config.tables.values() if t.path is not None]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is so that it cleans up as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("terminated")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _child_init() -> None:
+    """Worker processes leave Ctrl-C to the runner, which stops them (no tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_parallel(
+    names: list[str],
+    params: dict[str, dict[str, Any]],
+    common: dict[str, Any],
+    jobs: int,
+    log: Callable[[str], None],
+) -> list[NotebookResult]:
+    """Run the notebooks in ``jobs`` spawned processes; stop them all if the run is interrupted."""
+    # spawn, not fork: the engine (DuckDB) and BLAS run threads, and a forked copy
+    # of a threaded process can abort while it tidies up
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init
+    )
+    results: list[NotebookResult] = []
+    total = len(names)
+    try:
+        futures = {pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n for n in names}
+        log("  running: " + ", ".join(names))
+        for done, fut in enumerate(as_completed(futures), 1):
+            r = fut.result()
+            results.append(r)
+            log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
+    except BaseException:
+        # the pool's own shutdown would wait for every running notebook to finish
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    results.sort(key=lambda r: names.index(r.name))
     return results
 
 
@@ -413,22 +502,6 @@ def _status_text(r: NotebookResult) -> str:
     if r.status == "ok":
         return f"ok ({r.seconds:.1f} s)"
     return f"FAILED after {r.seconds:.1f} s: {r.error}"
-
-
-def _replace(stage: Path, out: Path) -> None:
-    """Swap the finished stage folder in for ``out`` (the old one is removed after)."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    try:
-        stage.rename(out)
-    except OSError:
-        if old is not None:
-            old.rename(out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def format_exception(exc: BaseException) -> str:
