@@ -39,6 +39,7 @@ from scipy import stats
 
 from .errors import DataError, ParameterError, did_you_mean
 from .stats import Estimate, wilson_interval
+from .text import chart_label, esc
 
 EXPOSURE_EVENTS: tuple[str, ...] = ("sent", "delivered", "impression", "view", "visit", "registration")
 """Events that expose a unit to a channel (the denominator of its rates)."""
@@ -1288,10 +1289,8 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
 
     Group names are HTML-escaped (they come from the data).
     """
-    from html import escape
-
     def e(x: Any) -> str:
-        return f"**{escape(str(x))}**"
+        return f"**{esc(x)}**"
 
     lines: list[str] = []
     g = result.groups
@@ -1299,12 +1298,12 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     om = result.omnibus
     if om["p_value"] < result.alpha:
         lines.append(
-            f"The {result.outcome} rate differs across the {len(g)} groups of {escape(result.compare_by)} "
+            f"The {result.outcome} rate differs across the {len(g)} groups of {esc(result.compare_by)} "
             f"(chi-square test, {format_p(om['p_value'])})."
         )
     else:
         lines.append(
-            f"The {len(g)} groups of {escape(result.compare_by)} show no difference in {result.outcome} rate "
+            f"The {len(g)} groups of {esc(result.compare_by)} show no difference in {result.outcome} rate "
             f"beyond chance (chi-square test, {format_p(om['p_value'])}): the spread in the chart is noise at this "
             "sample size."
         )
@@ -1318,8 +1317,8 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     if rich.group != best.group and np.isfinite(rich.revenue_per_unit):
         lines.append(
             f"The most revenue per {unit_word} comes from {e(rich.group)}, not {e(best.group)}: "
-            f"{rich.revenue_per_unit:,.2f} {escape(currency)} (95% {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f}) against "
-            f"{best.revenue_per_unit:,.2f}; a higher {escape(str(result.outcome))} rate is not the same as more value."
+            f"{rich.revenue_per_unit:,.2f} {esc(currency)} (95% {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f}) against "
+            f"{best.revenue_per_unit:,.2f}; a higher {esc(str(result.outcome))} rate is not the same as more value."
         )
     pw = result.pairwise
     method = "Holm" if result.correction == "holm" else "Benjamini-Hochberg"
@@ -1375,11 +1374,6 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
 
 
 # --- plots ---------------------------------------------------------------------------
-
-
-def chart_label(value: Any) -> str:
-    """A data value as a chart label: '$' escaped so matplotlib does not read it as math."""
-    return str(value).replace("$", r"\$")
 
 
 def plot_rates(result: ChannelComparison, ax: Any = None) -> Any:

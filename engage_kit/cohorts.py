@@ -30,7 +30,6 @@ dispersion) for the cohort trend test.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +40,7 @@ from scipy import stats as sps
 
 from .errors import DataError, ParameterError, did_you_mean
 from .stats import Estimate, wilson_interval
+from .text import esc
 
 PERIODS = {"W": "week", "M": "month", "Q": "quarter"}
 METRICS = ("customers", "revenue", "orders")
@@ -1264,7 +1264,6 @@ def interpretation(
     """
     period = summary["period"]
     unit = period_name(period)
-    esc = html.escape
     lines = []
     avg = summary["average_retention"]
     mode = "active" if summary.get("retention_mode", "n_period") == "n_period" else "active then or later"
@@ -1517,8 +1516,8 @@ def describe_survival(survival: pd.DataFrame, *, inactivity_days: int, censor_at
         seg = survival.iloc[1:]
         best = seg.loc[seg["lapsed_share"].idxmin()]
         worst = seg.loc[seg["lapsed_share"].idxmax()]
-        text += (f" By group, {html.escape(str(best['group']))} lapses least ({_pct(best['lapsed_share'])}) and "
-                 f"{html.escape(str(worst['group']))} most ({_pct(worst['lapsed_share'])}).")
+        text += (f" By group, {esc(str(best['group']))} lapses least ({_pct(best['lapsed_share'])}) and "
+                 f"{esc(str(worst['group']))} most ({_pct(worst['lapsed_share'])}).")
     return text
 
 
@@ -1529,14 +1528,14 @@ def describe_segments(segments: pd.DataFrame, test: dict[str, Any], *, segment: 
     col = f"retention_{k}"
     s = segments.dropna(subset=[col]) if col in segments else segments.iloc[0:0]
     if len(s) < 2:
-        return f"Fewer than two values of {html.escape(segment)} have cohorts that completed {unit} {k}."
+        return f"Fewer than two values of {esc(segment)} have cohorts that completed {unit} {k}."
     hi = s.loc[s[col].idxmax()]
     lo = s.loc[s[col].idxmin()]
-    text = (f"At {unit} {k}, {html.escape(str(hi['segment']))} keeps {_pct(hi[col])} of its customers and "
-            f"{html.escape(str(lo['segment']))} {_pct(lo[col])}")
+    text = (f"At {unit} {k}, {esc(str(hi['segment']))} keeps {_pct(hi[col])} of its customers and "
+            f"{esc(str(lo['segment']))} {_pct(lo[col])}")
     if test.get("p_value") is not None:
         verdict = "a real difference" if test["p_value"] < 0.05 else "no clear difference"
-        text += (f"; across the {test['segments']} values of {html.escape(segment)} that is {verdict} "
+        text += (f"; across the {test['segments']} values of {esc(segment)} that is {verdict} "
                  f"(chi-square {test['chi2']:.1f}, {test['dof']} df, {_p(test['p_value'])})")
     return text + "."
 

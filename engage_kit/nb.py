@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from .plots import set_theme
+from .text import esc
 
 PSEUDONYMISE_ENV = "ENGAGE_KIT_PSEUDONYMISE"  # set by the report runner unless --show-ids
 SALT_ENV = "ENGAGE_KIT_ID_SALT"
@@ -102,11 +102,6 @@ def say(text: str) -> None:
     display(Markdown(text))
 
 
-def esc(value: Any) -> str:
-    """HTML-escape a value that comes from the data (channel names, labels...)."""
-    return html.escape(str(value))
-
-
 def _salt() -> str:
     salt = os.environ.get(SALT_ENV)
     if salt:
@@ -178,7 +173,7 @@ def table(
     if not index:
         styler = styler.hide(axis="index")
     if caption:
-        styler = styler.set_caption(html.escape(caption))
+        styler = styler.set_caption(esc(caption))
     styler = styler.set_table_attributes('class="ek-table"')
     display(styler)
 

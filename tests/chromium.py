@@ -67,8 +67,14 @@ class Page:
         raise TimeoutError(method)
 
 
-def inspect_page(html_file: Path, screenshot: Path | None = None, width: int = 1200) -> dict[str, Any]:
-    """Load ``html_file``; return images (total, broken), console errors, and save a screenshot."""
+def inspect_page(
+    html_file: Path, screenshot: Path | None = None, width: int = 1200, probe: str | None = None
+) -> dict[str, Any]:
+    """Load ``html_file``; return images (total, broken), console errors, and save a screenshot.
+
+    ``probe``, a JavaScript expression, is evaluated after the load; its value is
+    ``info["probe"]`` and the page's visible text ``info["text"]``.
+    """
     import websocket
 
     exe = chromium_path()
@@ -125,6 +131,10 @@ def inspect_page(html_file: Path, screenshot: Path | None = None, width: int = 1
             elif m == "Log.entryAdded" and e["params"]["entry"].get("level") == "error":
                 errors.append(e["params"]["entry"].get("text", ""))
         info["console_errors"] = errors
+        if probe is not None:
+            got = page.call("Runtime.evaluate", expression=f"JSON.stringify({{probe: {probe}, text: document.body.innerText}})",
+                            returnByValue=True)
+            info.update(json.loads(got["result"]["value"]))
         if screenshot is not None:
             page.call("Emulation.setDeviceMetricsOverride", width=width, height=min(int(info["height"]), 8000), deviceScaleFactor=1, mobile=False)
             shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)

@@ -24,6 +24,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from ..errors import ParameterError, did_you_mean
+from ..text import esc
 from . import email, events, retention, revenue, satisfaction, service, social, web
 from ._common import DateLike, Metric, change_test, check_period
 
@@ -558,11 +559,11 @@ def describe_segments(seg: pd.DataFrame, key: str, *, currency: str = "") -> str
     hi, lo = g.loc[g["value"].idxmax()], g.loc[g["value"].idxmin()]
     fv = lambda v: format_value(key, v, currency=currency)  # noqa: E731
     if len(g) == 1:
-        return f"{_kpi(key).label}: {fv(hi.value)} in {hi.segment} (the only segment)."
+        return f"{_kpi(key).label}: {fv(hi.value)} in {esc(hi.segment)} (the only segment)."
     apart = "their 95% intervals do not overlap" if lo.high < hi.low else "their 95% intervals overlap"
     text = (
-        f"{_kpi(key).label} is highest in {hi.segment} ({fv(hi.value)}, n = {int(hi.n):,}) and lowest in "
-        f"{lo.segment} ({fv(lo.value)}, n = {int(lo.n):,}); {apart}."
+        f"{_kpi(key).label} is highest in {esc(hi.segment)} ({fv(hi.value)}, n = {int(hi.n):,}) and lowest in "
+        f"{esc(lo.segment)} ({fv(lo.value)}, n = {int(lo.n):,}); {apart}."
     )
     return text
 

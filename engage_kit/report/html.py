@@ -18,6 +18,8 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config as TraitletsConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
+# what a report page may load: no script at all, images and fonts only embedded
+CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 CSS = """
 body.jp-Notebook { max-width: 1080px; margin: 0 auto; padding: 0 24px 40px; }
@@ -130,6 +132,7 @@ def render_html(
         ]
     resources = {
         "ek_css": CSS,
+        "ek_csp": CSP,
         "ek_header": header_html(meta),
         "ek_footer": html.escape(
             f"engage-kit {meta.get('kit_version', '')} · {meta.get('notebook', '')} · "

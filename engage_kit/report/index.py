@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from .html import CSP
 from .runner import NOTEBOOK_TITLES
 
 # (label, dotted key, format) per notebook; missing keys are left out
@@ -159,6 +160,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
         warn_html = '<div class="warnings"><b>Data notes</b><ul>' + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></div>"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{e(str(meta.get("title", "Reports")))}</title><style>{CSS}</style></head>
 <body><header><h1>{e(str(meta.get("title", "Reports")))}</h1>
 <div class="meta"><span>Dataset: <b>{e(str(meta.get("dataset", "")))}</b></span>

@@ -1,0 +1,50 @@
+"""Values from the data as text: escaped for HTML and Markdown, safe as chart labels.
+
+Every value that comes from the data (segments, channels, campaigns, touchpoints, pages,
+products, ids, column names, titles) passes through :func:`esc` on its way into a
+sentence, a card or a table, and through :func:`chart_label` on its way into a figure.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+# Markdown's syntax characters as HTML character references: in Markdown they are plain
+# characters (no emphasis, link, code, table cell or heading), in HTML they render as
+# themselves, so one escaped string is safe in both.
+_MARKDOWN = str.maketrans(
+    {
+        "\\": "&#92;",
+        "`": "&#96;",
+        "*": "&#42;",
+        "_": "&#95;",
+        "[": "&#91;",
+        "]": "&#93;",
+        "(": "&#40;",
+        ")": "&#41;",
+        "!": "&#33;",
+        "#": "&#35;",
+        "|": "&#124;",
+        "~": "&#126;",
+        "$": "&#36;",
+        ":": "&#58;",
+        "\r": " ",
+        "\n": " ",
+    }
+)
+
+
+def esc(value: Any) -> str:
+    """``value`` as text that shows literally in HTML and in Markdown.
+
+    HTML's special characters become entities (``html.escape``), and so do Markdown's
+    (``*``, ``_``, ``[``, backticks, ``|``...), so a value can neither open a tag nor
+    start a link, emphasis, a code span or a table cell; line breaks become spaces.
+    """
+    return html.escape(str(value), quote=True).translate(_MARKDOWN)
+
+
+def chart_label(value: Any) -> str:
+    """A data value as a chart label: '$' escaped so matplotlib does not read it as math."""
+    return str(value).replace("$", r"\$")
