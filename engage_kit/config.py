@@ -12,7 +12,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import yaml
 
@@ -55,12 +55,46 @@ class TableConfig:
         return f"{safe_url(str(self.connection))} ({self.table or 'sql query'})"
 
 
+# query parameters of a connection URL that hold a secret (libpq's and common drivers')
+SECRET_PARAMETERS = ("password", "passwd", "pwd", "sslpassword", "secret", "token", "access_token", "api_key", "apikey", "key")
+
+
 def safe_url(url: str) -> str:
-    """A connection URL without its password, for messages and reports."""
+    """A connection URL without its credentials, for messages, logs and reports.
+
+    The user name stays, the password of the user information goes
+    (``postgresql://u:pw@h/db`` → ``postgresql://u@h/db``), and so does the value of every
+    secret query parameter (``?password=pw`` → ``?password=***``).
+    """
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+        query = "&".join(
+            f"{k}=***" if k.lower() in SECRET_PARAMETERS else (f"{k}={v}" if sep else k)
+            for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item)
+        )
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # not a URL urllib can split: show nothing of it
+        return "<connection URL>"
+
+
+def url_credentials(url: str) -> tuple[str | None, str | None]:
+    """The user name and password of a connection URL, percent-decoded (``p%40ss`` → ``p@ss``).
+
+    The password comes from the user information or, when that has none, from a
+    ``password=`` query parameter.
+    """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@")))
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is None:
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key.lower() == "password":
+                password = value
+    return user, password
 
 
 @dataclass

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import ibis
 import ibis.expr.datatypes as idt
 import pandas as pd
 
 from . import engine as eng
-from .config import Config, TableConfig, safe_url
+from .config import Config, TableConfig, safe_url, url_credentials
 from .engine import connect
 from .errors import DataError, closest
 from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
@@ -215,6 +215,16 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     return eng.with_row_numbers(con, raw, _table_name(name))
 
 
+def _without_secrets(text: str, url: str, password: str | None) -> str:
+    """``text`` (a driver's message) with the URL and the password, raw or encoded, masked."""
+    if url in text:
+        text = text.replace(url, safe_url(url))
+    for secret in {password, quote(password or "", safe=""), urlsplit(url).password}:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
     """Copy a database table (or query result) into the engine through Ibis.
 
@@ -230,7 +240,7 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise DataError(f"{where}: only postgresql:// connections are supported, got '{parts.scheme}://'")
-    password = parts.password
+    user, password = url_credentials(url)
     if tcfg.password_env:
         password = os.environ.get(tcfg.password_env)
         if password is None:
@@ -242,15 +252,14 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
         pg = ibis.postgres.connect(
             host=parts.hostname or "localhost",
             port=parts.port or 5432,
-            user=parts.username,
+            user=user,
             password=password,
             database=(parts.path or "/").lstrip("/") or None,
             connect_timeout=10,
         )
     except Exception as e:  # psycopg's OperationalError and friends
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if password:
-            reason = reason.replace(password, "***")
+        reason = _without_secrets(reason, url, password)
         raise DataError(f"{where}: cannot connect to the database: {reason}") from None
     try:
         source = pg.sql(tcfg.sql) if tcfg.sql else pg.table(str(tcfg.table))
@@ -260,6 +269,7 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
         arrow = pa.Table.from_batches(list(batches), schema=batches.schema)
     except Exception as e:  # noqa: BLE001 - missing table, bad SQL, permissions
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        reason = _without_secrets(reason, url, password)
         what = f"the query (tables.{name}.sql)" if tcfg.sql else f"table '{tcfg.table}'"
         raise DataError(f"{where}: cannot read {what}: {reason}") from None
     finally:
