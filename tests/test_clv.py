@@ -541,3 +541,141 @@ def test_gamma_gamma_trains_on_a_repeatable_capped_sample(cdnow):
     assert res.gamma_gamma_full.n_customers_ == 400
     assert any("random sample of 400 repeat customers" in n for n in res.notes)
     assert res.customer_stats["customers"] == 2357  # every customer is still scored
+
+
+# --- impossible inputs, own Pareto/NBD and MBG/NBD predictions, fits at a bound -------------
+
+
+@pytest.mark.parametrize("fit", [clv.fit_bgnbd, clv.fit_mbgnbd, clv.fit_pareto_nbd])
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        ({"frequency": [-1, 2, 3], "recency": [0.0, 5.0, 6.0], "T": [9.0, 9.0, 9.0]}, "frequency is not a whole number"),
+        ({"frequency": [1.5, 2, 3], "recency": [3.0, 5.0, 6.0], "T": [9.0, 9.0, 9.0]}, "frequency is not a whole number"),
+        ({"frequency": [1, 2, 3], "recency": [-3.0, 5.0, 6.0], "T": [9.0, 9.0, 9.0]}, "recency is negative"),
+        ({"frequency": [1, 2, 3], "recency": [3.0, 5.0, 6.0], "T": [-9.0, 9.0, 9.0]}, "T is negative"),
+        ({"frequency": [1, 2, 3], "recency": [3.0, 12.0, 16.0], "T": [9.0, 9.0, 9.0]}, "2 row(s) where recency is greater than T"),
+    ],
+)
+def test_fitters_reject_impossible_inputs(fit, rows, words):
+    with pytest.raises(ParameterError) as e:
+        fit(pd.DataFrame(rows))
+    assert words in str(e.value) and "e.g. (frequency=" in str(e.value)
+
+
+def test_zero_T_and_recency_equal_to_T_are_valid_inputs(cdnow_cal):
+    extra = pd.DataFrame({"frequency": [0, 3], "recency": [0.0, 20.0], "T": [0.0, 20.0]})
+    df = pd.concat([cdnow_cal[["frequency", "recency", "T"]], extra], ignore_index=True)
+    for fit in (clv.fit_bgnbd, clv.fit_pareto_nbd):
+        assert fit(df).n_customers_ == len(df)
+
+
+def test_gamma_gamma_rejects_non_integer_frequency():
+    with pytest.raises(ParameterError, match="frequency is not a whole number"):
+        clv.fit_gamma_gamma(pd.DataFrame({"frequency": [1.5, 2, 3], "monetary_value": [3.0, 4.0, 5.0]}))
+
+
+@pytest.fixture(scope="module")
+def cdnow_models(cdnow_cal):
+    return clv.fit_models(cdnow_cal, ["bgnbd", "pareto_nbd", "mbgnbd"])
+
+
+def test_pareto_nbd_predictions_are_stable_where_lifetimes_gives_nan(cdnow_models):
+    pn = cdnow_models["pareto_nbd"]
+    r, alpha, s, beta = (pn.params_[k] for k in ("r", "alpha", "s", "beta"))
+    # at t_x = T, P(alive) = 1 and equation (22) is (r+x)(β+T)/((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]
+    closed = (r + 132) * (beta + 200) / ((alpha + 200) * (s - 1)) * (1 - ((beta + 200) / (beta + 210)) ** (s - 1))
+    assert pn.conditional_expected_purchases(10, 132, 200, 200) == pytest.approx(closed, rel=1e-12)
+    assert closed == pytest.approx(6.2061, rel=2e-4)  # lifetimes' figure on numpy 1 (NaN on numpy 2)
+    assert pn.p_alive(132, 200, 200) == pytest.approx(1.0, abs=1e-12)
+    # a customer whose last purchase is long ago is less likely alive, and expected to buy less
+    assert pn.p_alive(132, 100, 200) < 0.01 and pn.conditional_expected_purchases(10, 132, 100, 200) < 0.1
+
+
+@pytest.mark.parametrize("key", ["pareto_nbd", "mbgnbd"])
+def test_own_predictions_match_lifetimes_where_it_is_finite(cdnow_models, key):
+    m = cdnow_models[key]
+    f = m.fitter_
+    rng = np.random.default_rng(1)
+    T = rng.uniform(1, 39, 400)
+    x = rng.integers(0, 15, 400).astype(float)
+    tx = np.where(x > 0, T * rng.uniform(0, 1, 400), 0.0)
+    ref = f.conditional_expected_number_of_purchases_up_to_time(20.0, x, tx, T)
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(m.conditional_expected_purchases(20.0, x, tx, T)[ok], ref[ok], rtol=1e-8)
+    np.testing.assert_allclose(m.p_alive(x, tx, T), f.conditional_probability_alive(x, tx, T), rtol=1e-8)
+    np.testing.assert_allclose(m.expected_purchases(np.array([1.0, 39.0])),
+                               f.expected_number_of_purchases_up_to_time(np.array([1.0, 39.0])), rtol=1e-8)
+    assert isinstance(m.p_alive(2, 10.0, 30.0), float)
+
+
+@pytest.mark.parametrize("key", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_two_dimensional_inputs_give_the_flattened_values(cdnow_models, key):
+    m = cdnow_models[key]
+    X, TX = np.meshgrid(np.arange(0.0, 8.0), np.linspace(0.0, 30.0, 5))
+    TX = np.where(X > 0, TX, 0.0)
+    TT = np.full_like(X, 38.0)
+    for grid, flat in (
+        (m.p_alive(X, TX, TT), m.p_alive(X.ravel(), TX.ravel(), TT.ravel())),
+        (m.conditional_expected_purchases(52.0, X, TX, TT), m.conditional_expected_purchases(52.0, X.ravel(), TX.ravel(), TT.ravel())),
+    ):
+        assert grid.shape == X.shape
+        np.testing.assert_allclose(grid.ravel(), flat, rtol=1e-12)
+    matrix = clv.frequency_recency_matrix(m, max_frequency=5, max_T=38.0, what="p_alive")
+    assert matrix.loc[:, 1:].notna().all().all()  # frequency 0 has only recency 0
+
+
+@pytest.fixture(scope="module")
+def no_dropout():
+    """Customers who never drop out: Poisson purchasing with gamma rates, 104 weeks."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    lam = rng.gamma(2.0, 1 / 3.0, n)
+    T = rng.uniform(78, 104, n)
+    x = rng.poisson(lam * T)
+    tx = np.array([rng.uniform(0, t, k).max() if k else 0.0 for k, t in zip(x, T, strict=True)])
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": T})
+
+
+def test_a_fit_at_the_boundary_says_so_instead_of_overflowing(no_dropout):
+    m = clv.fit_bgnbd(no_dropout)
+    assert m.at_boundary and {"a", "b"} & set(m.boundary_)
+    summary = m.summary  # the interval step overflowed here
+    assert summary.set_index("parameter").loc[["a", "b"], ["low", "high"]].isna().all().all()
+    assert summary.set_index("parameter").loc[["r", "alpha"], ["low", "high"]].notna().all().all()
+    note = clv.story.boundary_note(m)
+    assert "almost no drop-out" in note and "carry no information" in note
+    assert m.to_dict()["at_boundary"]
+    regular = clv.fit_bgnbd(_simulate_bgnbd(3000, 0.5, 6.0, 0.7, 3.0, weeks=104, seed=4))
+    assert not regular.at_boundary and clv.story.boundary_note(regular) is None
+
+
+def test_the_comparison_prefers_a_model_that_is_not_at_a_bound():
+    cmp = pd.DataFrame({"model": ["BG/NBD", "Pareto/NBD"], "aic": [100.0, 105.0], "at_boundary": [True, False],
+                        "holdout_error": [0.01, 0.02]})
+    assert clv.preferred_model(cmp)["model"] == "Pareto/NBD"
+    assert "did not end at a bound" in clv.story.comparison_sentence(cmp)
+    assert clv.preferred_model(cmp.assign(at_boundary=True))["model"] == "BG/NBD"
+
+
+@pytest.mark.slow
+def test_clv_report_renders_on_data_without_drop_out(tmp_path, no_dropout):
+    from engage_kit.cli import main
+
+    rng = np.random.default_rng(2)
+    start = pd.Timestamp("2023-01-01")
+    rows = []
+    for i, (k, t) in enumerate(zip(no_dropout["frequency"].head(800), no_dropout["T"].head(800), strict=True)):
+        first = start + pd.Timedelta(weeks=104 - t)
+        days = np.sort(rng.uniform(0, t * 7, min(k, 60)))
+        for d in [0.0, *days]:
+            rows.append((f"C{i}", first + pd.Timedelta(days=float(d)), round(float(rng.gamma(5, 6)), 2)))
+    pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]).to_csv(tmp_path / "tx.csv", index=False)
+    (tmp_path / "c.yaml").write_text("tables: {transactions: {path: tx.csv}}\n")
+    out = tmp_path / "out"
+    assert main(["report", str(tmp_path / "c.yaml"), "--out", str(out), "--only", "clv_bgnbd"]) == 0
+    html = (out / "clv_bgnbd.html").read_text()
+    assert "almost no drop-out" in html and "Traceback" not in html
+    res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
+    assert {"a", "b"} & set(res["bgnbd_full"]["at_boundary"])
+    assert all(isinstance(m["at_boundary"], bool) for m in res["models"])

@@ -15,14 +15,17 @@ Typical use::
 
 from __future__ import annotations
 
+from . import story
 from .analysis import (
     CLVAnalysis,
     analyse,
+    analyse_or_reason,
     clv_histogram,
     customer_stats,
     customers_table,
     example_customers,
     example_rows,
+    unavailable_results,
 )
 from .models import (
     BGNBDModel,
@@ -64,6 +67,7 @@ from .validation import (
     holdout_value_lift,
     p_alive_calibration,
     p_alive_history,
+    preferred_model,
     share_buying,
     top_decile_lift,
     tracking,
@@ -86,8 +90,11 @@ from .value import (
 )
 
 __all__ = [
+    "story",
     "CLVAnalysis",
     "analyse",
+    "analyse_or_reason",
+    "unavailable_results",
     "example_customers",
     "example_rows",
     "clv_histogram",
@@ -114,6 +121,7 @@ __all__ = [
     "calibration_holdout",
     "clv_frame",
     "compare_models",
+    "preferred_model",
     "compress",
     "conditional_expectations",
     "customer_summary",

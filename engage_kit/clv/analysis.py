@@ -37,6 +37,7 @@ from .prep import (
     default_calibration_end,
     iso,
 )
+from .story import boundary_note
 from .validation import (
     add_predictions,
     compare_models,
@@ -121,7 +122,7 @@ class CLVAnalysis:
         }
         for key, model in (("bgnbd", self.bgnbd), ("bgnbd_full", self.bgnbd_full)):
             d = model.to_dict()
-            for k in ("params", "se", "log_likelihood", "aic", "customers"):
+            for k in ("params", "se", "log_likelihood", "aic", "customers", "at_boundary"):
                 out[f"{key}.{k}"] = d[k]
         for key, gg in (("gamma_gamma", self.gamma_gamma), ("gamma_gamma_full", self.gamma_gamma_full)):
             if gg is None:
@@ -146,7 +147,8 @@ class CLVAnalysis:
             out["holdout.cumulative_forecast"] = float(last["cumulative_expected"])
             out["holdout.cumulative_actual"] = float(last["cumulative_actual"])
         out["models"] = [
-            {k: row[k] for k in ("key", "model", "log_likelihood", "aic", "predicted_holdout", "holdout_error", "mae_per_customer")}
+            {k: row[k] for k in ("key", "model", "log_likelihood", "aic", "predicted_holdout", "holdout_error", "mae_per_customer",
+                                 "at_boundary")}
             for row in self.comparison.to_dict(orient="records")
         ]
         out["gamma_gamma.independence"] = self.independence
@@ -291,6 +293,9 @@ def analyse(
             f"The Gamma-Gamma spend model is fitted on a random sample of {gg_full.n_customers_:,} repeat customers "
             f"(max_training_rows); CLV is computed for every customer."
         )
+    boundary = boundary_note(bg_full) or boundary_note(bg)  # one note: the forward-looking fit's first
+    if boundary:
+        notes.append(boundary)
     avg_row = full.aggregate(total=full.total_amount.sum(), n=(full.frequency + 1).sum()).execute().iloc[0]
     average_value = float(avg_row["total"]) / max(float(avg_row["n"]), 1.0)
     if gg_full is None:
@@ -312,6 +317,37 @@ def analyse(
         gamma_gamma_full=gg_full, gamma_gamma_full_error=gg_full_err, average_value=average_value, scored=scored,
         customer_stats=stats, clv_histogram=histogram, segments=segs, rfm_crosstab=cross, top=top, notes=notes,
     )
+
+
+# the headline figures of results.json that need the fitted models (DESIGN.md: a figure that
+# cannot be computed is {"value": null, "reason": ...})
+UNAVAILABLE_KEYS = (
+    "customers", "clv.customers", "clv.total", "clv.mean", "clv.expected_purchases",
+    "holdout.actual_repeat_transactions", "holdout.predicted_repeat_transactions", "holdout.error",
+)
+
+
+def analyse_or_reason(purchases: Any, **kwargs: Any) -> tuple[CLVAnalysis | None, str | None]:
+    """:func:`analyse`, or ``(None, reason)`` when the data cannot support the models.
+
+    Data too small or too short for BG/NBD (one customer, one day of purchases, no repeat
+    purchase, a fit that runs off) raise :class:`~engage_kit.errors.ModelError`; a report
+    then says why the analysis is skipped instead of failing. Invalid parameters still
+    raise :class:`~engage_kit.errors.ParameterError`: they are checked before the data.
+
+    Returns
+    -------
+    (CLVAnalysis, None) or (None, str)
+    """
+    try:
+        return analyse(purchases, **kwargs), None
+    except ModelError as e:
+        return None, str(e)
+
+
+def unavailable_results(reason: str) -> dict[str, Any]:
+    """results.json figures of a CLV analysis that could not run: each ``{value: null, reason}``."""
+    return {key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS}
 
 
 def customers_table(a: CLVAnalysis) -> ibis.Table:

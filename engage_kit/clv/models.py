@@ -41,6 +41,12 @@ from ..errors import ModelError, ParameterError
 from .prep import summary_arrays
 
 Z95 = 1.959963984540054
+# a fit is at the edge of its parameter space when an estimate is outside [LOWER_BOUND,
+# UPPER_BOUND] or its relative standard error exceeds MAX_RELATIVE_SE (its 95% interval
+# would span a factor above e^(2 · 1.96 · 10), about 10^17)
+LOWER_BOUND = 1e-5
+UPPER_BOUND = 1e5
+MAX_RELATIVE_SE = 10.0
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -85,8 +91,42 @@ def _shape_text(x: np.ndarray, T: np.ndarray, w: np.ndarray) -> str:
     )
 
 
-def check_fit_data(x: np.ndarray, T: np.ndarray, w: np.ndarray, model: str) -> None:
-    """Raise a clear :class:`ModelError` when the data cannot identify the model."""
+def check_inputs(x: np.ndarray, tx: np.ndarray | None, T: np.ndarray, w: np.ndarray, model: str) -> None:
+    """Raise :class:`ParameterError` for impossible (frequency, recency, T) rows.
+
+    Frequency must be a whole number >= 0, recency and T >= 0 and recency <= T
+    (T = 0 and recency = T are valid); weights must be >= 0. The message counts the
+    bad rows and shows up to three.
+    """
+    with np.errstate(invalid="ignore"):
+        rules = [
+            ("frequency is not a whole number >= 0", ~np.isfinite(x) | (x < 0) | (x != np.round(x))),
+            ("T is negative or not a number", ~np.isfinite(T) | (T < 0)),
+            ("weight is negative or not a number", ~np.isfinite(w) | (w < 0)),
+        ]
+        if tx is not None:
+            tol = 1e-9 * np.maximum(1.0, np.abs(T))
+            rules[1:1] = [
+                ("recency is negative or not a number", ~np.isfinite(tx) | (tx < 0)),
+                ("recency is greater than T", np.isfinite(tx) & np.isfinite(T) & (tx > T + tol)),
+            ]
+    problems = []
+    for what, bad in rules:
+        idx = np.flatnonzero(bad)
+        if idx.size:
+            shown = ", ".join(
+                "(" + ", ".join(f"{name}={arr[i]:g}" for name, arr in (("frequency", x), ("recency", tx), ("T", T)) if arr is not None) + ")"
+                for i in idx[:3]
+            )
+            problems.append(f"{idx.size:,} row(s) where {what}, e.g. {shown}")
+    if problems:
+        raise ParameterError(f"{model}: impossible customer summaries: " + "; ".join(problems))
+
+
+def check_fit_data(x: np.ndarray, T: np.ndarray, w: np.ndarray, model: str, tx: np.ndarray | None = None) -> None:
+    """Raise :class:`ParameterError` for impossible rows (:func:`check_inputs`) and a clear
+    :class:`ModelError` when the data cannot identify the model."""
+    check_inputs(x, tx, T, w, model)
     n = float(np.sum(w))
     if x.size == 0 or n == 0:
         raise ModelError(f"{model}: no customers to fit; check the dates (is the calibration period empty?)")
@@ -182,15 +222,9 @@ def mbgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, T: Any) -> 
     return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
 
 
-def pareto_nbd_log_likelihood(params: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-    """Per-customer Pareto/NBD log-likelihood, equation (18) of [3].
-
-    L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s/(r+s+x) · A0 ],
-    A0 from equations (19)/(20) (Gauss hypergeometric function; the larger of α, β
-    in the denominator).
-    """
-    r, alpha, s, beta = _params(params, ("r", "alpha", "s", "beta"))
-    x, tx, T = _arrays(frequency, recency, T)
+def _pareto_nbd_log_a0(r: float, alpha: float, s: float, beta: float, x: np.ndarray, tx: np.ndarray,
+                       T: np.ndarray) -> np.ndarray:
+    """log A0 of equations (19)/(20) of [3] (−inf when t_x = T, where A0 = 0)."""
     if alpha >= beta:
         big, second = alpha, s + 1.0
     else:
@@ -202,15 +236,121 @@ def pareto_nbd_log_likelihood(params: Any, frequency: Any, recency: Any, T: Any)
     with np.errstate(divide="ignore", invalid="ignore"):
         p1 = hyp2f1(rsx, second, rsx + 1.0, diff / q1)
         p2 = hyp2f1(rsx, second, rsx + 1.0, diff / q2)
-        # log(p1/q1^rsx − p2/q2^rsx)
-        log_a0 = logsumexp(
+        # log(p1/q1^rsx − p2/q2^rsx); exactly 0 (log −inf) when t_x = T
+        out = logsumexp(
             np.stack([np.log(p1) + rsx * np.log(q2), np.log(p2) + rsx * np.log(q1)]),
             axis=0,
             b=np.stack([np.ones_like(x), -np.ones_like(x)]),
         ) - rsx * np.log(q1 * q2)
+    return np.where(tx >= T, -np.inf, out)
+
+
+def pareto_nbd_log_likelihood(params: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
+    """Per-customer Pareto/NBD log-likelihood, equation (18) of [3].
+
+    L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s/(r+s+x) · A0 ],
+    A0 from equations (19)/(20) (Gauss hypergeometric function; the larger of α, β
+    in the denominator).
+    """
+    r, alpha, s, beta = _params(params, ("r", "alpha", "s", "beta"))
+    x, tx, T = np.broadcast_arrays(*_arrays(frequency, recency, T))
+    log_a0 = _pareto_nbd_log_a0(r, alpha, s, beta, x, tx, T)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    a2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_a0 - np.log(rsx))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_a0 - np.log(r + s + x))
     return a1 + a2
+
+
+def pareto_nbd_p_alive(params: Any, frequency: Any, recency: Any, T: Any) -> Any:
+    """Pareto/NBD P(alive | x, t_x, T), equation (11) of Fader and Hardie's note 009 [3].
+
+    P(alive) = 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A0), computed as
+    expit(−log of the second term), so it stays in [0, 1] where A0 under- or overflows
+    (P(alive) = 1 when t_x = T).
+    """
+    r, alpha, s, beta = _params(params, ("r", "alpha", "s", "beta"))
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (frequency, recency, T)))
+    x, tx, TT = (a.reshape(-1) for a in np.broadcast_arrays(*_arrays(frequency, recency, T)))
+    log_a0 = _pareto_nbd_log_a0(r, alpha, s, beta, x, tx, TT)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + TT) + s * np.log(beta + TT) + log_a0
+    out = np.where(np.isneginf(log_ratio), 1.0, expit(-log_ratio)).reshape(shape)
+    return _scalar_or_array(out, frequency, recency, T)
+
+
+def _pareto_nbd_drop_term(s: float, beta: float, T: Any, t: Any) -> np.ndarray:
+    """(1 − ((β+T)/(β+T+t))^(s−1)) / (s−1), and its limit log((β+T+t)/(β+T)) at s = 1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(beta + T) - np.log(beta + T + t)
+        if abs(s - 1.0) < 1e-12:
+            return -log_ratio
+        return -np.expm1((s - 1.0) * log_ratio) / (s - 1.0)
+
+
+def pareto_nbd_expected_purchases(params: Any, t: Any) -> Any:
+    """Pareto/NBD E[X(t)] for a new customer, equation (17) of [3].
+
+    E[X(t)] = r β / (α (s−1)) · [1 − (β/(β+t))^(s−1)]
+    """
+    r, alpha, s, beta = _params(params, ("r", "alpha", "s", "beta"))
+    (tt,) = _arrays(t)
+    out = r * beta / alpha * _pareto_nbd_drop_term(s, beta, 0.0, tt)
+    return _scalar_or_array(np.where(tt > 0, out, 0.0), t)
+
+
+def pareto_nbd_conditional_expected_purchases(params: Any, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+    """Pareto/NBD E[Y(t) | x, t_x, T], equation (22) of [3].
+
+    E[Y(t) | x, t_x, T] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive | x, t_x, T)
+    """
+    r, alpha, s, beta = _params(params, ("r", "alpha", "s", "beta"))
+    tt, x, tx, TT = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
+    pa = np.asarray(pareto_nbd_p_alive({"r": r, "alpha": alpha, "s": s, "beta": beta}, x, tx, TT), dtype=float)
+    out = (r + x) * (beta + TT) / (alpha + TT) * _pareto_nbd_drop_term(s, beta, TT, tt) * pa
+    return _scalar_or_array(np.where(tt > 0, out, 0.0), t, frequency, recency, T)
+
+
+def mbgnbd_p_alive(params: Any, frequency: Any, recency: Any, T: Any) -> Any:
+    """MBG/NBD P(alive | x, t_x, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x)) (Batislam et al. [4]).
+
+    Unlike BG/NBD, a customer can drop out right after the first purchase, so x = 0 is
+    not alive by construction.
+    """
+    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
+    x, tx, TT = np.broadcast_arrays(*_arrays(frequency, recency, T))
+    log_div = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + TT) - np.log(alpha + tx))
+    return _scalar_or_array(expit(-log_div), frequency, recency, T)
+
+
+def mbgnbd_expected_purchases(params: Any, t: Any) -> Any:
+    """MBG/NBD E[X(t)] = b/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b+1; a+b; t/(α+t))] ([4]).
+
+    E[(1−p)/p · (1 − e^(−λpt))] over λ ~ Gamma(r, α), p ~ Beta(a, b): the BG/NBD
+    expectation with the extra chance (1 − p) of surviving the first purchase.
+    """
+    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
+    (tt,) = _arrays(t)
+    z = tt / (alpha + tt)
+    lh = _log_hyp2f1_bgnbd(np.full_like(tt, r), np.full_like(tt, b + 1), np.full_like(tt, a + b), z)
+    out = b / (a - 1) * (1 - np.exp(lh + r * np.log(alpha / (alpha + tt))))
+    return _scalar_or_array(np.where(tt > 0, out, 0.0), t)
+
+
+def mbgnbd_conditional_expected_purchases(params: Any, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+    """MBG/NBD E[Y(t) | x, t_x, T] ([4]; lifetimes' ModifiedBetaGeoFitter):
+
+    = (a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(α+T+t))]
+      / [1 + a/(b+x) ((α+T)/(α+t_x))^(r+x)]
+    """
+    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
+    tt, x, tx, TT = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
+    z = tt / (alpha + TT + tt)
+    lh = _log_hyp2f1_bgnbd(r + x, b + x + 1, a + b + x, z)
+    first = (a + b + x) / (a - 1)
+    second = 1 - np.exp(lh + (r + x) * np.log((alpha + TT) / (alpha + tt + TT)))
+    pa = np.asarray(mbgnbd_p_alive({"r": r, "alpha": alpha, "a": a, "b": b}, x, tx, TT), dtype=float)
+    out = np.where(tt > 0, first * second * pa, 0.0)
+    return _scalar_or_array(out, t, frequency, recency, T)
 
 
 def gamma_gamma_log_likelihood(params: Any, frequency: Any, monetary_value: Any) -> np.ndarray:
@@ -370,16 +510,48 @@ class FittedModel:
 
     @property
     def confidence_intervals_(self) -> dict[str, tuple[float, float]]:
-        """95% Wald intervals computed in log space (so they stay positive)."""
+        """95% Wald intervals computed in log space (so they stay positive).
+
+        θ · exp(±1.96 se/θ); NaN where the interval cannot be estimated: no finite
+        standard error (singular information matrix) or a relative standard error above
+        :data:`MAX_RELATIVE_SE` (the fit is at the edge of the parameter space and the
+        interval would span dozens of orders of magnitude).
+        """
         out = {}
         for k in self.param_names:
             v, se = self.params_[k], self.standard_errors_[k]
-            if not np.isfinite(se) or v <= 0:
+            if not np.isfinite(se) or v <= 0 or se / v > MAX_RELATIVE_SE:
                 out[k] = (float("nan"), float("nan"))
             else:
                 f = math.exp(Z95 * se / v)
                 out[k] = (v / f, v * f)
         return out
+
+    @property
+    def boundary_(self) -> dict[str, str]:
+        """Parameters at the edge of the parameter space, each with why (empty for a regular fit).
+
+        A parameter is at a bound when its estimate is below :data:`LOWER_BOUND` or above
+        :data:`UPPER_BOUND`, or when its standard error cannot be estimated (a singular
+        or nearly singular information matrix: relative standard error above
+        :data:`MAX_RELATIVE_SE`). At a bound the likelihood is flat in some direction, so
+        Wald intervals and the figures that depend on that parameter carry no information.
+        """
+        out = {}
+        for k in self.param_names:
+            v, se = self.params_[k], self.standard_errors_[k]
+            if v < LOWER_BOUND:
+                out[k] = f"{k} = {v:.3g}, at its lower bound 0"
+            elif v > UPPER_BOUND:
+                out[k] = f"{k} = {v:.3g}, running off to infinity"
+            elif not np.isfinite(se) or se / v > MAX_RELATIVE_SE:
+                out[k] = f"{k} = {v:.3g} with no estimable standard error"
+        return out
+
+    @property
+    def at_boundary(self) -> bool:
+        """True when the fit ended at the edge of the parameter space (see :attr:`boundary_`)."""
+        return bool(self.boundary_)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -403,6 +575,7 @@ class FittedModel:
             "log_likelihood": self.log_likelihood_,
             "aic": self.aic_,
             "customers": self.n_customers_,
+            "at_boundary": sorted(self.boundary_),
         }
 
     def __repr__(self) -> str:
@@ -417,21 +590,17 @@ class TransactionModel(FittedModel, abc.ABC):
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Per-customer log-likelihood at the fitted parameters (each model's own formula)."""
 
+    @abc.abstractmethod
     def expected_purchases(self, t: Any) -> Any:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
-        out = self.fitter_.expected_number_of_purchases_up_to_time(np.asarray(t, dtype=float))
-        return _scalar_or_array(out, t)
 
+    @abc.abstractmethod
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
         """Expected purchases in the next ``t`` time units given (frequency, recency, T)."""
-        args = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
-        out = self.fitter_.conditional_expected_number_of_purchases_up_to_time(*args)
-        return _scalar_or_array(np.where(args[0] > 0, out, 0.0), t, frequency, recency, T)
 
+    @abc.abstractmethod
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """Probability that the customer has not dropped out by T."""
-        args = np.broadcast_arrays(*_arrays(frequency, recency, T))
-        return _scalar_or_array(self.fitter_.conditional_probability_alive(*args), frequency, recency, T)
 
 
 class BGNBDModel(TransactionModel):
@@ -470,6 +639,15 @@ class MBGNBDModel(TransactionModel):
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         return mbgnbd_log_likelihood(self.params_, frequency, recency, T)
 
+    def expected_purchases(self, t: Any) -> Any:
+        return mbgnbd_expected_purchases(self.params_, t)
+
+    def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        return mbgnbd_conditional_expected_purchases(self.params_, t, frequency, recency, T)
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        return mbgnbd_p_alive(self.params_, frequency, recency, T)
+
 
 class ParetoNBDModel(TransactionModel):
     """A fitted Pareto/NBD model (Schmittlein, Morrison and Colombo 1987): r, alpha, s, beta."""
@@ -479,6 +657,15 @@ class ParetoNBDModel(TransactionModel):
 
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         return pareto_nbd_log_likelihood(self.params_, frequency, recency, T)
+
+    def expected_purchases(self, t: Any) -> Any:
+        return pareto_nbd_expected_purchases(self.params_, t)
+
+    def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        return pareto_nbd_conditional_expected_purchases(self.params_, t, frequency, recency, T)
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        return pareto_nbd_p_alive(self.params_, frequency, recency, T)
 
 
 class GammaGammaModel(FittedModel):
@@ -627,7 +814,7 @@ def _fit_bg_family(summary: Any, penalizer: float, *, modified: bool) -> Transac
     arrays, w = summary_arrays(summary)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
     label = "MBG/NBD" if modified else "BG/NBD"
-    check_fit_data(x, T, w, label)
+    check_fit_data(x, T, w, label, tx)
     lifetimes, ConvergenceError = _lifetimes()
     cls = lifetimes.ModifiedBetaGeoFitter if modified else lifetimes.BetaGeoFitter
     fitter = cls(penalizer_coef=pen)
@@ -708,7 +895,7 @@ def fit_pareto_nbd(summary: Any, *, penalizer: float = 0.0) -> ParetoNBDModel:
     pen = _check_penalizer(penalizer)
     arrays, w = summary_arrays(summary)
     x, tx, T = arrays["frequency"], arrays["recency"], arrays["T"]
-    check_fit_data(x, T, w, "Pareto/NBD")
+    check_fit_data(x, T, w, "Pareto/NBD", tx)
     lifetimes, ConvergenceError = _lifetimes()
     names = ("r", "alpha", "s", "beta")
     fitter = None
@@ -804,6 +991,13 @@ def fit_gamma_gamma(summary: Any, *, penalizer: float = 0.0, max_rows: int | Non
         summary = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     arrays, w = summary_arrays(summary, keys=keys)
     x, m = arrays["frequency"], arrays["monetary_value"]
+    check_inputs(x, None, np.zeros_like(x), w, "Gamma-Gamma")
+    bad = np.flatnonzero(~np.isfinite(m))
+    if bad.size:
+        raise ParameterError(
+            f"Gamma-Gamma: {bad.size:,} row(s) where monetary_value is not a number, e.g. "
+            + ", ".join(f"(frequency={x[i]:g}, monetary_value={m[i]})" for i in bad[:3])
+        )
     n = float(w.sum())
     if n < 2 or np.unique(m).size < 2:
         raise ModelError(

@@ -318,6 +318,7 @@ def compare_models(models: dict[str, TransactionModel], groups: pd.DataFrame, *,
             "actual_holdout": h["actual_repeat_transactions"],
             "holdout_error": h["error"],
             "mae_per_customer": h["mae_per_customer"],
+            "at_boundary": m.at_boundary,
         }
         if tracks and key in tracks and len(tracks[key]):
             last = tracks[key].iloc[-1]
@@ -326,8 +327,20 @@ def compare_models(models: dict[str, TransactionModel], groups: pd.DataFrame, *,
         rows.append(row)
     df = pd.DataFrame(rows)
     if len(df):
-        df["delta_aic"] = df["aic"] - df["aic"].min()
+        regular = df.loc[~df["at_boundary"], "aic"]
+        df["delta_aic"] = df["aic"] - (regular.min() if len(regular) else df["aic"].min())
     return df
+
+
+def preferred_model(comparison: pd.DataFrame) -> pd.Series:
+    """The row of :func:`compare_models` to prefer: lowest AIC among fits not at a bound.
+
+    A fit at the edge of its parameter space (``at_boundary``) is only preferred when
+    every model is; its likelihood can be the highest precisely because a parameter ran off.
+    """
+    regular = comparison[~comparison["at_boundary"].astype(bool)] if "at_boundary" in comparison else comparison
+    pool = regular if len(regular) else comparison
+    return pool.sort_values("aic").iloc[0]
 
 
 def p_alive_history(purchases: Any, customer_ids: list[str], model: TransactionModel, *, end: Any,
