@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import EngageKitError
+from .errors import DataError, EngageKitError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,13 +67,22 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from . import resolve_config
     from .loaders import load_dataset
+    from .readiness import report_readiness
 
     config = resolve_config(args.config)
     ds = load_dataset(config, progress=lambda m: print(f"  {m}", file=sys.stderr))
     summary = ds.summary()
+    ready = report_readiness(ds)
+    if all(ready.values()):
+        raise DataError(
+            f"{config.label}: no report can run on this data:\n  - " + "\n  - ".join(f"{n} {why}" for n, why in ready.items())
+        )
     print(f"{config.label}: usable. as_of {ds.as_of.date()} (inclusive)")
     with_pd = summary.fillna("").to_string(index=False)
     print(with_pd)
+    print("\nreports:")
+    for name, why in ready.items():
+        print(f"  {name}: " + ("can run" if why is None else f"skipped: it {why}"))
     if ds.warnings:
         print(f"\n{len(ds.warnings)} warning(s):")
         for w in ds.warnings:
@@ -89,7 +98,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     n = args.customers or DEMO_CUSTOMERS
     if n < 10:
         raise EngageKitError("--customers must be at least 10")
-    path = write_demo(Path(args.directory), n, seed=args.seed if args.seed is not None else DEMO_SEED, fmt=args.format)
+    target = Path(args.directory)
+    if target.exists() and not target.is_dir():
+        raise EngageKitError(f"{target} is a file, not a folder; give a new folder (or an existing one) to write the demo dataset into")
+    try:
+        path = write_demo(target, n, seed=args.seed if args.seed is not None else DEMO_SEED, fmt=args.format)
+    except OSError as e:  # a parent is a file, no permission, disk full...
+        what = f" ({e.filename})" if e.filename else ""
+        raise EngageKitError(f"cannot write the demo dataset into {target}: {e.strerror or e}{what}") from None
     print(f"wrote the demo dataset ({n:,} customers) and {path}")
     print(f"next: engage-kit validate {path}  |  engage-kit report {path}")
     return 0
@@ -116,7 +132,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         show_code=args.show_code,
         show_ids=args.show_ids,
     )
-    return 0 if all(r.status == "ok" for r in results) else 1
+    return 0 if all(r.status in ("ok", "skipped") for r in results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -218,3 +218,42 @@ def test_a_fractional_timeout_rounds_up_instead_of_failing_every_notebook(projec
     assert "timed out after" in run["notebooks"][0]["error"]
     assert "TraitError" not in run["notebooks"][0]["error"]
     assert main([*args, "--set", "sleepy.seconds=0", "--timeout", "0.5"]) == 0
+
+
+def test_customers_alone_without_churned_says_no_report_can_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ENGAGE_KIT_NOTEBOOKS")  # the real reports
+    (tmp_path / "c.csv").write_text("customer_id,segment\na,x\nb,y\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("tables: {customers: {path: c.csv}}\n")
+    assert main(["validate", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "no report can run" in err and "churned column" in err and "Traceback" not in err
+    assert main(["report", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    assert "no selected report can run" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_lists_which_reports_the_data_allows(tmp_path, capsys):
+    (tmp_path / "c.csv").write_text("customer_id,segment,churned\na,x,yes\nb,y,no\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("tables: {customers: {path: c.csv}}\n")
+    assert main(["validate", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "churn_prediction: can run" in out
+    assert "clv_bgnbd: skipped: it needs a transactions table" in out
+
+
+def test_a_report_the_data_does_not_allow_is_skipped_with_its_reason(project, tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for src in (FIXTURES / "ok_report.ipynb", Path(__file__).parents[1] / "notebooks" / "channel_comparison.ipynb"):
+        (folder / src.name).write_bytes(src.read_bytes())
+    monkeypatch.setenv("ENGAGE_KIT_NOTEBOOKS", str(folder))
+    out = tmp_path / "out"
+    assert main(["report", str(project / "config.yaml"), "--out", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    status = {n["name"]: (n["status"], n["reason"]) for n in run["notebooks"]}
+    assert status["ok_report"][0] == "ok"
+    assert status["channel_comparison"][0] == "skipped" and "touches" in status["channel_comparison"][1]
+    index = (out / "index.html").read_text()
+    assert "Not run on this data: channel_comparison" in index

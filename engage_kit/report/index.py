@@ -119,6 +119,7 @@ dl { display: grid; grid-template-columns: 1fr auto; gap: 3px 12px; margin: 6px 
 dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
 .links { font-size: 13px; } .links a { margin-right: 12px; color: #1f77b4; }
 .summary { margin: 0 0 16px; font-size: 15px; }
+.reason { font-size: 13px; color: #555; }
 .warnings { font-size: 13px; color: #6b5200; background: #fff8e1; border: 1px solid #f0e0a0; border-radius: 6px; padding: 8px 14px; margin-top: 20px; }
 footer { color: #888; font-size: 12px; text-align: center; padding: 16px; }
 """
@@ -142,6 +143,9 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
         if r.status == "ok" and r.results:
             links.append(f'<a href="{e(r.name)}/results.json">results.json</a>')
         err = f'<div class="error">{e(r.error)}</div>' if r.error else ""
+        if getattr(r, "reason", None):
+            err += f'<div class="reason">{e(r.reason)}</div>'
+
         cards.append(
             f'<section class="card"><h2>{head}</h2>'
             f'<span class="status {e(r.status)}">{e(r.status)}</span> '
@@ -152,6 +156,9 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
     ok = sum(1 for r in results if r.status == "ok")
     failed = [r.name for r in results if r.status == "failed"]
     summary = f"{ok} of {len(results)} reports rendered."
+    not_run = [r.name for r in results if r.status == "skipped"]
+    if not_run:
+        summary += f" Not run on this data: {', '.join(not_run)}."
     if failed:
         summary += " Failed: " + ", ".join(failed) + " (see the cards below)."
     warnings = meta.get("warnings") or []

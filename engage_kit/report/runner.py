@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from ..config import NOTEBOOKS, Config
-from ..errors import ParameterError, did_you_mean
+from ..errors import DataError, ParameterError, did_you_mean
+from ..readiness import report_readiness
 from .output import check_out, make_snapshot_dir, make_stage, remove_stale, replace
 
 KERNEL_NAME = "engage-kit"
@@ -72,6 +73,7 @@ class NotebookResult:
     html: str | None = None
     ipynb: str | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # why a skipped notebook did not run
 
 
 # --- parameters ---------------------------------------------------------------------
@@ -355,6 +357,16 @@ def run_report(
     for w in ds.warnings:
         log(f"  warning: {w}")
     log(f"  data ok in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{r.name} {r.rows:,} rows" for r in ds.reports.values()))
+    ready = report_readiness(ds)
+    skipped = {n: ready[n] for n in names if ready.get(n)}
+    if len(skipped) == len(names):
+        raise DataError(
+            f"{config.label}: no selected report can run on this data:\n  - "
+            + "\n  - ".join(f"{n} {why}" for n, why in skipped.items())
+        )
+    for n, why in skipped.items():
+        log(f"  skipping {n}: it {why}")
+    names = [n for n in names if n not in skipped]
 
     stage = make_stage(out)
     snap_dir = make_snapshot_dir()
@@ -396,6 +408,8 @@ def run_report(
                     log(f"  [{i}/{total}] {name}: {_status_text(r)}")
             else:
                 results.extend(_run_parallel(names, params, common, jobs, log))
+            results.extend(NotebookResult(name=n, status="skipped", reason=f"not run: this report {why}")
+                           for n, why in skipped.items())
             index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=warnings)
             write_index(stage, results, index_meta)
             (stage / "run.json").write_text(
