@@ -22,20 +22,20 @@ def boundary_note(model: FittedModel) -> str | None:
     at = model.boundary_
     if not at:
         return None
-    detail = "; ".join(at.values())
     if set(at) & set(_DROPOUT.get(model.name, ())):
         text = (
-            f"The {model.name} fit shows almost no drop-out in this data ({detail}): every customer looks active, "
-            "so the chance-still-active figures carry no information and forecasts assume customers keep buying."
+            "This data shows almost no drop-out, so every customer looks active: the chance-still-active figures "
+            "carry no information, and the forecasts assume customers keep buying as they have."
         )
     elif set(at) & set(_RATE):
         text = (
-            f"The {model.name} fit finds that customers barely differ in how often they buy ({detail}): "
-            "forecasts for individual customers lean on the average rate."
+            "Customers in this data barely differ in how often they buy, so forecasts for individual customers "
+            "lean on the average rate."
         )
     else:
-        text = f"The {model.name} fit ends at the edge of what the data can tell ({detail})."
-    return text + " Intervals that cannot be estimated are shown as n/a."
+        text = "Part of the purchase model cannot be pinned down by this data."
+    detail = "; ".join(at.values())
+    return f"{text} (Method: the {model.name} fit ends at a bound, {detail}; its interval is left blank.)"
 
 
 def comparison_sentence(comparison: pd.DataFrame) -> str:
