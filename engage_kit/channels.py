@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import DataError, ParameterError, did_you_mean
-from .stats import Estimate, wilson_interval
+from .stats import Estimate, error_bars, wilson_interval
 from .text import chart_label, esc
 
 EXPOSURE_EVENTS: tuple[str, ...] = ("sent", "delivered", "impression", "view", "visit", "registration")
@@ -80,6 +80,31 @@ __all__ = [
     "plot_trends",
     "ratio_interval",
     "summarise",
+    # picks, titles and sentences of the report (safe on zero and one groups)
+    "acquisition_or_reason",
+    "acquisition_sentence",
+    "acquisition_title",
+    "bayes_sentence",
+    "best_and_worst",
+    "compare_other_unit",
+    "cost_sentence",
+    "funnel_sentence",
+    "funnel_title",
+    "lift_sentence",
+    "lift_skip_reason",
+    "lift_title",
+    "pairwise_sentence",
+    "pairwise_skip_reason",
+    "pairwise_title",
+    "pick",
+    "rates_sentence",
+    "rates_title",
+    "summary_cards",
+    "trend_top_group",
+    "trends_sentence",
+    "trends_title",
+    "unit_views",
+    "unit_views_sentence",
 ]
 
 
@@ -1083,9 +1108,9 @@ class ChannelComparison:
             "detectable gap (pts)": pw["mde"].to_numpy() * 100,
         })
 
-    def summary(self, *, currency: str = "") -> list[str]:
-        """Plain-language findings (Markdown, group names escaped)."""
-        return summarise(self, currency=currency)
+    def summary(self, *, currency: str = "", other: ChannelComparison | None = None) -> list[str]:
+        """Plain-language findings (Markdown, group names escaped); see :func:`summarise`."""
+        return summarise(self, currency=currency, other=other)
 
 
 def compare_channels(
@@ -1284,10 +1309,11 @@ def _not_tracked(g: pd.DataFrame) -> pd.Series:
     return (g["opened"] == 0) & (g["clicked"] > 0)
 
 
-def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
+def summarise(result: ChannelComparison, *, currency: str = "", other: ChannelComparison | None = None) -> list[str]:
     """Plain-language findings of a comparison: what is real, what is noise, what the data cannot say.
 
-    Group names are HTML-escaped (they come from the data).
+    ``other``: the same comparison per the other unit (:func:`compare_other_unit`); when
+    its leader differs, a line says so. Group names are HTML-escaped (they come from the data).
     """
     def e(x: Any) -> str:
         return f"**{esc(x)}**"
@@ -1296,7 +1322,12 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     g = result.groups
     unit_word = "customer" if result.unit == "customer" else "customer-campaign pair"
     om = result.omnibus
-    if om["p_value"] < result.alpha:
+    if len(g) < 2:
+        lines.append(
+            f"Only one group of {esc(result.compare_by)} has units, so there is nothing to compare it with: the "
+            "figures below describe it alone."
+        )
+    elif om["p_value"] < result.alpha:
         lines.append(
             f"The {result.outcome} rate differs across the {len(g)} groups of {esc(result.compare_by)} "
             f"(chi-square test, {format_p(om['p_value'])})."
@@ -1307,19 +1338,27 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
             f"beyond chance (chi-square test, {format_p(om['p_value'])}): the spread in the chart is noise at this "
             "sample size."
         )
-    best = g.sort_values("p_best", ascending=False).iloc[0]
-    lines.append(
-        f"{e(best.group)} has the highest rate, {_pct(best.rate, 2)} per {unit_word} "
-        f"(95% interval {_pct(best.rate_low, 2)} to {_pct(best.rate_high, 2)}); the probability that it is truly "
-        f"the best is {'above 99%' if best.p_best > 0.99 else f'{best.p_best:.0%}'}."
-    )
-    rich = g.sort_values("revenue_per_unit", ascending=False).iloc[0]
-    if rich.group != best.group and np.isfinite(rich.revenue_per_unit):
+    best, rich = pick(g, "p_best"), pick(g, "revenue_per_unit")
+    if best is not None and len(g) > 1:
+        lines.append(
+            f"{e(best.group)} has the highest rate, {_pct(best.rate, 2)} per {unit_word} "
+            f"(95% interval {_pct(best.rate_low, 2)} to {_pct(best.rate_high, 2)}); the probability that it is truly "
+            f"the best is {_chance(best.p_best)}."
+        )
+    elif best is not None:
+        lines.append(
+            f"{e(best.group)}: {_pct(best.rate, 2)} per {unit_word} "
+            f"(95% interval {_pct(best.rate_low, 2)} to {_pct(best.rate_high, 2)})."
+        )
+    if best is not None and rich is not None and rich.group != best.group:
         lines.append(
             f"The most revenue per {unit_word} comes from {e(rich.group)}, not {e(best.group)}: "
             f"{rich.revenue_per_unit:,.2f} {esc(currency)} (95% {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f}) against "
             f"{best.revenue_per_unit:,.2f}; a higher {esc(str(result.outcome))} rate is not the same as more value."
         )
+    view = _unit_view_line(result, other)
+    if view:
+        lines.append(view)
     pw = result.pairwise
     method = "Holm" if result.correction == "holm" else "Benjamini-Hochberg"
     if len(pw):
@@ -1332,9 +1371,9 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
             )
         else:
             lines.append(f"No pair differs after the {method} correction of {len(pw)} comparisons.")
-        noise = pw[~pw.significant]
-        if len(noise):
-            r = noise.sort_values("mde").iloc[0]
+        noise = pw[~pw.significant.astype(bool)]
+        r = pick(noise, "mde", largest=False)
+        if r is not None:
             lines.append(
                 f"{len(noise)} pair(s) are indistinguishable from noise; for example {e(r.a)} vs {e(r.b)} "
                 f"({_pts(r.difference)}) could only have been detected if the true gap were at least "
@@ -1373,6 +1412,368 @@ def summarise(result: ChannelComparison, *, currency: str = "") -> list[str]:
     return lines
 
 
+# --- picks and sentences of the report (each safe on zero groups and on one) ----------
+
+
+def pick(df: pd.DataFrame | None, column: str, *, largest: bool = True) -> pd.Series | None:
+    """The row of ``df`` with the largest (``largest=False``: smallest) finite ``column``.
+
+    None when no row has a finite value: no rows, no such column, or every value NaN.
+    Ties go to the first row in table order.
+    """
+    if df is None or column not in df.columns or df.empty:
+        return None
+    arr = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    ok = np.flatnonzero(np.isfinite(arr))
+    if ok.size == 0:
+        return None
+    i = ok[np.argmax(arr[ok])] if largest else ok[np.argmin(arr[ok])]
+    return df.iloc[int(i)]
+
+
+def best_and_worst(df: pd.DataFrame | None, column: str) -> tuple[pd.Series | None, pd.Series | None]:
+    """``(highest, lowest)`` rows of ``df`` by ``column`` (see :func:`pick`).
+
+    ``(None, None)`` when there is nothing to rank; with one row it is both.
+    """
+    return pick(df, column), pick(df, column, largest=False)
+
+
+def _unit_word(unit: str) -> str:
+    return unit.replace("_", "-")
+
+
+def _method(correction: str) -> str:
+    return {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}.get(correction, correction)
+
+
+def _chance(p: float) -> str:
+    return "above 99%" if p > 0.99 else f"{p:.0%}"
+
+
+def summary_cards(result: ChannelComparison, *, currency: str = "") -> list[dict[str, Any]]:
+    """The executive summary's KPI cards (label, value, detail; text escaped by ``nb.kpi_cards``)."""
+    g, pw = result.groups, result.pairwise
+    unit_word = _unit_word(result.unit)
+    cards: list[dict[str, Any]] = [
+        {"label": f"{result.compare_by.replace('_', ' ')} groups compared", "value": f"{len(g)}",
+         "detail": f"{int(g['units'].sum()):,} {unit_word} units"},
+    ]
+    best = pick(g, "p_best")
+    if best is not None:
+        detail = f"95% interval {best.rate_low:.1%} to {best.rate_high:.1%}"
+        detail += f"; chance it is truly the best: {_chance(best.p_best)}" if len(g) > 1 else "; the only group"
+        cards.append({"label": f"{'best ' if len(g) > 1 else ''}{result.outcome} rate",
+                      "value": f"{best.group}: {best.rate:.1%}", "detail": detail})
+    n_sig = int(pw["significant"].sum()) if len(pw) else 0
+    if len(pw):
+        cards.append({"label": "real differences", "value": f"{n_sig} of {len(pw)} pairs",
+                      "detail": f"after the {_method(result.correction)} correction for {len(pw)} comparisons "
+                                f"(alpha {result.alpha:g})"})
+    else:
+        cards.append({"label": "real differences", "value": "none to test",
+                      "detail": "one group: there is no pair to compare"})
+    rich = pick(g, "revenue_per_unit")
+    if rich is not None:
+        cards.append({"label": f"{'most ' if len(g) > 1 else ''}revenue per {unit_word}",
+                      "value": f"{rich.group}: {rich.revenue_per_unit:,.2f} {currency}".rstrip(),
+                      "detail": f"95% interval {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f}"})
+    top = pick(result.lift, "lift")
+    if top is not None:
+        cards.append({"label": f"best lift over {result.control}", "value": f"{top.lift * 100:+.2f} pts",
+                      "detail": f"{top.group}: 95% {top.lift_low * 100:+.2f} to {top.lift_high * 100:+.2f} pts (causal)"})
+    return cards
+
+
+def compare_other_unit(
+    touches: Any, customers: Any, result: ChannelComparison
+) -> tuple[ChannelComparison | None, str | None]:
+    """The same comparison counted per the other unit (customer ⇄ customer-campaign pair).
+
+    Returns ``(comparison, None)``, or ``(None, reason)`` when the view does not apply
+    (comparing by a customer attribute) or has no units (e.g. touches without campaign ids).
+    """
+    if result.mode != "touches":
+        return None, "applies when comparing by a touches column (channel, campaign_id)"
+    other_unit = "customer_campaign" if result.unit == "customer" else "customer"
+    if other_unit == "customer_campaign":
+        t = _as_table(touches, "touches")
+        if "campaign_id" not in t.columns or int(t.filter(t.campaign_id.notnull()).count().execute()) == 0:
+            return None, "the touches carry no campaign_id, so there are no customer-campaign pairs to count"
+    try:
+        other = compare_channels(touches, customers, compare_by=result.compare_by, outcome=result.outcome,
+                                 unit=other_unit, alpha=result.alpha, correction=result.correction, period=None,
+                                 campaign=result.campaign)
+    except DataError as e:
+        return None, f"no {_unit_word(other_unit)} units to count: {e}"
+    if other.groups.empty:
+        return None, f"no {_unit_word(other_unit)} units to count"
+    return other, None
+
+
+def unit_views(result: ChannelComparison, other: ChannelComparison | None) -> pd.DataFrame:
+    """The groups counted per ``result.unit`` and per ``other.unit`` side by side (headers in words)."""
+    if other is None:
+        return pd.DataFrame(columns=["group"])
+    a, b = _unit_word(result.unit), _unit_word(other.unit)
+    both = result.groups[["group", "units", "rate"]].merge(
+        other.groups[["group", "units", "rate"]], on="group", suffixes=("_a", "_b"))
+    both.columns = ["group", f"{a}s", f"rate per {a}", f"{b}s", f"rate per {b}"]
+    return both
+
+
+def unit_views_sentence(result: ChannelComparison, other: ChannelComparison | None) -> str:
+    """Who leads per customer and who per message, and what that says."""
+    both = unit_views(result, other)
+    if other is None or both.empty:
+        return "No group can be counted both ways."
+    a, b = _unit_word(result.unit), _unit_word(other.unit)
+    lead_a, lead_b = pick(both, f"rate per {a}"), pick(both, f"rate per {b}")
+    if lead_a is None or lead_b is None:
+        return "No group has a rate in both views."
+    if len(both) == 1:
+        return (f"With one group, {esc(lead_a.group)}, there is no ranking to compare: its rate is "
+                f"{_pct(lead_a[f'rate per {a}'], 2)} per {a} and {_pct(lead_b[f'rate per {b}'], 2)} per {b}.")
+    return (f"Per {a} the leader is {esc(lead_a.group)}; per {b} it is {esc(lead_b.group)}"
+            + (": the ranking depends on the unit, so frequency, not message quality, drives part of the gap."
+               if lead_a.group != lead_b.group else ": the ranking holds in both views."))
+
+
+def _unit_view_line(result: ChannelComparison, other: ChannelComparison | None) -> str | None:
+    """The summary line when the leader changes with the unit (None when it does not)."""
+    if other is None or len(result.groups) < 2:
+        return None
+    best, o = pick(result.groups, "p_best"), pick(other.groups, "rate")
+    if best is None or o is None or o.group == best.group:
+        return None
+    ou = _unit_word(other.unit)
+    return (f"Per {ou} the order changes: **{esc(o.group)}** leads with {_pct(o.rate, 2)} (see 'Per customer or "
+            f"per message'): part of {esc(best.group)}'s lead is that it reaches each customer more often, not that "
+            "each message works better.")
+
+
+def rates_title(result: ChannelComparison) -> str:
+    """Title of the rates chart: the leader, and its gap to the runner-up."""
+    g = result.groups
+    best = pick(g, "p_best")
+    if best is None:
+        return f"{result.outcome} rate by {result.compare_by}"
+    if len(g) == 1:
+        return f"{chart_label(best.group)}: {best.rate:.2%} {result.outcome} rate (the only group)"
+    top2 = g.sort_values("rate", ascending=False, kind="stable").head(2)
+    return (f"{chart_label(best.group)} leads on {result.outcome} rate "
+            f"({top2.rate.iloc[0]:.2%} vs {top2.rate.iloc[1]:.2%})")
+
+
+def rates_sentence(result: ChannelComparison) -> str:
+    """The lowest and highest rate, and the widest interval (the least certain group)."""
+    g = result.groups
+    unit_word = _unit_word(result.unit)
+    hi, lo = best_and_worst(g, "rate")
+    if hi is None:
+        return f"No group has a {result.outcome} rate yet."
+    width = g.assign(_w=g["rate_high"] - g["rate_low"])
+    wide = pick(width, "_w")
+    if len(g) == 1 or wide is None:
+        return (f"{esc(hi.group)} converts {_pct(hi.rate, 2)} per {unit_word} (95% interval "
+                f"{_pct(hi.rate_low, 2)} to {_pct(hi.rate_high, 2)}, {int(hi.units):,} units).")
+    return (f"Rates range from {_pct(lo.rate, 2)} ({esc(lo.group)}) to {_pct(hi.rate, 2)} ({esc(hi.group)}) per "
+            f"{unit_word}; the widest interval, {wide._w * 100:.2f} points, is that of {esc(wide.group)} "
+            f"({int(wide.units):,} units).")
+
+
+def funnel_title(result: ChannelComparison) -> str:
+    """Title of the funnel chart: the group with the highest click-through."""
+    lead = pick(result.groups, "click_rate")
+    unit_word = _unit_word(result.unit)
+    if lead is None:
+        return f"Funnel per {unit_word}"
+    more = "highest click-through" if len(result.groups) > 1 else "click-through"
+    return f"{chart_label(lead.group)} has the {more} per {unit_word} ({lead.click_rate:.1%})"
+
+
+def funnel_sentence(result: ChannelComparison, *, currency: str = "") -> str:
+    """Clickers and converters of the leader, and where the most revenue per unit comes from."""
+    g = result.groups
+    lead, rich = pick(g, "click_rate"), pick(g, "revenue_per_unit")
+    if lead is not None and lead.click_rate > 0:
+        text = f"{esc(lead.group)} turns {lead.click_rate:.1%} of its units into clickers and {lead.conversion_rate:.2%} into converters"
+    else:
+        text = "No clicks are recorded for these units"
+    if rich is not None:
+        text += (f"; the {'most ' if len(g) > 1 else ''}revenue per unit comes from {esc(rich.group)}: "
+                 f"{rich.revenue_per_unit:,.2f} {esc(currency)} (95% {rich.rpu_low:,.2f} to {rich.rpu_high:,.2f})")
+    return text + "."
+
+
+def pairwise_title(result: ChannelComparison) -> str:
+    pw = result.pairwise
+    n_sig = int(pw["significant"].sum()) if len(pw) else 0
+    return f"{n_sig} of {len(pw)} differences survive the {_method(result.correction)} correction"
+
+
+def pairwise_sentence(result: ChannelComparison) -> str:
+    """How many pairs differ, and what the others could have missed."""
+    pw = result.pairwise
+    if not len(pw):
+        return "With one group there is no pair to test."
+    n_sig = int(pw["significant"].sum())
+    ns = pw[~pw["significant"].astype(bool)]
+    widest = pick(ns, "mde")
+    return f"{n_sig} of {len(pw)} pairs differ after correction; " + (
+        f"the other {len(ns)} could miss true gaps of up to {widest.mde * 100:.2f} points (their largest minimum "
+        "detectable effect), so they show no difference, not equality." if widest is not None else
+        ("every pair differs." if not len(ns) else f"the other {len(ns)} show no difference, not equality."))
+
+
+def pairwise_skip_reason(result: ChannelComparison) -> str | None:
+    """Why there are no pairwise tests (one group), or None."""
+    return None if len(result.pairwise) else (
+        f"only one {result.compare_by} group has units, so there is no pair to test")
+
+
+def bayes_sentence(result: ChannelComparison) -> str:
+    """The group most likely to be the best, and how likely."""
+    best = pick(result.groups, "p_best")
+    if best is None:
+        return "No group has units."
+    if len(result.groups) == 1:
+        return f"{esc(best.group)} is the only group: there is no other to be better than."
+    return (f"{esc(best.group)} is the best group with probability {_chance(best.p_best)}"
+            + ("; no group is a clear winner (none above 90%)." if best.p_best < 0.9 else "."))
+
+
+def lift_skip_reason(result: ChannelComparison, customers: Any = None) -> str | None:
+    """Why the incremental-lift section cannot be shown (no control group, or nothing beside it), or None."""
+    if result.lift is None:
+        hint = find_control_groups(customers) if customers is not None else {}
+        more = "; ".join(f"the customers table has one (column {k}, group '{v}'): rerun with compare_by='{k}', "
+                         f"control='{v}' and campaign set to the experiment's campaign_id" for k, v in hint.items())
+        return ("this run compares channels, and no channel is a no-message control group"
+                + (f"; {more}" if more else ""))
+    if result.lift.empty:
+        return f"the control group {result.control} is the only group with units: there is nothing to compare it with"
+    return None
+
+
+def lift_title(result: ChannelComparison) -> str:
+    top = pick(result.lift, "lift")
+    if top is None:
+        return f"Lift over {chart_label(result.control)}"
+    return (f"{chart_label(top.group)} adds {top.lift * 100:.1f} points of {result.outcome} over "
+            f"{chart_label(result.control)}")
+
+
+def lift_sentence(result: ChannelComparison) -> str:
+    lift = result.lift
+    top = pick(lift, "lift")
+    if top is None:
+        return f"No group has a lift over {esc(result.control)}."
+    n_sig = int(lift["significant"].sum()) if "significant" in lift.columns else 0
+    return (f"{esc(top.group)} lifts the {result.outcome} rate by {top.lift * 100:+.2f} points over {esc(result.control)} "
+            f"(95% {top.lift_low * 100:+.2f} to {top.lift_high * 100:+.2f}), about {top.incremental:,.0f} extra outcomes; "
+            f"{n_sig} of {len(lift)} groups beat the control after correction.")
+
+
+def acquisition_or_reason(
+    transactions: Any, customers: Any, *, by: str = "acquisition_channel", **kwargs: Any
+) -> tuple[pd.DataFrame | None, str | None]:
+    """:func:`acquisition_value`, or ``(None, reason)`` when no customer has an acquisition channel."""
+    if customers is None:
+        return None, f"there is no customers table (with an {by} column)"
+    c = _as_table(customers, "customers")
+    if by not in c.columns:
+        return None, f"the customers table has no {by} column"
+    if int(c.filter(c[by].notnull()).count().execute()) == 0:
+        return None, f"no customer has an {by} value (the column is empty)"
+    value = acquisition_value(transactions, customers, by=by, **kwargs)
+    if value.empty:
+        return None, f"no customer has an {by} value"
+    return value, None
+
+
+def acquisition_title(value: pd.DataFrame) -> str:
+    """Title of the acquisition chart: the most and the least valuable channel per customer-year."""
+    top, low = best_and_worst(value, "revenue_per_customer_year")
+    if top is None:
+        return "Net revenue per customer-year by acquisition channel"
+    if len(value) == 1 or top.group == low.group:
+        return f"Customers from {chart_label(top.group)} bring {top.revenue_per_customer_year:,.2f} per customer-year"
+    if low.revenue_per_customer_year > 0:
+        ratio = top.revenue_per_customer_year / low.revenue_per_customer_year
+        return (f"Customers from {chart_label(top.group)} are worth {ratio:.1f}× those from "
+                f"{chart_label(low.group)} per year")
+    return (f"Customers from {chart_label(top.group)} bring the most per customer-year, those from "
+            f"{chart_label(low.group)} the least")
+
+
+def acquisition_sentence(value: pd.DataFrame, *, currency: str = "") -> str:
+    """The most and the least valuable acquisition channel per customer-year, with their active rates."""
+    top, low = best_and_worst(value, "revenue_per_customer_year")
+    caveat = ("Acquisition channels are not randomised: they differ in who they bring, not only in what they do.")
+    if top is None:
+        return "No acquisition channel has a tenure to divide by yet. " + caveat
+    cur = esc(currency)
+    if len(value) == 1 or top.group == low.group:
+        return (f"All customers with an acquisition channel came through {esc(top.group)}: "
+                f"{top.revenue_per_customer_year:,.2f} {cur} per customer-year, active rate {_pct(top.active_rate)}; "
+                "there is no other channel to compare with.")
+    return (f"Per customer-year, {esc(top.group)} customers bring {top.revenue_per_customer_year:,.2f} {cur} "
+            f"against {low.revenue_per_customer_year:,.2f} for {esc(low.group)}; their active rates are "
+            f"{_pct(top.active_rate)} and {_pct(low.active_rate)}. " + caveat)
+
+
+def cost_sentence(cost: pd.DataFrame, *, currency: str = "", has_control: bool = False) -> str:
+    """The cheapest outcome among the groups with a cost."""
+    cheap = pick(cost, "cost_per_outcome", largest=False)
+    tail = ("cost per incremental outcome (over the control) is the figure to budget on." if has_control else
+            "without a control group these are costs per attributed outcome, not per incremental one.")
+    if cheap is None:
+        return "No group with a cost has an outcome yet, so there is no cost per outcome; " + tail
+    return (f"The cheapest outcome comes from {esc(cheap.group)} at {cheap.cost_per_outcome:,.2f} {esc(currency)}; "
+            + tail)
+
+
+def trend_top_group(trends: pd.DataFrame | None) -> Any:
+    """The group with the highest median rate across periods (None without trends)."""
+    if trends is None or trends.empty:
+        return None
+    med = trends.groupby("group", sort=False)["rate"].median().reset_index()
+    top = pick(med, "rate")
+    return None if top is None else top.group
+
+
+def trends_title(result: ChannelComparison) -> str:
+    """Title of the trends chart: the group that leads most often (empty when no period has every group)."""
+    tr = result.trends
+    top = trend_top_group(tr)
+    if top is None:
+        return ""
+    led, shared = trend_leader(tr, top)
+    if not shared:
+        return ""
+    return f"{chart_label(top)} has the highest rate in {led} of the {shared} periods where every group had units"
+
+
+def trends_sentence(result: ChannelComparison, *, period: str | None = None) -> str:
+    """What the per-period rates show: who leads in the periods every group ran."""
+    tr = result.trends
+    words = {"W": "week", "M": "month", "Q": "quarter"}.get(period or result.period or "", "period")
+    if tr is None or tr.empty:
+        return f"No {words} has units."
+    text = f"Rates are per {words} ({tr.period.nunique()} {words}s), so they are lower than the whole-period rates above. "
+    top, best = trend_top_group(tr), pick(result.groups, "p_best")
+    led, shared = trend_leader(tr, top) if top is not None else (0, 0)
+    if top is not None and len(result.groups) > 1:  # one group leads every period it has: nothing to say
+        if shared:
+            text += f"In the {shared} {words}s where every group had units, {esc(top)} has the highest rate in {led}"
+            if best is not None and best.group != top:
+                text += f"; {esc(best.group)} in {trend_leader(tr, best.group)[0]}"
+            text += ". "
+        else:
+            text += "No single period had units in every group. "
+    return text + "A missing point means the group sent nothing that period."
+
 # --- plots ---------------------------------------------------------------------------
 
 
@@ -1388,7 +1789,7 @@ def plot_rates(result: ChannelComparison, ax: Any = None) -> Any:
     y = np.arange(len(g))
     labels = [str(x) for x in g["group"]]
     for i, r in enumerate(g.itertuples()):
-        ax.errorbar(r.rate, i, xerr=[[r.rate - r.rate_low], [r.rate_high - r.rate]], fmt="o",
+        ax.errorbar(r.rate, i, xerr=error_bars(r.rate, r.rate_low, r.rate_high), fmt="o",
                     color=color_for(r.group), capsize=4, ms=7)
     ax.set_yticks(y, [chart_label(x) for x in labels])
     percent_axis(ax, "x", decimals=1)
@@ -1407,7 +1808,7 @@ def plot_pairwise(result: ChannelComparison, ax: Any = None, max_pairs: int = 30
         _, ax = plt.subplots(figsize=(9, max(2.5, 0.4 * len(pw) + 1)))
     for i, r in enumerate(pw.itertuples()):
         colour = ACCENT if r.significant else "#999999"
-        ax.errorbar(r.difference, i, xerr=[[r.difference - r.diff_low], [r.diff_high - r.difference]],
+        ax.errorbar(r.difference, i, xerr=error_bars(r.difference, r.diff_low, r.diff_high),
                     fmt="o", color=colour, capsize=3)
     ax.axvline(0, color="#444", lw=1)
     ax.set_yticks(np.arange(len(pw)), [f"{chart_label(a)} − {chart_label(b)}" for a, b in zip(pw["a"], pw["b"], strict=True)])
@@ -1473,7 +1874,7 @@ def plot_lift(result: ChannelComparison, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(lift) + 1.2)))
     for i, r in enumerate(lift.itertuples()):
-        ax.errorbar(r.lift, i, xerr=[[r.lift - r.lift_low], [r.lift_high - r.lift]], fmt="o", capsize=4,
+        ax.errorbar(r.lift, i, xerr=error_bars(r.lift, r.lift_low, r.lift_high), fmt="o", capsize=4,
                     color=color_for(r.group), ms=7)
     ax.axvline(0, color="#444", lw=1)
     ax.set_yticks(np.arange(len(lift)), [chart_label(x) for x in lift["group"]])

@@ -48,7 +48,7 @@ import pandas as pd
 
 from .engine import backend_of, kind_of, sample_order, training_cap
 from .errors import DataError, ModelError, ParameterError
-from .stats import bootstrap_estimate, proportion
+from .stats import bootstrap_estimate, error_bars, proportion
 
 MODES = ("non_contractual", "labelled")
 MODEL_NAMES = ("logistic", "gradient_boosting")
@@ -465,6 +465,22 @@ def churn_table(
     labels = churn_labels(purchases, feats.select("customer_id"), cutoff=cutoff, inactivity_days=inactivity_days)
     j = feats.join(labels, feats.customer_id == labels.customer_id)
     return j.select(feats, labels.churned)
+
+
+def _check_history(first: Any, as_of: pd.Timestamp, inactivity_days: int) -> None:
+    """Raise :class:`ModelError` when the data are shorter than the two label windows the
+    default cutoffs need (one to train on, one to test on): too little history, not a bad
+    parameter, so a report skips the analysis and says why."""
+    if first is None or pd.isna(first):
+        raise ModelError("table transactions: no purchases, so there is no one to predict churn for")
+    first = pd.Timestamp(first).normalize()
+    need = 2 * inactivity_days
+    if (as_of - first).days < need:
+        raise ModelError(
+            f"the data cover {(as_of - first).days + 1:,} day(s) ({first.date()} to {as_of.date()}): churn prediction "
+            f"needs at least {need:,} days of history before as_of, one label window of {inactivity_days} days "
+            "(inactivity_days) to train on and one to test on; use more history or a shorter inactivity_days"
+        )
 
 
 def _nobody_active(feature_window_days: int, cutoff: Any) -> DataError:
@@ -1978,6 +1994,8 @@ def run_churn_study(
         purchases = _table(tables["purchases"])
         con = backend_of(purchases)
         first = purchases.timestamp.min().execute()
+        if cutoff is None and test_cutoff is None:
+            _check_history(first, as_of, _check_int("inactivity_days", inactivity_days))
         cutoff, test_cutoff = resolve_cutoffs(
             as_of, cutoff=cutoff, test_cutoff=test_cutoff, inactivity_days=inactivity_days, data_start=first
         )
@@ -2026,10 +2044,10 @@ def run_churn_study(
         if n_full - n_known:
             notes.append(f"{n_full - n_known:,} customers with no churned value are left out of training and testing")
         _check_class_counts(counts, "table customers, column churned")
-        if n_known < 20:
-            raise DataError(f"table customers: only {n_known} customers have a churned value; at least 20 are needed")
+        if n_known < 20:  # valid data, too few of them: a ModelError, so reports skip the analysis
+            raise ModelError(f"table customers: only {n_known} customers have a churned value; at least 20 are needed")
         if min(counts.values()) < 2:
-            raise DataError("table customers, column churned: each of churned and stayed needs at least two customers "
+            raise ModelError("table customers, column churned: each of churned and stayed needs at least two customers "
                             "to split them into training and test sets")
         n_test = math.ceil(float(test_size) * n_known)
         test_counts = allocate(counts, n_test)
@@ -2190,6 +2208,33 @@ def churn_study(ds: Any, **params: Any) -> ChurnStudy:
     return run_churn_study(churn_tables(ds), as_of=ds.as_of, **params)
 
 
+# the headline figures of results.json that need a fitted study (DESIGN.md: a figure that
+# cannot be computed is {"value": null, "reason": ...})
+UNAVAILABLE_KEYS = ("best_model", "train.customers", "train.churn_rate", "test.customers", "test.churn_rate",
+                    "scored.customers", "at_risk.customers", "at_risk.value")
+
+
+def churn_study_or_reason(ds: Any, **params: Any) -> tuple[ChurnStudy | None, str | None]:
+    """:func:`churn_study`, or ``(None, reason)`` when the data cannot support a model.
+
+    Data too small or too short (history shorter than two label windows, every customer
+    churned or every one stayed, a labelled snapshot of a handful of customers) raise
+    :class:`ModelError`; a report then says why the analysis is skipped instead of failing.
+    Invalid parameters and unusable tables still raise ``ParameterError`` and ``DataError``.
+    """
+    try:
+        return churn_study(ds, **params), None
+    except ModelError as e:
+        return None, str(e)
+
+
+def unavailable_results(reason: str, *, mode: str | None = None) -> dict[str, Any]:
+    """results.json figures of a churn study that could not run: each ``{value: null, reason}``."""
+    out: dict[str, Any] = {"mode": mode} if mode else {}
+    out.update({key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS})
+    return out
+
+
 # --- charts --------------------------------------------------------------------------
 
 MODEL_LABELS = {
@@ -2214,7 +2259,7 @@ def plot_auc(study: ChurnStudy, ax=None):
     vals = [study.metrics[m]["roc_auc"] for m in names]
     y = np.arange(len(names))[::-1]
     ax.barh(y, [v.value for v in vals], color=[_MODEL_COLORS.get(m, "#999") for m in names])
-    ax.errorbar([v.value for v in vals], y, xerr=[[v.value - v.low for v in vals], [v.high - v.value for v in vals]],
+    ax.errorbar([v.value for v in vals], y, xerr=error_bars([v.value for v in vals], [v.low for v in vals], [v.high for v in vals]),
                 fmt="none", ecolor="black", capsize=3)
     ax.set_yticks(y, [MODEL_LABELS.get(m, m) for m in names])
     ax.axvline(0.5, color="#999", lw=1, ls="--")
@@ -2267,7 +2312,7 @@ def plot_calibration(study: ChurnStudy, ax=None):
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
     cal = study.calibration()
     ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="perfect calibration")
-    ax.errorbar(cal["predicted"], cal["observed"], yerr=[cal["observed"] - cal["low"], cal["high"] - cal["observed"]],
+    ax.errorbar(cal["predicted"], cal["observed"], yerr=error_bars(cal["observed"], cal["low"], cal["high"]),
                 fmt="o-", color=_MODEL_COLORS.get(study.best_model), capsize=3, label=MODEL_LABELS[study.best_model])
     percent_axis(ax, "x")
     percent_axis(ax, "y")

@@ -1608,6 +1608,7 @@ def plot_heatmap(
     pct = m.metric in ("customers", "revenue")
     fmt = ".0%" if pct else ".2f"
     finite = values.to_numpy(float)
+    vmax = None  # orders, or no finished cell yet: _heatmap scales on the data (1.0 when empty)
     if m.metric == "customers" and np.isfinite(finite).any():
         # offset 0 is 1.0 for first-purchase cohorts: scale colours on the later offsets
         later = finite[:, 1:] if finite.shape[1] > 1 else finite

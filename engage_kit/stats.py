@@ -17,13 +17,26 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Estimate:
-    """A figure with its 95% (or other) interval and the number of units behind it."""
+    """A figure with its 95% (or other) interval and the number of units behind it.
+
+    The interval always contains the figure: ``low <= value <= high`` (a bound a rounding
+    error or a percentile bootstrap puts on the wrong side is moved onto the value), so
+    error bars ``value - low`` and ``high - value`` are never negative.
+    """
 
     value: float
     low: float
     high: float
     n: int
     method: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            low, high = contain(self.value, self.low, self.high)
+        except (TypeError, ValueError):  # not numbers (a caller's own use): leave as given
+            return
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``{value, low, high, n}`` object of results.json."""
@@ -36,6 +49,37 @@ class Estimate:
         return f"{self.value:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
 
+def contain(value: Any, low: Any, high: Any) -> tuple[Any, Any]:
+    """``(low, high)`` widened where needed so that ``low <= value <= high``.
+
+    Floats or numpy arrays; NaN bounds stay NaN (no interval), a NaN value leaves the
+    bounds alone. At k = 0 or k = n a Wilson bound lands a rounding error (1e-17) on the
+    wrong side of k/n; that is enough for matplotlib to refuse the error bar.
+    """
+    v = np.asarray(value, dtype=float)
+    lo = np.asarray(low, dtype=float)
+    hi = np.asarray(high, dtype=float)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isfinite(v) & (lo > v), v, lo)
+        hi = np.where(np.isfinite(v) & (hi < v), v, hi)
+    if lo.ndim == 0 and hi.ndim == 0:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def error_bars(value: Any, low: Any, high: Any) -> np.ndarray:
+    """The ``(2, n)`` array ``[value - low, high - value]`` for matplotlib's ``xerr`` / ``yerr``.
+
+    Never negative (clipped at 0), so an interval that misses its estimate by a rounding
+    error cannot crash a chart; NaN (no interval) stays NaN and draws no bar.
+    """
+    v = np.atleast_1d(np.asarray(value, dtype=float))
+    lo = np.atleast_1d(np.asarray(low, dtype=float))
+    hi = np.atleast_1d(np.asarray(high, dtype=float))
+    with np.errstate(invalid="ignore"):
+        return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+
+
 NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0, "none")
 
 
@@ -44,6 +88,8 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> 
 
     p~ = (k + z²/2) / (n + z²),  half-width = z / (n + z²) · sqrt(k(n − k)/n + z²/4)
     (Wilson 1927; Brown, Cai and DasGupta 2001). Works at k = 0 and k = n, unlike Wald.
+    The bounds are clipped to [0, 1] and to contain k / n exactly (at k = 0 the lower
+    bound is 0, at k = n the upper bound is 1, not a rounding error away).
     Returns (nan, nan) for n = 0. Vectorised over numpy arrays.
     """
     k = np.asarray(successes, dtype=float)
@@ -53,8 +99,9 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> 
         denom = n_arr + z**2
         centre = (k + z**2 / 2) / denom
         half = z / denom * np.sqrt(np.maximum(k * (n_arr - k) / n_arr, 0) + z**2 / 4)
-        low = np.where(n_arr > 0, np.clip(centre - half, 0, 1), np.nan)
-        high = np.where(n_arr > 0, np.clip(centre + half, 0, 1), np.nan)
+        p = np.where(n_arr > 0, k / np.where(n_arr > 0, n_arr, 1), np.nan)
+        low = np.where(n_arr > 0, np.clip(np.minimum(centre - half, p), 0, 1), np.nan)
+        high = np.where(n_arr > 0, np.clip(np.maximum(centre + half, p), 0, 1), np.nan)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
@@ -66,7 +113,7 @@ def proportion(successes: float, n: float, *, confidence: float = 0.95) -> Estim
     if n_int <= 0:
         return Estimate(float("nan"), float("nan"), float("nan"), 0, "wilson")
     lo, hi = wilson_interval(successes, n, confidence=confidence)
-    return Estimate(float(successes) / n_int, lo, hi, n_int, "wilson")
+    return Estimate(float(successes) / float(n), lo, hi, n_int, "wilson")
 
 
 def mean_estimate(values: np.ndarray, *, confidence: float = 0.95) -> Estimate:

@@ -7,14 +7,18 @@ sentence, a card or a table, and through :func:`chart_label` on its way into a f
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 # Markdown's syntax characters as HTML character references: in Markdown they are plain
 # characters (no emphasis, link, code, table cell or heading), in HTML they render as
 # themselves, so one escaped string is safe in both.
-_MARKDOWN = str.maketrans(
+_ESCAPES = str.maketrans(
     {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&#x27;",
         "\\": "&#92;",
         "`": "&#96;",
         "*": "&#42;",
@@ -38,11 +42,11 @@ _MARKDOWN = str.maketrans(
 def esc(value: Any) -> str:
     """``value`` as text that shows literally in HTML and in Markdown.
 
-    HTML's special characters become entities (``html.escape``), and so do Markdown's
+    HTML's special characters become entities (as ``html.escape`` makes them), and so do Markdown's
     (``*``, ``_``, ``[``, backticks, ``|``...), so a value can neither open a tag nor
     start a link, emphasis, a code span or a table cell; line breaks become spaces.
     """
-    return html.escape(str(value), quote=True).translate(_MARKDOWN)
+    return str(value).translate(_ESCAPES)  # one pass: an entity is never escaped again
 
 
 def chart_label(value: Any) -> str:

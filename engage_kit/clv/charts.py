@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from ..plots import ACCENT, color_for, date_axis, percent_axis
+from ..stats import error_bars
 from .analysis import CLVAnalysis
 from .value import SEGMENTS
 
@@ -91,7 +92,7 @@ def p_alive_calibration(a: CLVAnalysis) -> tuple[plt.Figure, str]:
     c = a.calibration
     fig, ax = plt.subplots()
     mid = (c["p_alive_low"] + c["p_alive_high"]) / 2
-    yerr = np.vstack([c["actual_share_buying"] - c["actual_low"], c["actual_high"] - c["actual_share_buying"]])
+    yerr = error_bars(c["actual_share_buying"], c["actual_low"], c["actual_high"])
     ax.errorbar(mid, c["actual_share_buying"], yerr=yerr, fmt="o", color=ACCENT, label="actual share buying (95% CI)")
     if "model_share_buying" in c:
         ax.plot(mid, c["model_share_buying"], marker="s", linestyle="--", color=MODEL_COLOR, label="model: P(at least one purchase)")

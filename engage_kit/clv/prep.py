@@ -24,7 +24,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ParameterError
+from ..errors import DataError, ModelError, ParameterError
 
 TIME_UNITS = {"D": 1.0, "W": 7.0}
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -216,8 +216,8 @@ def default_calibration_end(first_day: Any, observation_end: Any, *, holdout_sha
     first = as_date(first_day, "first_day")
     obs = as_date(observation_end, "observation_end")
     span = (obs - first).days
-    if span < 2:
-        raise ParameterError(
+    if span < 2:  # the data, not a parameter, are too short: a ModelError, so reports skip the analysis
+        raise ModelError(
             f"the data cover {span + 1} day(s) ({first.date()} to {obs.date()}): too short to "
             "hold out a validation period; set calibration_end explicitly or use more data"
         )

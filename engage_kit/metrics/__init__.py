@@ -24,6 +24,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from ..errors import ParameterError, did_you_mean
+from ..stats import error_bars
 from ..text import esc
 from . import email, events, retention, revenue, satisfaction, service, social, web
 from ._common import DateLike, Metric, change_test, check_period
@@ -657,7 +658,7 @@ def plot_segments(seg: pd.DataFrame, keys: list[str], *, title: str, by: str, cu
         g = seg[seg["key"] == key].sort_values("segment")
         y = range(len(g))
         cols = [color_for(s) for s in g["segment"]]
-        ax.errorbar(g["value"], list(y), xerr=[(g["value"] - g["low"]).clip(lower=0), (g["high"] - g["value"]).clip(lower=0)],
+        ax.errorbar(g["value"], list(y), xerr=error_bars(g["value"], g["low"], g["high"]),
                     fmt="none", ecolor="#999", capsize=3)
         ax.scatter(g["value"], list(y), color=cols, zorder=3)
         ax.set_yticks(list(y), [str(s) for s in g["segment"]])

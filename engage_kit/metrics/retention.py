@@ -246,7 +246,7 @@ def customer_retention_rate(
                      "high": hi if ok else np.nan, "n": int(S), "method": "bootstrap"})
     df = pd.DataFrame(rows, columns=[*keys, *counts, "value", "low", "high", "n", "method"])
     periods = pc.attrs.get("periods")
-    if all_periods and periods:
+    if all_periods and periods is not None:  # a table, also when no period has started yet (one day of data)
         if by is None:  # periods without any active or new customer still get a row
             df = pd.DataFrame({"_k": range(len(periods))}).merge(df, on="_k", how="left")
             df = fill0(df, counts)
