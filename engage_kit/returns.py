@@ -1,0 +1,144 @@
+"""Returns matched to the purchases they cancel (DESIGN.md, Data contract).
+
+A return is a transaction line with amount < 0. Each one is matched to one purchase
+order of the same customer placed in the ``match_days`` before it (the return's own day
+included), chosen in this order:
+
+1. the order it names: a purchase order with the return's own ``order_id`` (shops that
+   book a return under the original order number);
+2. an order with a line of the same ``product_id`` (when products are mapped);
+3. an order whose total, or one of whose lines, equals the returned amount;
+4. the latest order.
+
+What a matched order lost is taken off its lines (each line scaled by
+1 − returned / gross), and the matched return lines leave the table: the order now carries
+its net value. An order whose returns reach its whole value is a **cancelled order**: its
+lines leave the table too, so it is no purchase anywhere (frequency, recency, first
+purchase and cohort, order value, spend models, churn features). When the returns exceed
+the order's value, the excess stays in the table as one return line. Returns with no
+purchase to match stay as they are (netted in net revenue). Net revenue, the sum of all
+amounts, is the same before and after.
+
+Example: order A (2 × 50 = 100) on 1 May and a return of −100 of the same product on
+2 May: A is cancelled, both lines leave the table. Order B (100) and a return of −40 in
+the window: B's lines are scaled to 60, the return leaves the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+MATCH_DAYS = 90
+AMOUNT_TOLERANCE = 0.005  # amounts equal to the cent
+
+
+@dataclass
+class ReturnMatch:
+    """What matching did: counts and values (for validate and the data notes)."""
+
+    returns: int = 0
+    matched: int = 0
+    returned_value: float = 0.0
+    matched_value: float = 0.0
+    cancelled_orders: int = 0
+    cancelled_value: float = 0.0
+    reduced_orders: int = 0
+
+
+def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.Table, ReturnMatch]:
+    """Match the return lines of ``t`` to purchase orders; return the netted table and counts.
+
+    Parameters
+    ----------
+    t : ibis.Table
+        Canonical transaction lines with ``_row`` (a unique line number), ``customer_id``,
+        ``timestamp``, ``amount``, ``order_id`` (never NULL) and ``product_id`` (may be NULL).
+    match_days : int
+        How many days before a return its purchase may lie.
+
+    Returns
+    -------
+    (ibis.Table, ReturnMatch)
+        The lines with the same columns (matched return lines and cancelled orders' lines
+        removed, partly returned orders' lines scaled, an excess return line where the
+        returns exceed their order), and what was matched.
+    """
+    cols = list(t.columns)
+    lines = t.filter(t.amount >= 0)
+    rets = t.filter(t.amount < 0)
+    orders = lines.group_by("order_id").aggregate(
+        o_customer=lines.customer_id.arbitrary(), o_time=lines.timestamp.min(), gross=lines.amount.sum()
+    )
+    orders = orders.filter(orders.gross > 0)  # only an order with value can absorb a return
+
+    r = rets.select(r_row=rets._row, r_customer=rets.customer_id, r_time=rets.timestamp, r_amount=-rets.amount,
+                    r_order=rets.order_id, r_product=rets.product_id)
+    cand = r.join(
+        orders,
+        [
+            r.r_customer == orders.o_customer,
+            orders.o_time <= r.r_time,
+            orders.o_time >= r.r_time.truncate("D") - ibis.interval(days=int(match_days)),
+        ],
+    )
+    # per candidate: does the order have a line of the returned product, or of the returned amount?
+    pl = lines.select(l_order=lines.order_id, l_product=lines.product_id, l_amount=lines.amount)
+    flags = cand.left_join(pl, cand.order_id == pl.l_order).group_by(["r_row", "order_id"]).aggregate(
+        same_product=((ibis._.l_product == ibis._.r_product) & ibis._.r_product.notnull()).any(),
+        line_amount=((ibis._.l_amount - ibis._.r_amount).abs() < AMOUNT_TOLERANCE).any(),
+    )
+    cand = cand.join(flags, ["r_row", "order_id"])
+    rank = ibis.row_number().over(
+        group_by=cand.r_row,
+        order_by=[
+            ibis.desc((cand.order_id == cand.r_order).cast("int8")),
+            ibis.desc(cand.same_product.fill_null(False).cast("int8")),
+            ibis.desc((cand.line_amount.fill_null(False) | ((cand.gross - cand.r_amount).abs() < AMOUNT_TOLERANCE)).cast("int8")),
+            ibis.desc(cand.o_time),
+            ibis.desc(cand.order_id),
+        ],
+    )
+    chosen = cand.mutate(_rank=rank).filter(ibis._._rank == 0)
+    per_order = chosen.group_by("order_id").aggregate(
+        returned=chosen.r_amount.sum(),
+        gross=chosen.gross.max(),
+        last_return=chosen.r_row.max(),
+    ).mutate(factor=ibis.greatest(1 - ibis._.returned / ibis._.gross, 0.0))
+    matched_rows = chosen.select(m_row=chosen.r_row)
+
+    # lines: purchases scaled (cancelled ones dropped), matched returns dropped
+    scale = per_order.select(p_order=per_order.order_id, factor=per_order.factor)
+    kept = t.left_join(scale, (t.order_id == scale.p_order) & (t.amount >= 0))
+    kept = kept.left_join(matched_rows, kept._row == matched_rows.m_row)
+    kept = kept.filter(kept.m_row.isnull() & (kept.factor.isnull() | (kept.factor > 0)))
+    kept = kept.mutate(amount=ibis.ifelse(kept.factor.isnull(), kept.amount, kept.amount * kept.factor)).select(*cols)
+
+    # returns beyond their order's value: one return line of the excess, on the last return's row
+    excess = per_order.filter(per_order.returned > per_order.gross + AMOUNT_TOLERANCE)
+    last = t.join(excess, t._row == excess.last_return)
+    extra = last.mutate(amount=last.gross - last.returned).select(*cols)
+    out = kept.union(extra)
+
+    stats = _stats(rets, chosen, per_order)
+    return out, stats
+
+
+def _stats(rets: ibis.Table, chosen: ibis.Table, per_order: ibis.Table) -> ReturnMatch:
+    r = rets.aggregate(n=rets.count(), v=(-rets.amount).sum()).execute().iloc[0]
+    m = chosen.aggregate(n=chosen.count(), v=chosen.r_amount.sum()).execute().iloc[0]
+    o = per_order.aggregate(
+        cancelled=(per_order.factor <= 0).sum(),
+        cancelled_value=ibis.ifelse(per_order.factor <= 0, per_order.gross, 0.0).sum(),
+        reduced=(per_order.factor > 0).sum(),
+    ).execute().iloc[0]
+
+    def num(v: object) -> float:
+        return 0.0 if v is None or v != v else float(v)  # NULL or NaN from an empty aggregate
+
+    return ReturnMatch(
+        returns=int(num(r["n"])), matched=int(num(m["n"])), returned_value=num(r["v"]), matched_value=num(m["v"]),
+        cancelled_orders=int(num(o["cancelled"])), cancelled_value=num(o["cancelled_value"]),
+        reduced_orders=int(num(o["reduced"])),
+    )
