@@ -210,6 +210,21 @@ def _parse_date(value: Any, where: str) -> dt.date | None:
         ) from None
 
 
+def _read_problems(table: str, read: dict[str, Any]) -> list[str]:
+    """What is wrong with a table's ``read`` options (values that cannot work together)."""
+    problems = []
+    decimal, thousands = read.get("decimal"), read.get("thousands")
+    if decimal is not None and thousands is not None and str(decimal) == str(thousands):
+        problems.append(
+            f"tables.{table}.read: decimal and thousands are both '{decimal}', so '1{decimal}234' could be "
+            f"either number; give them different characters, e.g. {{decimal: ',', thousands: '.'}}"
+        )
+    skip = read.get("skip_rows")
+    if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
+        problems.append(f"tables.{table}.read.skip_rows: '{skip}' is not a number of rows; give a whole number such as 2")
+    return problems
+
+
 def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None = None) -> Config:
     """Validate a config mapping (as read from YAML) and return a :class:`Config`.
 
@@ -255,6 +270,20 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
     else:
         engine = EngineConfig(**{k: eng_raw[k] for k in ENGINE_KEYS if k in eng_raw})
         engine.kind = str(engine.kind or "duckdb").lower()
+        if engine.threads is not None:
+            threads = engine.threads
+            if isinstance(threads, str) and threads.strip().isdigit():
+                threads = int(threads)
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                errors.append(f"engine.threads: '{engine.threads}' is not a number of threads; give a whole number such as 4")
+                threads = None
+            engine.threads = threads
+        if engine.settings is not None and not isinstance(engine.settings, dict):
+            errors.append(
+                f"engine.settings: expected a mapping of setting -> value such as "
+                f"{{spark.sql.shuffle.partitions: '64'}}, got {engine.settings!r}"
+            )
+            engine.settings = {}
         engine.settings = dict(engine.settings or {})
         if engine.kind not in ENGINE_KINDS:
             errors.append(
@@ -290,6 +319,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
             if not isinstance(read, dict):
                 errors.append(f"tables.{name}.read: expected a mapping such as {{sep: ';'}}")
                 read = {}
+            errors.extend(_read_problems(name, read))
             path = None
             if has_path:
                 path = Path(str(spec["path"])).expanduser()
@@ -337,6 +367,29 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
     )
 
 
+class _BadValue(yaml.constructor.ConstructorError):
+    """A value YAML recognised but cannot build (``2024-02-30``), with its place in the file."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but an impossible date is an error with its line and column
+    (PyYAML raises a bare ``ValueError`` from ``datetime.date`` without a place)."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as e:
+            raise _BadValue(
+                None,
+                None,
+                f"'{node.value}' is not a real date ({e}); write a date that exists as YYYY-MM-DD, e.g. 2024-02-29",
+                node.start_mark,
+            ) from None
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _ConfigLoader.construct_yaml_timestamp)
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file.
 
@@ -352,12 +405,19 @@ def load_config(path: str | Path) -> Config:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} cannot be read: {e}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader
+    except _BadValue as e:
+        mark = e.problem_mark
+        raise ConfigError(
+            f"config file {path}, line {mark.line + 1}, column {mark.column + 1}: {e.problem}"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    except (ValueError, OverflowError, RecursionError) as e:  # PyYAML's constructors raise these too
+        raise ConfigError(f"config file {path} cannot be read: {e}") from None
     if raw is None:
         raise ConfigError(f"config file {path} is empty; it needs at least a `tables:` section")
     return parse_config(raw, base_dir=path.parent.resolve(), source=path)

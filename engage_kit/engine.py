@@ -83,7 +83,10 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
         if engine.memory_limit:
             kwargs["memory_limit"] = str(engine.memory_limit)
         if engine.threads:
-            kwargs["threads"] = int(engine.threads)
+            try:
+                kwargs["threads"] = int(engine.threads)
+            except (TypeError, ValueError):
+                raise ConfigError(f"engine.threads: '{engine.threads}' is not a number of threads; give a whole number such as 4") from None
         if engine.temp_directory:
             kwargs["temp_directory"] = str(engine.temp_directory)
         try:
@@ -131,6 +134,17 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
 @ibis.udf.scalar.builtin(name="trim")
 def trim(value: str) -> str:
     """Remove surrounding spaces (both engines' plain TRIM: faster than trimming a set)."""
+
+
+@ibis.udf.scalar.builtin(name="chr")
+def _chr(code: int) -> str:
+    """Both engines: the character with this code point (``chr(0)``: the NUL byte, which
+    cannot be written as a SQL string literal)."""
+
+
+def contains_nul(text: ibis.Value) -> ibis.Value:
+    """True where the text holds a NUL byte (a damaged or binary file read as text)."""
+    return text.contains(_chr(0))
 
 
 @ibis.udf.scalar.builtin(name="md5")
@@ -239,6 +253,34 @@ def read_csv_text(con: Any, path: str, name: str, *, sep: str | None, encoding: 
     if skip:
         kwargs["skip"] = int(skip)
     return con.read_csv(path, table_name=name, **kwargs)
+
+
+def csv_header(con: Any, path: str, name: str, *, sep: str | None, encoding: str | None, skip: int | None) -> list[str]:
+    """The header line of a CSV file as written, duplicates included.
+
+    Both engines rename a repeated column name when they read a header (DuckDB
+    ``amount_1``, Spark ``amount3``), so the file is read once more without a header and
+    only its first line is fetched.
+    """
+    if kind_of(con) == "spark":
+        kwargs: dict[str, Any] = {"header": False, "inferSchema": False}
+        if sep:
+            kwargs["sep"] = sep
+        if encoding:
+            kwargs["encoding"] = encoding
+    else:
+        kwargs = {"all_varchar": True, "header": False}
+        if sep:
+            kwargs["delim"] = sep
+        if encoding:
+            kwargs["encoding"] = encoding
+        if skip:
+            kwargs["skip"] = int(skip)
+    try:
+        first = con.read_csv(path, table_name=name, **kwargs).limit(1).to_pyarrow().to_pylist()
+    finally:
+        drop(con, name)
+    return ["" if v is None else str(v) for v in first[0].values()] if first else []
 
 
 def with_row_numbers(con: Any, table: ibis.Table, name: str) -> ibis.Table:

@@ -4,14 +4,18 @@ Every table is read as raw text (CSV) or with its stored types (Parquet, Excel t
 pandas), columns are mapped onto the canonical names (DESIGN.md, Data contract), and each
 value is try-cast so that failures can be counted and shown with their row numbers. All
 problems of all tables are collected and raised together as one :class:`DataError`;
-warnings (returns, zero amounts, rows after ``as_of``, duplicate rows) are kept on the
-:class:`Dataset` and printed by ``engage-kit validate``.
+warnings (returns, zero amounts, rows after ``as_of``, duplicate rows, rows with impossible
+values left out, columns found under another spelling) are kept on the :class:`Dataset` and
+printed by ``engage-kit validate``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,7 @@ from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
 
 MAX_EXAMPLES = 5
 SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+SURVEY_WHOLE = ("nps", "ces")  # answered in whole points; csat may be an average of items
 _OFFSET_RE = r"(Z|z|[+-]\d{2}:?\d{2})$"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".tsv.gz", ".txt.gz")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -205,6 +210,15 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
             raise DataError(
                 f"{where}: unknown file type '{path.suffix}'; use .csv, .parquet or .xlsx"
             )
+        header = None
+        if _maybe_renamed(raw.columns):  # the reader renamed a repeated name: read the header as written
+            if lower.endswith(CSV_SUFFIXES):
+                header = eng.csv_header(
+                    con, str(path), f"{_table_name(name)}_header", sep=sep, encoding=enc, skip=read.get("skip_rows")
+                )
+            elif lower.endswith(EXCEL_SUFFIXES):
+                first = pd.read_excel(path, sheet_name=read.get("sheet", 0), header=None, nrows=1, dtype=str)
+                header = ["" if pd.isna(v) else str(v) for v in first.iloc[0]] if len(first) else None
     except DataError:
         raise
     except Exception as e:  # the engine's own parse errors: show their first line
@@ -212,7 +226,42 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
         if "encod" in str(e).lower() or "unicode" in str(e).lower():
             first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
         raise DataError(f"{where}: cannot be read: {first}") from None
+    if header:
+        repeated = _repeated_names(header)
+        if repeated:
+            raise DataError(
+                f"{where}: the header repeats column names: {'; '.join(repeated)}; "
+                "a column name must be unique (the kit cannot tell which one to use): rename or drop one of them"
+            )
     return eng.with_row_numbers(con, raw, _table_name(name))
+
+
+def _maybe_renamed(columns: list[str]) -> bool:
+    """True when columns look like a reader's renames of a repeated header name: a name
+    plus a number beside the name itself or beside another such rename (DuckDB
+    ``amount, amount_1``, pandas ``amount, amount.1``, Spark ``amount2, amount3``)."""
+    lowered = {str(c).lower() for c in columns}
+    bases: list[str] = []
+    for c in columns:
+        m = re.fullmatch(r"(.+?)[_.]?\d+", str(c))
+        if m:
+            bases.append(m.group(1).lower())
+    return any(b in lowered for b in bases) or len(bases) != len(set(bases))
+
+
+def _repeated_names(header: list[str]) -> list[str]:
+    """Names the header gives to more than one column (ignoring case, as the readers
+    do), each as "columns 3 ('amount') and 4 ('amount')"."""
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(header, start=1):
+        if h.strip():
+            positions.setdefault(h.strip().lower(), []).append(i)
+    out = []
+    for where in positions.values():
+        if len(where) > 1:
+            named = [f"{i} ('{header[i - 1]}')" for i in where]
+            out.append("columns " + ", ".join(named[:-1]) + " and " + named[-1])
+    return out
 
 
 def _without_secrets(text: str, url: str, password: str | None) -> str:
@@ -279,18 +328,48 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
     return eng.register_arrow(con, _table_name(name), arrow)
 
 
-def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tuple[dict[str, str], list[str]]:
-    """Map canonical names to the file's columns; return (mapping, errors)."""
+def _name_key(name: str) -> str:
+    """A column name as the kit matches it: case, spaces and underscores ignored
+    (``Order ID``, ``ORDER_ID`` and ``orderid`` are all ``order_id``)."""
+    return re.sub(r"[\s_]+", "", str(name)).lower()
+
+
+def _resolve_columns(
+    raw: ibis.Table, tcfg: TableConfig, spec: TableSpec
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """Map canonical names to the file's columns; return (mapping, errors, notes).
+
+    A name matches its own spelling first, then any column that is the same ignoring
+    case, spaces and underscores; every column found the second way is a note (a
+    warning ``validate`` prints), and two such columns for one name are an error.
+    """
     file_cols = [c for c in raw.columns if c != "_row"]
-    by_lower = {c.lower(): c for c in file_cols}
     where = f"table {spec.name} ({tcfg.source})"
     mapping: dict[str, str] = {}
     errors: list[str] = []
+    notes: list[str] = []
+
+    def find(name: str, used: set[str]) -> tuple[str | None, list[str]]:
+        if name in file_cols and name not in used:
+            return name, []
+        same = [c for c in file_cols if _name_key(c) == _name_key(name) and c not in used]
+        return (same[0], []) if len(same) == 1 else (None, same)
+
+    def several(name: str, cols: list[str], what: str) -> str:
+        return (
+            f"{where}: {what} matches {len(cols)} columns ({', '.join(repr(c) for c in cols)}; names are "
+            f"matched ignoring case, spaces and underscores); name the one to use with "
+            f"tables.{spec.name}.columns: {{{name}: <column>}}"
+        )
+
     for canon, user in tcfg.columns.items():
-        if user in file_cols:
-            mapping[canon] = user
-        elif user.lower() in by_lower:
-            mapping[canon] = by_lower[user.lower()]
+        found, same = find(user, set())
+        if found is not None:
+            mapping[canon] = found
+            if found != user:
+                notes.append(f"{where}: the config maps {canon} to '{user}'; using the file's column '{found}'")
+        elif same:
+            errors.append(several(canon, same, f"the config maps column '{canon}' to '{user}', which"))
         else:
             near = closest(user, file_cols)
             errors.append(
@@ -303,10 +382,17 @@ def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tup
     for col in spec.columns:
         if col.name in mapping or col.name in tcfg.columns:
             continue
-        if col.name in file_cols and col.name not in used:
-            mapping[col.name] = col.name
-        elif col.name.lower() in by_lower and by_lower[col.name.lower()] not in used:
-            mapping[col.name] = by_lower[col.name.lower()]
+        found, same = find(col.name, used)
+        if found is not None:
+            mapping[col.name] = found
+            used.add(found)
+            if found != col.name:
+                notes.append(
+                    f"{where}: using column '{found}' as {col.name} (column names match ignoring case, "
+                    f"spaces and underscores; map it in tables.{spec.name}.columns to choose another)"
+                )
+        elif same:
+            errors.append(several(col.name, same, f"column '{col.name}'"))
         elif col.required:
             near = closest(col.name, [c for c in file_cols if c not in used])
             errors.append(
@@ -319,7 +405,7 @@ def _resolve_columns(raw: ibis.Table, tcfg: TableConfig, spec: TableSpec) -> tup
         for c in file_cols:
             if c not in mapping.values():
                 mapping[c] = c
-    return mapping, errors
+    return mapping, errors, notes
 
 
 def _clean_text(col: ibis.Value) -> ibis.Value:
@@ -382,8 +468,36 @@ def _examples(df: pd.DataFrame, value_col: str | None = None) -> str:
         if value_col is None:
             parts.append(f"row {int(row['_row'])}")
         else:
-            parts.append(f"row {int(row['_row'])}: {row[value_col]!r}")
+            value = row[value_col]
+            if hasattr(value, "dtype") and hasattr(value, "item"):  # a numpy scalar: show 'inf', not np.float64(inf)
+                value = value.item()
+            parts.append(f"row {int(row['_row'])}: {value!r}")
     return ", ".join(parts)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _count(value: Any) -> int:
+    """A count from an aggregate (NULL when every value was NULL: 0)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _date_format_problem(con: Any, fmt: str, table: str) -> str | None:
+    """Why the engine cannot parse with ``fmt`` (one literal parsed), or None when it can."""
+    try:
+        con.execute(eng.parse_timestamp(con, ibis.literal("2000-01-01"), fmt))
+    except Exception as e:  # noqa: BLE001 - each engine has its own error for a bad pattern
+        return (
+            f"tables.{table}.read.date_format '{fmt}' is not a date format: {_first_line(e)}; "
+            "write it with strftime codes, e.g. '%d.%m.%Y' or '%Y-%m-%d %H:%M:%S'"
+        )
+    return None
+
+
+_NON_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity")
 
 
 def _load_table(
@@ -392,26 +506,52 @@ def _load_table(
     config: Config,
     report: TableReport,
 ) -> ibis.Table | None:
-    """Read, map, type and check one table; errors and warnings go into ``report``."""
+    """Read, map, type and check one table; errors and warnings go into ``report``.
+
+    Every check that can run does: a missing column does not hide bad values in the
+    columns that are there, and bad values do not hide the table's own rules.
+    """
     spec = TABLES[tcfg.name]
     where = f"table {spec.name} ({tcfg.source})"
     raw = _read_raw(con, tcfg)
-    mapping, errors = _resolve_columns(raw, tcfg, spec)
-    if errors:
-        report.errors.extend(errors)
-        return None
+    mapping, errors, notes = _resolve_columns(raw, tcfg, spec)
+    report.errors.extend(errors)
+    report.warnings.extend(notes)
+    complete = all(c in mapping for c in spec.required)
+
+    fmt = tcfg.read.get("date_format")
+    if fmt and any(spec.kind(c) == "timestamp" and raw[u].type().is_string() for c, u in mapping.items()):
+        problem = _date_format_problem(con, str(fmt), spec.name)
+        if problem:
+            report.errors.append(f"{where}: {problem}")
+            return None
 
     exprs: dict[str, ibis.Value] = {"_row": raw._row}
-    checks: dict[str, ibis.Value] = {}
+    checks: dict[str, str] = {}  # canonical column -> source column, for typed columns
+    texts: list[str] = []  # canonical text columns, checked for NUL bytes
     for canon, user in mapping.items():
         kind = spec.kind(canon)
-        typed = _typed(con, raw[user], kind, tcfg.read, config.timezone)
+        source = raw[user]
+        typed = _typed(con, source, kind, tcfg.read, config.timezone)
         exprs[canon] = typed
-        if raw[user].type().is_string() and kind not in ("id", "string"):
-            exprs[f"_bad_{canon}"] = _clean_text(raw[user]).notnull() & typed.isnull()
+        if kind in ("float", "int") and (source.type().is_string() or source.type().is_floating()):
+            # NaN and infinity are bad values too: they pass a cast and break every sum.
+            # x - x is 0 only for finite x (NaN for NaN and ±inf) on every engine; Ibis's
+            # isinf() compiles to FALSE on Spark
+            finite = typed.notnull() & ((typed - typed) == 0)
+            given = _clean_text(source).notnull() if source.type().is_string() else source.notnull()
+            exprs[f"_bad_{canon}"] = given & ~finite
             checks[canon] = user
+        elif source.type().is_string() and kind not in ("id", "string"):
+            exprs[f"_bad_{canon}"] = _clean_text(source).notnull() & typed.isnull()
+            checks[canon] = user
+        elif source.type().is_string():
+            texts.append(canon)
     # materialise once: every check below reads this staged table, not the file again
-    stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
+    try:
+        stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
+    except Exception as e:  # the engine could not apply the read options to these values
+        raise DataError(f"{where}: cannot be read with tables.{spec.name}.read {tcfg.read}: {_first_line(e)}") from e
 
     n = int(stage.count().execute())
     if n == 0:
@@ -420,11 +560,11 @@ def _load_table(
         report.errors.append(f"{where}: {what} ({cols}) but no rows")
         return None
 
-    # type failures, one count query for all columns
-    fail_counts: dict[str, int] = {}
-    if checks:
-        agg = stage.aggregate(**{c: stage[f"_bad_{c}"].sum() for c in checks})
-        fail_counts = {k: int(v or 0) for k, v in agg.execute().iloc[0].items()}
+    # type failures and NUL bytes, one count query for all columns
+    aggs = {f"_bad_{c}": stage[f"_bad_{c}"].sum() for c in checks}
+    aggs |= {f"_nul_{c}": eng.contains_nul(stage[c]).sum() for c in texts}
+    counts = {k: _count(v) for k, v in stage.aggregate(**aggs).execute().iloc[0].items()} if aggs else {}
+    fail_counts = {c: counts[f"_bad_{c}"] for c in checks}
     for canon, count in fail_counts.items():
         if not count:
             continue
@@ -436,11 +576,24 @@ def _load_table(
         if kind == "timestamp":
             hint = f"; give the format as tables.{spec.name}.read.date_format (e.g. '%d.%m.%Y')"
         elif kind in ("float", "int"):
-            hint = f"; for '1.234,50' style numbers set tables.{spec.name}.read: {{decimal: ',', thousands: '.'}}"
+            if any(str(v).strip().lower() in _NON_FINITE for v in ex["value"]):
+                hint = "; NaN and infinite values are not numbers here: leave the cell blank where the value is missing"
+            else:
+                hint = f"; for '1.234,50' style numbers set tables.{spec.name}.read: {{decimal: ',', thousands: '.'}}"
         report.errors.append(
             f"{where}: column '{canon}'{_yours(canon, mapping)}: {count:,} of {n:,} values "
             f"{_KIND_WORDS[kind]}, e.g. {_examples(ex, 'value')}{hint}"
         )
+    for canon in texts:
+        nul = counts[f"_nul_{canon}"]
+        if nul:
+            ex = stage.filter(eng.contains_nul(stage[canon])).select("_row", value=stage[canon])
+            ex = ex.order_by("_row").limit(MAX_EXAMPLES).execute()
+            report.errors.append(
+                f"{where}: column '{canon}'{_yours(canon, mapping)}: {nul:,} of {n:,} values contain a NUL "
+                f"byte (\\x00), e.g. {_examples(ex, 'value')}; the file is damaged or not plain text: "
+                "export it again, or remove the NUL bytes"
+            )
 
     # required columns must not be blank
     for col in spec.columns:
@@ -455,7 +608,7 @@ def _load_table(
                 f"e.g. {_examples(ex)}; every row needs a {col.name}"
             )
 
-    if report.errors:
+    if not complete:  # the table's own rules need its required columns
         return None
 
     cols = [c for c in mapping]
@@ -472,7 +625,8 @@ def _load_table(
         # without an order_id every row is one order: give each such row its own id, so
         # identical rows stay separate purchases (CDNOW has 21 such same-day repeats)
         table = table.mutate(order_id=table.order_id.fill_null("#" + table._row.cast("string")))
-    return _check_table(con, table, spec, where, report, mapping)
+    table = _check_table(con, table, spec, where, report, mapping)
+    return None if report.errors else table
 
 
 def _yours(canon: str, mapping: dict[str, str]) -> str:
@@ -482,8 +636,13 @@ def _yours(canon: str, mapping: dict[str, str]) -> str:
 
 def _check_table(
     con: Any, t: ibis.Table, spec: TableSpec, where: str, report: TableReport, mapping: dict[str, str]
-) -> ibis.Table | None:
-    """Table-specific rules: conflicting order ids, survey scales, returns and zero amounts."""
+) -> ibis.Table:
+    """Table-specific rules: conflicting order ids, survey scales, returns and zero amounts,
+    impossible values (negative durations and counts, tickets resolved before opened).
+
+    Errors go into ``report.errors``; rows with impossible values are left out with a
+    warning that counts them.
+    """
     if spec.name == "transactions":
         has_order = "order_id" in mapping
         if has_order:
@@ -507,14 +666,13 @@ def _check_table(
                     + "; ".join(examples)
                     + "; an order belongs to one customer: check the order_id column mapping"
                 )
-                return None
         stats = t.aggregate(neg=(t.amount < 0).sum(), zero=(t.amount == 0).sum(), neg_sum=t.amount.sum(where=t.amount < 0)).execute().iloc[0]
-        if stats.neg:
+        if _count(stats.neg):
             report.warnings.append(
                 f"{where}: {int(stats.neg):,} rows have negative amounts (total {float(stats.neg_sum):,.2f}); "
                 "they are treated as returns: never purchases, netted in net-revenue figures"
             )
-        if stats.zero:
+        if _count(stats.zero):
             report.warnings.append(
                 f"{where}: {int(stats.zero):,} rows have an amount of 0; they still count as purchases"
             )
@@ -523,25 +681,81 @@ def _check_table(
         t = t.mutate(kind=kinds)
         lo = ibis.cases(*[(kinds == k, v[0]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))
         hi = ibis.cases(*[(kinds == k, v[1]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))
-        bad = t.filter(lo.notnull() & ((t.score < lo) | (t.score > hi)))
-        nbad = int(bad.count().execute())
-        if nbad:
-            ex = bad.select("_row", "kind", "score").order_by("_row").limit(MAX_EXAMPLES).execute()
-            shown = ", ".join(f"row {r}: {k} {v:g}" for r, k, v in zip(ex["_row"], ex["kind"], ex["score"], strict=True))
+        outside = (lo.notnull() & ((t.score < lo) | (t.score > hi))).fill_null(False)
+        fraction = (kinds.isin(SURVEY_WHOLE) & ~outside & (t.score % 1 != 0)).fill_null(False)
+        unknown = (~kinds.isin(list(SURVEY_SCALES))).fill_null(False)
+        c = t.aggregate(outside=outside.sum(), fraction=fraction.sum(), unknown=unknown.sum()).execute().iloc[0]
+
+        def shown(cond: ibis.Value) -> str:
+            ex = t.filter(cond).select("_row", "kind", "score").order_by("_row").limit(MAX_EXAMPLES).execute()
+            return ", ".join(f"row {r}: {k} {v:g}" for r, k, v in zip(ex["_row"], ex["kind"], ex["score"], strict=True))
+
+        if _count(c.outside):
             report.errors.append(
-                f"{where}: column 'score': {nbad:,} scores are outside their scale "
-                f"(nps 0-10, csat 1-5, ces 1-7), e.g. {shown}"
+                f"{where}: column 'score': {_count(c.outside):,} scores are outside their scale "
+                f"(nps 0-10, csat 1-5, ces 1-7), e.g. {shown(outside)}"
             )
-            return None
-        unknown = t.filter(~kinds.isin(list(SURVEY_SCALES)))
-        nu = int(unknown.count().execute())
-        if nu:
-            ex = unknown.select("kind").distinct().limit(MAX_EXAMPLES).execute()
+        if _count(c.fraction):
+            report.errors.append(
+                f"{where}: column 'score': {_count(c.fraction):,} nps/ces scores are not whole numbers "
+                f"(nps is answered 0, 1, ... 10 and ces 1, 2, ... 7), e.g. {shown(fraction)}; "
+                "give the answers as given, not averaged or rescaled"
+            )
+        if _count(c.unknown):
+            ex = t.filter(unknown).select("kind").distinct().limit(MAX_EXAMPLES).execute()
             report.warnings.append(
-                f"{where}: {nu:,} answers have a kind other than nps, csat or ces "
+                f"{where}: {_count(c.unknown):,} answers have a kind other than nps, csat or ces "
                 f"({', '.join(map(repr, ex.kind))}); they are kept but not scored"
             )
-    return t
+    return _exclude_impossible(t, spec, where, report, mapping)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _exclude_impossible(
+    t: ibis.Table, spec: TableSpec, where: str, report: TableReport, mapping: dict[str, str]
+) -> ibis.Table:
+    """Leave out rows whose values cannot be true, with a warning that counts them.
+
+    A value below its column's minimum (a negative handle_seconds, contacts, pageviews
+    or duration) and a ticket resolved before it was opened would turn every average
+    they enter into nonsense (an average handle time of -695 s). One count query for all
+    rules; examples only for the rules that matched.
+    """
+    rules: list[tuple[str, ibis.Value, tuple[str, ...]]] = []
+    for col in spec.columns:
+        if col.minimum is not None and col.name in mapping:
+            label = f"a negative {col.name}" if col.minimum == 0 else f"{col.name} below {col.minimum:g}"
+            rules.append((label, (t[col.name] < col.minimum).fill_null(False), (col.name,)))
+    if spec.name == "tickets" and "resolved_at" in mapping:
+        rules.append(("resolved_at before opened_at", (t.resolved_at < t.opened_at).fill_null(False), ("opened_at", "resolved_at")))
+    if not rules:
+        return t
+    impossible = functools.reduce(operator.or_, [cond for _, cond, _ in rules])
+    agg = t.aggregate(_all=impossible.sum(), **{f"r{i}": r[1].sum() for i, r in enumerate(rules)}).execute().iloc[0]
+    total = _count(agg["_all"])
+    if not total:
+        return t
+    parts = []
+    for i, (label, cond, cols) in enumerate(rules):
+        k = _count(agg[f"r{i}"])
+        if not k:
+            continue
+        ex = t.filter(cond).select("_row", *cols).order_by("_row").limit(3).execute()
+        rows = ", ".join(
+            f"row {int(r['_row'])}: " + ", ".join(f"{c} {_shown(r[c])}" for c in cols) for _, r in ex.iterrows()
+        )
+        parts.append(f"{k:,} with {label} (e.g. {rows})")
+    report.warnings.append(
+        f"{where}: {total:,} rows have impossible values and are left out of every figure: "
+        + "; ".join(parts)
+        + "; correct them in the source to count them"
+    )
+    return t.filter(~impossible)
 
 
 def _finish(
@@ -610,7 +824,11 @@ def load_dataset(
             progress(f"loading {name} from {tcfg.source}")
         report = TableReport(name=name, source=tcfg.source)
         reports[name] = report
-        t = _load_table(con, tcfg, config, report)
+        try:
+            t = _load_table(con, tcfg, config, report)
+        except DataError as e:  # this table cannot be read at all: go on with the others
+            report.errors.append(str(e))
+            t = None
         if t is not None:
             staged[name] = t
     errors = [e for r in reports.values() for e in r.errors]

@@ -10,6 +10,7 @@ class Column:
     name: str
     kind: str  # "id", "timestamp", "float", "int", "bool", "string"
     required: bool = False
+    minimum: float | None = None  # smallest possible value (counts, durations); below it a row is impossible
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,15 @@ TABLES: dict[str, TableSpec] = {
             ("customer_id", "id"),
             ("resolved_at", "timestamp"),
             ("channel", "string"),
-            ("contacts", "float"),
-            ("handle_seconds", "float"),
+            ("contacts", "float", False, 0),
+            ("handle_seconds", "float", False, 0),
         ),
         _t(
             "web_sessions",
             ("session_id", "id", True),
             ("started_at", "timestamp", True),
-            ("pageviews", "float"),
-            ("duration_seconds", "float"),
+            ("pageviews", "float", False, 0),
+            ("duration_seconds", "float", False, 0),
             ("customer_id", "id"),
             ("landing_page", "string"),
             ("exit_page", "string"),
