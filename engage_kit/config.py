@@ -26,9 +26,15 @@ NOTEBOOKS = (
     "churn_prediction",
     "channel_comparison",
 )
-TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "tables", "notebooks")
-TABLE_KEYS = ("path", "read", "columns", "connection", "table", "sql", "password_env")
-READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows")
+TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "active_days", "tables", "notebooks")
+TABLE_KEYS = ("path", "read", "columns", "derive", "connection", "table", "sql", "password_env",
+              "missing_customer_id", "returns", "outliers")
+READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows", "duplicates")
+RETURNS_KEYS = ("match", "match_days")
+OUTLIER_KEYS = ("exclude_above",)
+MISSING_CUSTOMER_ID = ("error", "drop", "guest")
+# keys that only the transactions table has
+TRANSACTION_KEYS = ("missing_customer_id", "returns", "outliers")
 ENGINE_KEYS = ("kind", "memory_limit", "threads", "path", "master", "settings", "temp_directory")
 ENGINE_KINDS = ("duckdb", "spark")
 PERIODS = ("W", "M", "Q")
@@ -46,6 +52,10 @@ class TableConfig:
     table: str | None = None
     sql: str | None = None
     password_env: str | None = None
+    derive: dict[str, str] = field(default_factory=dict)  # canonical -> arithmetic over source columns
+    missing_customer_id: str = "error"  # transactions: error | drop | guest
+    returns: dict[str, Any] = field(default_factory=lambda: {"match": "orders", "match_days": 90})
+    outliers: dict[str, Any] = field(default_factory=dict)  # {exclude_above: amount}
 
     @property
     def source(self) -> str:
@@ -123,6 +133,7 @@ class Config:
     timezone: str = "UTC"
     engine: EngineConfig = field(default_factory=EngineConfig)
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    active_days: int | None = None  # one definition of active, in days; None: chosen from the data
     source: Path | None = None  # the YAML file, when read from one
     name: str | None = None  # the built-in dataset's name, when it is one
 
@@ -143,6 +154,8 @@ class Config:
         }
         if self.as_of:
             out["as_of"] = self.as_of.isoformat()
+        if self.active_days is not None:
+            out["active_days"] = self.active_days
         eng = {k: v for k, v in vars(self.engine).items() if v not in (None, {}) and k != "session"}
         if eng != {"kind": "duckdb"}:
             out["engine"] = eng
@@ -151,7 +164,7 @@ class Config:
             d: dict[str, Any] = {}
             for key in TABLE_KEYS:
                 v = getattr(t, key)
-                if v in (None, {}):
+                if v in (None, {}) or (key, v) in (("missing_customer_id", "error"), ("returns", {"match": "orders", "match_days": 90})):
                     continue
                 d[key] = str(v) if isinstance(v, Path) else v
             tables[name] = d
@@ -186,6 +199,8 @@ def _unknown_keys(raw: dict[str, Any]) -> list[str]:
             if isinstance(spec, dict):
                 check(spec, TABLE_KEYS, f"tables.{name}.")
                 check(spec.get("read"), READ_KEYS, f"tables.{name}.read.")
+                check(spec.get("returns"), RETURNS_KEYS, f"tables.{name}.returns.")
+                check(spec.get("outliers"), OUTLIER_KEYS, f"tables.{name}.outliers.")
                 cols = spec.get("columns")
                 if isinstance(cols, dict) and name != "customers":
                     check(cols, tuple(TABLES[name].names), f"tables.{name}.columns.")
@@ -222,7 +237,68 @@ def _read_problems(table: str, read: dict[str, Any]) -> list[str]:
     skip = read.get("skip_rows")
     if skip is not None and (isinstance(skip, bool) or not isinstance(skip, int) or skip < 0):
         problems.append(f"tables.{table}.read.skip_rows: '{skip}' is not a number of rows; give a whole number such as 2")
+    dup = read.get("duplicates")
+    if dup is not None and str(dup).strip().lower() not in ("keep", "drop"):
+        problems.append(f"tables.{table}.read.duplicates: '{dup}' is not 'keep' or 'drop' (identical rows: drop is the default)")
     return problems
+
+
+def _transaction_rules(
+    name: str, spec: dict[str, Any], errors: list[str]
+) -> tuple[dict[str, str], str, dict[str, Any], dict[str, Any]]:
+    """``derive``, ``missing_customer_id``, ``returns`` and ``outliers`` of one table, checked."""
+    from .schema import TABLES as _TABLES
+
+    derive_raw = spec.get("derive") or {}
+    derive: dict[str, str] = {}
+    if not isinstance(derive_raw, dict):
+        errors.append(f"tables.{name}.derive: expected a mapping such as {{amount: \"Quantity * UnitPrice\"}}")
+    else:
+        valid = tuple(_TABLES[name].names) if name in _TABLES else ()
+        for k, v in derive_raw.items():
+            if str(k) not in valid:
+                errors.append(f"tables.{name}.derive.{k}: '{k}' is not a column of {name}{did_you_mean(str(k), valid)}")
+            elif not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                errors.append(f"tables.{name}.derive.{k}: expected an expression in quotes, e.g. \"Quantity * UnitPrice\"")
+            else:
+                derive[str(k)] = str(v)
+        both = sorted(set(derive) & set(map(str, spec.get("columns") or {})))
+        if both:
+            errors.append(f"tables.{name}: {', '.join(both)} both mapped in columns and derived in derive; keep one")
+    for key in TRANSACTION_KEYS:
+        if key in spec and name != "transactions":
+            errors.append(f"tables.{name}.{key}: only the transactions table has this setting")
+    missing = str(spec.get("missing_customer_id", "error")).strip().lower()
+    if missing not in MISSING_CUSTOMER_ID:
+        errors.append(
+            f"tables.{name}.missing_customer_id: '{spec.get('missing_customer_id')}' is not one of "
+            f"{', '.join(MISSING_CUSTOMER_ID)}{did_you_mean(missing, MISSING_CUSTOMER_ID)}"
+        )
+        missing = "error"
+    returns: dict[str, Any] = {"match": "orders", "match_days": 90}
+    r = spec.get("returns")
+    if r is not None:
+        if not isinstance(r, dict):
+            errors.append(f"tables.{name}.returns: expected a mapping such as {{match_days: 90}} or {{match: none}}")
+        else:
+            match = r.get("match", "orders")
+            match = "none" if match is None or match is False else str(match).strip().lower()
+            if match not in ("orders", "none"):
+                errors.append(f"tables.{name}.returns.match: '{r.get('match')}' is not 'orders' or 'none'")
+            days = r.get("match_days", 90)
+            if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+                errors.append(f"tables.{name}.returns.match_days: expected a whole number of days >= 0, got {days!r}")
+                days = 90
+            returns = {"match": match, "match_days": days}
+    outliers: dict[str, Any] = {}
+    o = spec.get("outliers")
+    if o is not None:
+        above = o.get("exclude_above") if isinstance(o, dict) else None
+        if isinstance(above, bool) or not isinstance(above, (int, float)) or above <= 0:
+            errors.append(f"tables.{name}.outliers: expected {{exclude_above: AMOUNT}} with a positive amount, got {o!r}")
+        else:
+            outliers = {"exclude_above": float(above)}
+    return derive, missing, returns, outliers
 
 
 def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None = None) -> Config:
@@ -262,6 +338,13 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
     except ConfigError as e:
         errors.append(str(e))
         as_of = None
+    active_days = raw.get("active_days")
+    if active_days is not None and (isinstance(active_days, bool) or not isinstance(active_days, int) or active_days < 1):
+        errors.append(
+            f"active_days: '{active_days}' is not a number of days; give a whole number of days >= 1 such as 90 "
+            "(or leave it out to choose it from the data)"
+        )
+        active_days = None
 
     eng_raw = raw.get("engine") or {}
     engine = EngineConfig()
@@ -325,6 +408,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
                 path = Path(str(spec["path"])).expanduser()
                 if not path.is_absolute():
                     path = base_dir / path
+            derive, missing, returns, outliers = _transaction_rules(name, spec, errors)
             tables[name] = TableConfig(
                 name=name,
                 path=path,
@@ -334,6 +418,10 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
                 table=spec.get("table"),
                 sql=spec.get("sql"),
                 password_env=spec.get("password_env"),
+                derive=derive,
+                missing_customer_id=missing,
+                returns=returns,
+                outliers=outliers,
             )
         if tables and "transactions" not in tables and "customers" not in tables:
             errors.append("tables: `transactions` is required (or `customers` with a churned column)")
@@ -363,6 +451,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
         timezone=tz,
         engine=engine,
         notebooks=notebooks,
+        active_days=active_days,
         source=source,
     )
 

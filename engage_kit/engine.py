@@ -207,13 +207,23 @@ _STRFTIME_TO_JAVA = {
 }
 
 
+# codes that strftime parsing accepts with one digit too ("12/1/2010 8:26"): Java's
+# one-letter forms read one or two digits, where its two-letter forms insist on two
+_ONE_OR_TWO_DIGITS = {"%m": "M", "%d": "d", "%H": "H", "%I": "h", "%M": "m", "%S": "s"}
+
+
 def java_datetime_pattern(fmt: str) -> str:
-    """Translate a strftime format (``%d.%m.%Y``) to a Java pattern (``dd.MM.yyyy``)."""
+    """Translate a strftime format (``%d.%m.%Y``) to a Java pattern (``d.M.yyyy``).
+
+    Day, month, hour, minute and second take one or two digits, as in strftime parsing,
+    except where they touch another field without a separator (``%Y%m%d``: ``yyyyMMdd``).
+    """
     out, i = [], 0
     while i < len(fmt):
         code = fmt[i : i + 2]
         if code in _STRFTIME_TO_JAVA:
-            out.append(_STRFTIME_TO_JAVA[code])
+            touches = (i >= 2 and fmt[i - 2] == "%") or fmt[i + 2 : i + 3] == "%"
+            out.append(_ONE_OR_TWO_DIGITS[code] if code in _ONE_OR_TWO_DIGITS and not touches else _STRFTIME_TO_JAVA[code])
             i += 2
             continue
         ch = fmt[i]

@@ -26,10 +26,11 @@ import ibis
 import ibis.expr.datatypes as idt
 import pandas as pd
 
+from . import derive as derive_mod
 from . import engine as eng
 from .config import Config, TableConfig, safe_url, url_credentials
 from .engine import connect
-from .errors import DataError, closest
+from .errors import ConfigError, DataError, closest
 from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
 
 MAX_EXAMPLES = 5
@@ -334,6 +335,27 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
+_QUANTITY_WORDS = ("quantity", "qty", "menge", "anzahl", "units", "count", "quantite", "cantidad")
+_PRICE_WORDS = ("unitprice", "price", "preis", "einzelpreis", "unitcost", "prix", "precio", "itemprice")
+
+
+def _amount_hint(columns: list[str]) -> str | None:
+    """``"<quantity> * <price>"`` when the columns include a quantity and a unit price."""
+    def pick(words: tuple[str, ...]) -> str | None:
+        keys = {c: _name_key(c) for c in columns}
+        for w in words:
+            for c, k in keys.items():
+                if k == w or k.endswith(w) or k.startswith(w):
+                    return c
+        return None
+
+    q, p = pick(_QUANTITY_WORDS), pick(_PRICE_WORDS)
+    if q is None or p is None or q == p:
+        return None
+    quote = lambda c: c if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", c) else '"' + c.replace('"', '""') + '"'  # noqa: E731
+    return f"{quote(q)} * {quote(p)}"
+
+
 def _resolve_columns(
     raw: ibis.Table, tcfg: TableConfig, spec: TableSpec
 ) -> tuple[dict[str, str], list[str], list[str]]:
@@ -370,6 +392,11 @@ def _resolve_columns(
                 notes.append(f"{where}: the config maps {canon} to '{user}'; using the file's column '{found}'")
         elif same:
             errors.append(several(canon, same, f"the config maps column '{canon}' to '{user}', which"))
+        elif derive_mod.looks_like_expression(user):
+            errors.append(
+                f"{where}: the config maps column '{canon}' to '{user}', which is not a column but a "
+                f"calculation; write it under derive instead: tables.{spec.name}.derive: {{{canon}: \"{user}\"}}"
+            )
         else:
             near = closest(user, file_cols)
             errors.append(
@@ -380,7 +407,7 @@ def _resolve_columns(
             )
     used = set(mapping.values())
     for col in spec.columns:
-        if col.name in mapping or col.name in tcfg.columns:
+        if col.name in mapping or col.name in tcfg.columns or col.name in tcfg.derive:
             continue
         found, same = find(col.name, used)
         if found is not None:
@@ -395,11 +422,15 @@ def _resolve_columns(
             errors.append(several(col.name, same, f"column '{col.name}'"))
         elif col.required:
             near = closest(col.name, [c for c in file_cols if c not in used])
+            product = _amount_hint(file_cols) if col.name == "amount" else None
+            if product:
+                hint = f" (the file has a quantity and a price: derive it with tables.{spec.name}.derive: {{amount: \"{product}\"}})"
+            elif near:
+                hint = f" (did you mean '{near}'? map it with tables.{spec.name}.columns: {{{col.name}: {near}}})"
+            else:
+                hint = ""
             errors.append(
-                f"{where}: required column '{col.name}' is missing"
-                + (f" (did you mean '{near}'? map it with tables.{spec.name}.columns: "
-                   f"{{{col.name}: {near}}})" if near else "")
-                + f"; the file's columns are: {', '.join(file_cols)}"
+                f"{where}: required column '{col.name}' is missing{hint}; the file's columns are: {', '.join(file_cols)}"
             )
     if spec.name == "customers":  # extra columns are attributes, kept under their names
         for c in file_cols:
@@ -547,6 +578,35 @@ def _load_table(
             checks[canon] = user
         elif source.type().is_string():
             texts.append(canon)
+    # derived columns: arithmetic over source columns, each read as a number
+    file_cols = [c for c in raw.columns if c != "_row"]
+    sources: dict[str, ibis.Value] = {}
+    derived_from: dict[str, tuple[str, list[str]]] = {}  # source column -> (canonical, its expression)
+    for canon, text in tcfg.derive.items():
+        try:
+            node = derive_mod.check(text, file_cols, where=f"{where}: tables.{spec.name}.derive.{canon}")
+        except ConfigError as e:
+            report.errors.append(str(e))
+            continue
+        for c in derive_mod.columns(node):
+            if c not in sources:
+                src = raw[c]
+                num = _typed(con, src, "float", tcfg.read, config.timezone)
+                given = _clean_text(src).notnull() if src.type().is_string() else src.notnull()
+                key = f"_dsrc{len(sources)}"
+                exprs[f"_bad_{key}"] = given & ~(num.notnull() & ((num - num) == 0))
+                checks[key] = c
+                derived_from[key] = (canon, text)
+                sources[c] = num
+        exprs[canon] = derive_mod.to_ibis(node, sources.__getitem__)
+        mapping[canon] = f"= {text}"
+    complete = all(c in mapping for c in spec.required)
+    # the source's other columns take part in the duplicate check: two order lines that
+    # differ only in a column the kit does not use are two lines
+    used_sources = {u for u in mapping.values()} | set(sources)
+    extras = [c for c in file_cols if c not in used_sources]
+    for i, c in enumerate(extras):
+        exprs[f"_x{i}"] = raw[c].cast("string")
     # materialise once: every check below reads this staged table, not the file again
     try:
         stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
@@ -567,6 +627,16 @@ def _load_table(
     fail_counts = {c: counts[f"_bad_{c}"] for c in checks}
     for canon, count in fail_counts.items():
         if not count:
+            continue
+        if canon in derived_from:
+            target, text = derived_from[canon]
+            rows = stage.filter(stage[f"_bad_{canon}"]).select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
+            picked = raw.filter(raw._row.isin([int(r) for r in rows["_row"]]))
+            ex = picked.select("_row", value=picked[checks[canon]]).order_by("_row").execute()
+            report.errors.append(
+                f"{where}: column '{checks[canon]}', used in tables.{spec.name}.derive.{target} ('{text}'): "
+                f"{count:,} of {n:,} values are not numbers, e.g. {_examples(ex, 'value')}"
+            )
             continue
         rows = stage.filter(stage[f"_bad_{canon}"]).select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
         picked = raw.filter(raw._row.isin([int(r) for r in rows["_row"]]))
@@ -599,13 +669,20 @@ def _load_table(
     for col in spec.columns:
         if not col.required or col.name not in mapping or fail_counts.get(col.name):
             continue
+        if col.name == "customer_id" and spec.name == "transactions" and tcfg.missing_customer_id != "error":
+            continue  # guest orders: counted and set aside in _finish
         blanks = stage.filter(stage[col.name].isnull())
         nb = int(blanks.count().execute())
         if nb:
             ex = blanks.select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
+            guest = (
+                f"; rows without a customer (guest orders) can be left out with tables.{spec.name}.missing_customer_id: "
+                "drop, or kept out of the per-customer analyses with missing_customer_id: guest"
+                if col.name == "customer_id" and spec.name == "transactions" else ""
+            )
             report.errors.append(
                 f"{where}: column '{col.name}'{_yours(col.name, mapping)} is empty in {nb:,} of {n:,} rows, "
-                f"e.g. {_examples(ex)}; every row needs a {col.name}"
+                f"e.g. {_examples(ex)}; every row needs a {col.name}{guest}"
             )
 
     if not complete:  # the table's own rules need its required columns
@@ -620,6 +697,7 @@ def _load_table(
     table = stage.select(
         "_row",
         *[stage[c] if c in mapping else ibis.null(null_types[spec.kind(c)]).name(c) for c in cols],
+        *[f"_x{i}" for i in range(len(extras))],
     )
     if spec.name == "transactions":
         # without an order_id every row is one order: give each such row its own id, so
@@ -631,6 +709,8 @@ def _load_table(
 
 def _yours(canon: str, mapping: dict[str, str]) -> str:
     user = mapping.get(canon, canon)
+    if user.startswith("= "):
+        return f" (derived: {user[2:]})"
     return f" (your column '{user}')" if user != canon else ""
 
 
@@ -759,15 +839,20 @@ def _exclude_impossible(
 
 
 def _finish(
-    con: Any, name: str, t: ibis.Table, as_of_end: pd.Timestamp, report: TableReport, where: str
+    con: Any, name: str, t: ibis.Table, as_of_end: pd.Timestamp, report: TableReport, where: str,
+    tcfg: TableConfig | None = None,
 ) -> ibis.Table:
-    """Drop rows after as_of and identical duplicate rows; materialise the canonical table.
+    """Drop rows after as_of and identical duplicate rows; for transactions set guest
+    orders aside, match returns to purchases and flag outlier orders; materialise.
 
-    Transactions without an order_id never have identical rows here: each row got its own
-    order id, since without one every row is one order.
+    A row is a duplicate only when every column of the source row is identical (the
+    columns the kit does not use included, carried as ``_x*``); ``read: {duplicates: keep}``
+    keeps them. Transactions without an order_id never have identical rows here: each
+    row got its own order id, since without one every row is one order.
     """
     spec = TABLES[name]
     tcol = spec.time_column
+    tcfg = tcfg or TableConfig(name=name)
     if tcol is not None:
         late = int(t.filter(t[tcol] >= as_of_end.to_pydatetime()).count().execute())
         if late:
@@ -776,24 +861,114 @@ def _finish(
             )
             t = t.filter(t[tcol] < as_of_end.to_pydatetime())
     data_cols = [c for c in t.columns if c != "_row"]
+    extras = [c for c in data_cols if re.fullmatch(r"_x\d+", c)]
     n0 = int(t.count().execute())
     distinct = int(t.select(*data_cols).distinct().count().execute())
-    if distinct == n0:  # the usual case: keep the source's row order, no sort needed
-        final = eng.materialize(con, f"ek_{name}", t.drop("_row"))
-    else:  # keep the first of each group of identical rows, in source order
-        dedup = t.group_by(data_cols).aggregate(_row=t._row.min())
-        final = eng.materialize(con, f"ek_{name}", dedup.order_by("_row").drop("_row"))
-    n1 = distinct
-    dropped = n0 - n1
+    dropped = n0 - distinct
+    keep = str(tcfg.read.get("duplicates", "drop")).strip().lower() == "keep"
     if dropped:
-        report.warnings.append(f"{where}: {dropped:,} duplicated identical rows are dropped")
-    report.rows = n1
+        # a window groups NULLs together, as the duplicate count does (a join would not)
+        first = t.mutate(_first=t._row.min().over(ibis.window(group_by=data_cols)))
+        pairs = first.filter(first._row != first._first).select("_first", "_row").order_by("_row").limit(3).execute()
+        shown = ", ".join(f"row {int(r)} repeats row {int(f)}" for r, f in zip(pairs["_row"], pairs["_first"], strict=True))
+        if keep:
+            report.warnings.append(f"{where}: {dropped:,} rows repeat an earlier row in every column ({shown}); kept (read.duplicates: keep)")
+        else:
+            report.warnings.append(
+                f"{where}: {dropped:,} rows repeat an earlier row in every column and are dropped ({shown}); "
+                f"set tables.{name}.read.duplicates: keep to count them"
+            )
+            t = t.group_by(data_cols).aggregate(_row=t._row.min())
+    t = t.drop(*extras) if extras else t
+    reordered = bool(dropped and not keep)
+    if name == "transactions":
+        t, changed = _transactions_rules(t, tcfg, report, where)
+        reordered = reordered or changed
+    # keep the source's row order (a sort only when a step above may have changed it)
+    final = eng.materialize(con, f"ek_{name}", t.order_by("_row").drop("_row") if reordered else t.drop("_row"))
+    report.rows = int(final.count().execute()) if name == "transactions" else (n0 if keep else distinct)
     if "customer_id" in final.columns:
         report.customers = int(final.customer_id.nunique().execute())
     if tcol is not None:
         rng = final.aggregate(lo=final[tcol].min(), hi=final[tcol].max()).execute().iloc[0]
         report.start, report.end = rng.lo, rng.hi
     return final
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
+
+
+def _transactions_rules(
+    t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str
+) -> tuple[ibis.Table, bool]:
+    """Guest orders, returns matched to purchases, outlier orders (DESIGN.md, Data contract).
+
+    Returns the table and whether its rows may have been reordered.
+    """
+    from .returns import match_returns
+
+    total = t.aggregate(n=t.count(), rev=t.amount.sum(), gross=ibis.ifelse(t.amount > 0, t.amount, 0.0).sum()).execute().iloc[0]
+    gross = float(total["gross"] or 0.0)
+    guests = t.filter(t.customer_id.isnull())
+    g = guests.aggregate(n=guests.count(), orders=guests.order_id.nunique(),
+                         rev=ibis.ifelse(guests.amount > 0, guests.amount, 0.0).sum()).execute().iloc[0]
+    if int(g["n"]):
+        rev = float(g["rev"] or 0.0)
+        what = {"drop": "left out of every figure", "guest": "left out of every per-customer analysis (guest orders)"}
+        report.warnings.append(
+            f"{where}: {int(g['n']):,} rows ({int(g['orders']):,} orders) have no customer_id and are "
+            f"{what[tcfg.missing_customer_id]}; they hold {rev:,.2f} ({_share(rev, gross)}) of gross revenue"
+        )
+        t = t.filter(t.customer_id.notnull())
+    matched = tcfg.returns.get("match", "orders") != "none" and bool(int(t.filter(t.amount < 0).count().execute()))
+    if matched:
+        t, m = match_returns(t, match_days=int(tcfg.returns.get("match_days", 90)))
+        report.warnings.append(
+            f"{where}: {m.returns:,} return lines ({m.returned_value:,.2f}); {m.matched:,} matched to a purchase in the "
+            f"{int(tcfg.returns.get('match_days', 90))} days before ({m.matched_value:,.2f}): {m.cancelled_orders:,} orders "
+            f"cancelled ({m.cancelled_value:,.2f}, {_share(m.cancelled_value, gross)} of gross revenue; no purchase anywhere), "
+            f"{m.reduced_orders:,} reduced; {m.returns - m.matched:,} unmatched returns stay in net revenue "
+            "(returns: {match: none} turns matching off)"
+        )
+    return _outlier_orders(t, tcfg, report, where), matched
+
+
+def _outlier_orders(t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str) -> ibis.Table:
+    """Orders above both 100 × the median order and its 99.99th percentile: listed, not removed
+    unless ``outliers: {exclude_above: AMOUNT}`` says so."""
+    from .nb import pseudonymise
+
+    p = t.filter(t.amount >= 0)
+    orders = p.group_by("order_id").aggregate(customer_id=p.customer_id.arbitrary(), amount=p.amount.sum())
+    q = orders.aggregate(med=orders.amount.approx_median(), p9999=orders.amount.quantile(0.9999),
+                         total=orders.amount.sum()).execute().iloc[0]
+    if q["med"] is None or pd.isna(q["med"]):
+        return t
+    limit = max(100 * float(q["med"]), float(q["p9999"]))
+    above = tcfg.outliers.get("exclude_above")
+    cut = float(above) if above else limit
+    big = orders.filter(orders.amount > cut)
+    n_big = int(big.count().execute())
+    if n_big:
+        top = big.order_by(ibis.desc("amount")).limit(5).execute()
+        ids = pseudonymise(top["customer_id"], force=True)
+        shown = ", ".join(f"{a:,.2f} ({c})" for a, c in zip(top["amount"], ids, strict=True))
+        value = float(big.amount.sum().execute())
+        rule = f"above {cut:,.2f}" + ("" if above else " (100 × the median order and its 99.99th percentile)")
+        if above:
+            report.warnings.append(
+                f"{where}: {n_big:,} orders {rule} are excluded by tables.transactions.outliers.exclude_above "
+                f"({value:,.2f}, {_share(value, float(q['total']))} of purchase value); largest: {shown}"
+            )
+            t = t.filter(~t.order_id.isin(big.order_id))
+        else:
+            report.warnings.append(
+                f"{where}: {n_big:,} unusually large orders {rule} hold {value:,.2f} "
+                f"({_share(value, float(q['total']))} of purchase value); largest: {shown}. They are kept; "
+                "tables.transactions.outliers: {exclude_above: AMOUNT} excludes them"
+            )
+    return t
 
 
 def load_dataset(
@@ -858,7 +1033,8 @@ def load_dataset(
 
     tables: dict[str, ibis.Table] = {}
     for name, t in staged.items():
-        tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})")
+        tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})",
+                               config.tables[name])
         for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows"):
             eng.drop(con, helper)
     if "transactions" in tables and reports["transactions"].rows == 0:

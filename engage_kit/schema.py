@@ -55,6 +55,7 @@ TABLES: dict[str, TableSpec] = {
             ("order_id", "id"),
             ("channel", "string"),
             ("quantity", "float"),
+            ("product_id", "id"),
         ),
         _t(
             "customers",

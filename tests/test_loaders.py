@@ -40,7 +40,7 @@ def validate(cfg: Path, capsys) -> tuple[int, str]:
 
 
 def test_csv_loads_and_types_are_canonical(tmp_path):
-    cfg = write(tmp_path, {"tx.csv": GOOD}, "tables: {transactions: {path: tx.csv}}")
+    cfg = write(tmp_path, {"tx.csv": GOOD}, "tables: {transactions: {path: tx.csv, returns: {match: none}}}")
     ds = ek.open_dataset(cfg)
     tx = ds.to_pandas("transactions")
     assert len(tx) == 5
@@ -56,6 +56,15 @@ def test_csv_loads_and_types_are_canonical(tmp_path):
     assert ds.purchases.count().execute() == 3
     assert any("negative amounts" in w for w in ds.warnings)
     assert any("amount of 0" in w for w in ds.warnings)
+
+
+def test_a_return_under_its_order_number_nets_the_order_by_default(tmp_path):
+    cfg = write(tmp_path, {"tx.csv": GOOD}, "tables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    orders = ds.orders.execute().set_index("order_id")
+    assert orders.loc["o1", "amount"] == pytest.approx(10.0) and not orders["is_return"].any()
+    assert ds.to_pandas("transactions").amount.sum() == pytest.approx(30.0)  # net revenue unchanged
+    assert any("1 matched to a purchase" in w and "1 reduced" in w for w in ds.warnings)
 
 
 def test_parquet_and_excel(tmp_path):
@@ -131,7 +140,8 @@ def test_duplicate_rows_dropped_with_warning(tmp_path):
     cfg = write(tmp_path, {"tx.csv": text}, "tables: {transactions: {path: tx.csv}}")
     ds = ek.open_dataset(cfg)
     assert ds.reports["transactions"].rows == 2
-    assert any("1 duplicated identical rows" in w for w in ds.warnings)
+    assert any("1 rows repeat an earlier row in every column and are dropped (row 2 repeats row 1)" in w
+               for w in ds.warnings)
 
 
 def test_without_order_id_every_row_is_one_order(tmp_path):
