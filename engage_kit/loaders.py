@@ -971,6 +971,38 @@ def _outlier_orders(t: ibis.Table, tcfg: TableConfig, report: TableReport, where
     return t
 
 
+EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01")
+
+
+def _latest_plausible(tcfg: TableConfig) -> pd.Timestamp:
+    """One day after the source file was last written (or after today, for other sources)."""
+    stamp = pd.Timestamp.now()
+    if tcfg.path is not None:
+        try:
+            path = Path(tcfg.path)
+            times = [p.stat().st_mtime for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path.stat().st_mtime]
+            if times:
+                stamp = min(stamp, pd.Timestamp.fromtimestamp(max(times)))
+        except OSError:
+            pass
+    return stamp + pd.Timedelta(days=1)
+
+
+def _implausible_dates(t: ibis.Table, col: str, tcfg: TableConfig, report: TableReport) -> None:
+    """Warn about dates before 1990 or after the file was written: typos such as 2099-12-31."""
+    latest = _latest_plausible(tcfg)
+    bad = t.filter((t[col] < EARLIEST_PLAUSIBLE.to_pydatetime()) | (t[col] > latest.to_pydatetime()))
+    n = int(bad.count().execute())
+    if not n:
+        return
+    ex = bad.select("_row", value=bad[col].cast("string")).order_by("_row").limit(MAX_EXAMPLES).execute()
+    report.warnings.append(
+        f"table {report.name} ({tcfg.source}): {n:,} rows have a {col} before {EARLIEST_PLAUSIBLE.date()} or after "
+        f"{(latest - pd.Timedelta(days=1)).date()} (when the data was written), e.g. {_examples(ex, 'value')}; "
+        "check them for typos"
+    )
+
+
 def load_dataset(
     config: Config,
     *,
@@ -1012,11 +1044,25 @@ def load_dataset(
             f"{len(errors)} problem(s) in the data of {config.label}:\n  - " + "\n  - ".join(errors)
         )
 
+    for name, t in staged.items():
+        if TABLES[name].time_column:
+            _implausible_dates(t, TABLES[name].time_column, config.tables[name], reports[name])
     as_of_value = as_of or config.as_of
     if as_of_value is None:
         anchor = "transactions" if "transactions" in staged else None
         if anchor:
-            last = staged[anchor].timestamp.max().execute()
+            t = staged[anchor]
+            latest = _latest_plausible(config.tables[anchor])
+            last = t.timestamp.max().execute()
+            if last is not None and pd.notna(last) and pd.Timestamp(last) > latest:
+                kept = t.filter(t.timestamp <= latest.to_pydatetime()).timestamp.max().execute()
+                if kept is not None and pd.notna(kept):
+                    reports[anchor].warnings.append(
+                        f"table {anchor} ({config.tables[anchor].source}): as_of is {pd.Timestamp(kept).date()}, the last "
+                        f"date before the implausible future dates (the latest is {pd.Timestamp(last).date()}); "
+                        "set as_of in the config to choose another"
+                    )
+                    last = kept
         else:
             candidates = [
                 staged[n][TABLES[n].time_column].max().execute()

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import engage_kit as ek
@@ -330,3 +331,15 @@ def test_7_11_13_14_the_checks_hold_on_spark(tmp_path):
         assert any("1 with resolved_at before opened_at (e.g. row 2" in w for w in ds.warnings)
     finally:
         con.disconnect()
+
+
+def test_10_a_typo_date_in_2099_does_not_move_as_of(tmp_path, capsys):
+    text = "customer_id,timestamp,amount\na,2024-01-01,5\nb,2024-02-01,6\nc,2099-12-31,7\nd,1970-01-01,3\n"
+    cfg = write(tmp_path, {"tx.csv": text}, "tables: {transactions: {path: tx.csv}}")
+    ds = ek.open_dataset(cfg)
+    assert ds.as_of == pd.Timestamp("2024-02-01")
+    notes = " ".join(ds.warnings)
+    assert "2 rows have a timestamp before 1990-01-01 or after" in notes and "row 3: '2099-12-31" in notes
+    assert "as_of is 2024-02-01, the last date before the implausible future dates" in notes
+    code, out = run(["validate", str(cfg)], capsys)
+    assert code == 0 and "check them for typos" in out
