@@ -63,7 +63,8 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
     (ibis.Table, ReturnMatch)
         The lines with the same columns (matched return lines and cancelled orders' lines
         removed, partly returned orders' lines scaled, an excess return line where the
-        returns exceed their order), and what was matched.
+        returns exceed their order), and what was matched. The table is an expression
+        over ``t``: materialise it before reading it more than once.
     """
     cols = list(t.columns)
     lines = t.filter(t.amount >= 0)
@@ -100,20 +101,24 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
             ibis.desc(cand.order_id),
         ],
     )
-    chosen = cand.mutate(_rank=rank).filter(ibis._._rank == 0)
+    # the matches are few (one row per return line): computed once, read several times below
+    chosen = cand.mutate(_rank=rank).filter(ibis._._rank == 0).drop("_rank").cache()
     per_order = chosen.group_by("order_id").aggregate(
         returned=chosen.r_amount.sum(),
         gross=chosen.gross.max(),
         last_return=chosen.r_row.max(),
-    ).mutate(factor=ibis.greatest(1 - ibis._.returned / ibis._.gross, 0.0))
+    ).mutate(factor=ibis.greatest(1 - ibis._.returned / ibis._.gross, 0.0)).cache()
     matched_rows = chosen.select(m_row=chosen.r_row)
 
     # lines: purchases scaled (cancelled ones dropped), matched returns dropped
+    # equality joins only (a condition beside the key would make the engine loop over pairs)
     scale = per_order.select(p_order=per_order.order_id, factor=per_order.factor)
-    kept = t.left_join(scale, (t.order_id == scale.p_order) & (t.amount >= 0))
+    kept = t.left_join(scale, t.order_id == scale.p_order)
     kept = kept.left_join(matched_rows, kept._row == matched_rows.m_row)
-    kept = kept.filter(kept.m_row.isnull() & (kept.factor.isnull() | (kept.factor > 0)))
-    kept = kept.mutate(amount=ibis.ifelse(kept.factor.isnull(), kept.amount, kept.amount * kept.factor)).select(*cols)
+    factor = ibis.ifelse(kept.amount >= 0, kept.factor, ibis.null("float64"))  # return lines are not scaled
+    kept = kept.mutate(_f=factor).filter(kept.m_row.isnull())
+    kept = kept.filter(kept._f.isnull() | (kept._f > 0))
+    kept = kept.mutate(amount=ibis.ifelse(kept._f.isnull(), kept.amount, kept.amount * kept._f)).select(*cols)
 
     # returns beyond their order's value: one return line of the excess, on the last return's row
     excess = per_order.filter(per_order.returned > per_order.gross + AMOUNT_TOLERANCE)
