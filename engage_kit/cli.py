@@ -95,9 +95,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .datasets import DEMO_CUSTOMERS, DEMO_SEED, write_demo
 
-    n = args.customers or DEMO_CUSTOMERS
+    n = DEMO_CUSTOMERS if args.customers is None else args.customers
     if n < 10:
         raise EngageKitError("--customers must be at least 10")
+    if args.seed is not None and args.seed < 0:
+        raise EngageKitError(f"--seed must be a whole number >= 0, got {args.seed}")
     target = Path(args.directory)
     if target.exists() and not target.is_dir():
         raise EngageKitError(f"{target} is a file, not a folder; give a new folder (or an existing one) to write the demo dataset into")
@@ -119,7 +121,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise EngageKitError("give either CONFIG or --dataset, not both")
     if args.jobs < 1:
         raise EngageKitError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.timeout is not None and args.timeout <= 0:
+    if args.out is not None and not args.out.strip():
+        raise EngageKitError("--out is empty; name the output folder, e.g. --out reports/acme (or leave --out out for reports/<name>)")
+    if args.timeout is not None and not (0 < args.timeout < float("inf")):
         raise EngageKitError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     config = resolve_config(args.config or args.dataset or "demo")
     results = run_report(

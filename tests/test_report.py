@@ -96,6 +96,196 @@ def test_unknown_notebook_and_parameter_fail_before_running(tmp_path, small_demo
     assert not out.exists()
 
 
+def _fails_before_running(code: int, err: str, out: Path, *fragments: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    assert not out.exists()  # no notebook started
+
+
+@pytest.mark.parametrize(
+    ("flag", "fragments"),
+    [
+        ("ok_report.steps=2024-02-30", ["ok_report.steps=2024-02-30", "expected a whole number", "'2024-02-30'"]),
+        ("ok_report.steps=2.5", ["expected a whole number", "'2.5'", "like the default, 3"]),
+        ("ok_report.steps=true", ["expected a whole number", "'true'"]),
+        ("ok_report.rate=abc", ["ok_report.rate=abc", "expected a number", "'abc'", "like the default, 0.5"]),
+        ("ok_report.rate=.nan", ["expected a number", "'.nan'"]),
+        ("ok_report.config=x", ["'config' is set by the runner", "its parameters: label, rate, steps"]),
+        ("ok_report.output_dir=x", ["'output_dir' is set by the runner from --out"]),
+    ],
+)
+def test_set_values_of_the_wrong_type_fail_before_running(tmp_path, small_demo_config, fixture_notebooks, capsys, flag, fragments):
+    out = tmp_path / "out"
+    code = report(small_demo_config, out, "--only", "ok_report", "--set", flag)
+    _fails_before_running(code, capsys.readouterr().err, out, "bad notebook parameters", *fragments)
+
+
+def test_every_bad_set_value_is_reported_at_once(tmp_path, small_demo_config, fixture_notebooks, capsys):
+    out = tmp_path / "out"
+    code = report(small_demo_config, out, "--only", "ok_report", "--set", "ok_report.steps=many", "--set", "ok_report.rate=x")
+    _fails_before_running(code, capsys.readouterr().err, out, "--set ok_report.steps=many", "--set ok_report.rate=x")
+
+
+def _config_with(tmp_path: Path, notebooks: str) -> Path:
+    """A config whose data is never read: the notebook parameters fail first."""
+    (tmp_path / "tx.csv").write_text("customer_id,timestamp,amount\na,2024-01-01,10\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("tables: {transactions: {path: tx.csv}}\nnotebooks:\n" + notebooks)
+    return cfg
+
+
+def test_impossible_date_in_set_is_a_message_not_a_traceback(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = report(_config_with(tmp_path, "  {}\n"), out, "--only", "clv_bgnbd", "--set", "clv_bgnbd.calibration_end=2024-02-30")
+    _fails_before_running(
+        code, capsys.readouterr().err, out, "--set clv_bgnbd.calibration_end=2024-02-30",
+        "'2024-02-30' is not a date", "day is out of range for month", "YYYY-MM-DD, e.g. 2024-06-30",
+    )
+
+
+@pytest.mark.parametrize(
+    ("flag", "fragments"),
+    [
+        ("churn_prediction.cutoff=yesterday", ["'yesterday' is not a date", "YYYY-MM-DD"]),
+        ("churn_prediction.test_cutoff=2024-13-01", ["'2024-13-01' is not a date", "month must be in 1..12"]),
+        ("churn_prediction.as_of=31.12.2024", ["'31.12.2024' is not a date"]),
+        ("churn_prediction.as_of=2024-06-30T00:00+02:00", ["has a time zone", "YYYY-MM-DD"]),
+    ],
+)
+def test_bad_dates_in_set_for_every_date_parameter(tmp_path, capsys, flag, fragments):
+    out = tmp_path / "out"
+    code = report(_config_with(tmp_path, "  {}\n"), out, "--only", "churn_prediction", "--set", flag)
+    _fails_before_running(code, capsys.readouterr().err, out, f"--set {flag}", *fragments)
+
+
+@pytest.mark.parametrize(
+    ("notebooks", "fragments"),
+    [
+        (
+            '  clv_bgnbd: {calibration_end: "2024-02-30"}\n',
+            ["config notebooks.clv_bgnbd.calibration_end", "'2024-02-30' is not a date", "YYYY-MM-DD, e.g. 2024-06-30"],
+        ),
+        ("  clv_bgnbd: {observation_end: yesterday}\n", ["notebooks.clv_bgnbd.observation_end", "'yesterday' is not a date"]),
+        ("  clv_bgnbd: {as_of: 20241301}\n", ["notebooks.clv_bgnbd.as_of", "'20241301' is not a date"]),
+        ("  clv_bgnbd: {horizon: a year}\n", ["notebooks.clv_bgnbd.horizon", "expected a whole number", "'a year'"]),
+        ("  clv_bgnbd: {annual_discount_rate: 10%}\n", ["notebooks.clv_bgnbd.annual_discount_rate", "expected a number", "'10%'"]),
+        ("  clv_bgnbd: {top_n: [1, 2]}\n", ["notebooks.clv_bgnbd.top_n", "expected a whole number"]),
+        ("  clv_bgnbd: {output_dir: elsewhere}\n", ["notebooks.clv_bgnbd.output_dir", "is set by the runner from --out"]),
+        # parameters whose default is None: typed by their name or help comment
+        ("  clv_bgnbd: {max_training_rows: all}\n", ["notebooks.clv_bgnbd.max_training_rows", "expected a whole number", "'all'"]),
+        ("  churn_prediction: {inactivity_days: three months}\n", ["notebooks.churn_prediction.inactivity_days", "whole number"]),
+        ("  churn_prediction: {threshold: high}\n", ["notebooks.churn_prediction.threshold", "expected a number", "'high'"]),
+        ("  churn_prediction: {contact_cost: 5 EUR}\n", ["notebooks.churn_prediction.contact_cost", "expected a number"]),
+        ("  engagement_kpis: {active_days: [30, 90]}\n", ["notebooks.engagement_kpis.active_days", "whole number"]),
+    ],
+)
+def test_bad_values_in_the_config_notebooks_section_fail_before_running(tmp_path, capsys, notebooks, fragments):
+    out = tmp_path / "out"
+    nb = notebooks.split(":")[0].strip()
+    code = report(_config_with(tmp_path, notebooks), out, "--only", nb)
+    _fails_before_running(code, capsys.readouterr().err, out, "bad notebook parameters", *fragments)
+
+
+def test_config_and_set_problems_are_listed_together(tmp_path, capsys):
+    out = tmp_path / "out"
+    cfg = _config_with(tmp_path, '  churn_prediction: {inactivity_days: "many", cutoff: "yesterday"}\n')
+    code = report(cfg, out, "--only", "churn_prediction", "--set", "churn_prediction.top_n=lots")
+    _fails_before_running(
+        code, capsys.readouterr().err, out,
+        "notebooks.churn_prediction.inactivity_days: expected a whole number, got 'many'",
+        "notebooks.churn_prediction.cutoff: 'yesterday' is not a date",
+        "--set churn_prediction.top_n=lots: expected a whole number",
+    )
+
+
+def test_valid_parameter_values_are_kept_and_typed(tmp_path):
+    import datetime as dt
+
+    from engage_kit.config import parse_config
+
+    config = parse_config({
+        "tables": {"transactions": {"path": "tx.csv"}},
+        "notebooks": {
+            "clv_bgnbd": {
+                "calibration_end": dt.date(2024, 6, 30),  # a YAML date
+                "observation_end": "2024-12-31",  # quoted in the YAML
+                "as_of": dt.datetime(2024, 12, 31, 12, 0),  # a YAML timestamp
+                "horizon": 26, "annual_discount_rate": 0.08, "margin": 1, "models": "bgnbd",
+                "max_training_rows": None,
+            },
+            "churn_prediction": {"cutoff": None, "test_cutoff": "None", "inactivity_days": "60", "save_rate": "0.3",
+                                 "threshold": 0.4, "models": ["logistic"]},
+        },
+    }, base_dir=tmp_path)
+    sets = ["clv_bgnbd.top_n=10", "churn_prediction.as_of=20241231", "churn_prediction.contact_cost=null",
+            "clv_bgnbd.time_unit=D", "churn_prediction.feature_window_days=180.0"]
+    params = runner.resolve_parameters(["clv_bgnbd", "churn_prediction"], config, sets)
+    assert params["clv_bgnbd"] == {
+        "calibration_end": "2024-06-30", "observation_end": "2024-12-31", "as_of": "2024-12-31T12:00:00",
+        "horizon": 26, "annual_discount_rate": 0.08, "margin": 1.0, "models": ["bgnbd"], "max_training_rows": None,
+        "top_n": 10, "time_unit": "D",
+    }
+    assert params["churn_prediction"] == {
+        "cutoff": None, "test_cutoff": None, "inactivity_days": 60, "save_rate": 0.3, "threshold": 0.4,
+        "models": ["logistic"], "as_of": "2024-12-31", "contact_cost": None, "feature_window_days": 180,
+    }
+    assert isinstance(params["clv_bgnbd"]["margin"], float)
+
+
+def test_what_every_notebook_parameter_takes():
+    """Parameters whose default is None are typed by name or help comment (dates, whole numbers,
+    numbers); the rest by their default. A new or changed parameter changes this table: check it."""
+    infos = {name: runner.notebook_parameters(name) for name in runner.available_notebooks()}
+    none_default = {
+        (name, p): runner.parameter_kind(p, info)
+        for name, params in infos.items() for p, info in params.items() if info["default"] == "None"
+    }
+    assert none_default == {
+        ("engagement_kpis", "period"): "any", ("engagement_kpis", "active_days"): "int",
+        ("engagement_kpis", "segment"): "any", ("engagement_kpis", "as_of"): "date",
+        ("cohort_retention", "period"): "any", ("cohort_retention", "segment"): "any",
+        ("cohort_retention", "max_periods"): "int", ("cohort_retention", "inactivity_days"): "int",
+        ("cohort_retention", "as_of"): "date",
+        ("clv_bgnbd", "calibration_end"): "date", ("clv_bgnbd", "observation_end"): "date",
+        ("clv_bgnbd", "max_training_rows"): "int", ("clv_bgnbd", "as_of"): "date",
+        ("churn_prediction", "mode"): "any", ("churn_prediction", "cutoff"): "date",
+        ("churn_prediction", "test_cutoff"): "date", ("churn_prediction", "inactivity_days"): "int",
+        ("churn_prediction", "threshold"): "float", ("churn_prediction", "contact_cost"): "float",
+        ("churn_prediction", "as_of"): "date", ("churn_prediction", "max_training_rows"): "int",
+        ("channel_comparison", "control"): "any", ("channel_comparison", "campaign"): "any",
+        ("channel_comparison", "costs"): "any", ("channel_comparison", "period"): "any",
+        ("channel_comparison", "active_days"): "int",
+    }
+    kind = {(name, p): runner.parameter_kind(p, info) for name, params in infos.items() for p, info in params.items()}
+    assert kind["clv_bgnbd", "horizon"] == "int" and kind["clv_bgnbd", "annual_discount_rate"] == "float"
+    assert kind["clv_bgnbd", "models"] == "list" and kind["cohort_retention", "censor_at"] == "str"
+
+
+def test_which_notebook_parameters_are_dates():
+    """The rule (name or help comment says date; the default is None or a date) on every notebook.
+
+    A new parameter in a notebook changes this list: check that it is classified right.
+    """
+    dates = {
+        name: sorted(p for p, info in runner.notebook_parameters(name).items() if runner.is_date_parameter(p, info))
+        for name in runner.available_notebooks()
+    }
+    assert dates == {
+        "engagement_kpis": ["as_of"],
+        "cohort_retention": ["as_of"],
+        "clv_bgnbd": ["as_of", "calibration_end", "observation_end"],
+        "churn_prediction": ["as_of", "cutoff", "test_cutoff"],
+        "channel_comparison": [],
+    }
+    # censor_at ends like a date but its default is a word; a number is never a date
+    assert not runner.is_date_parameter("censor_at", {"default": '"lapse_horizon"', "help": ""})
+    assert not runner.is_date_parameter("lag_end", {"default": "7", "help": "days after the end date"})
+    assert runner.is_date_parameter("start", {"default": '"2024-01-01"', "help": "first day"})
+    assert runner.is_date_parameter("signup_at", {"default": "None", "help": ""})
+
+
 def test_timeout_marks_the_notebook_failed(tmp_path, small_demo_config, fixture_notebooks):
     out = tmp_path / "out"
     assert report(small_demo_config, out, "--only", "sleepy", "--timeout", "2") == 1

@@ -66,7 +66,10 @@ def check_out(out: Path, *, protected: Iterable[Path] = ()) -> Path:
     protected : iterable of Path
         Files the run reads (the config, every table's source): OUT may not contain them.
     """
-    out = Path(out).expanduser()
+    try:
+        out = Path(out).expanduser()
+    except RuntimeError:  # ~user of a user that does not exist
+        raise ParameterError(f"--out {out}: the home folder in it does not exist on this machine") from None
     resolved = out.resolve()
     cwd = Path.cwd().resolve()
     home = Path.home().resolve()

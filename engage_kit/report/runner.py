@@ -16,6 +16,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import sys
@@ -86,33 +87,139 @@ def notebook_parameters(name: str) -> dict[str, dict[str, Any]]:
     return pm.inspect_notebook(str(notebooks_dir() / f"{name}.ipynb"))
 
 
-def _typed_value(raw: Any, info: dict[str, Any], where: str) -> Any:
-    """Type a value given on the command line from the parameter's default in the notebook."""
-    if not isinstance(raw, str):
-        return raw
-    kind = (info.get("inferred_type_name") or "None").split("[")[0].lower()
-    if kind == "none":  # no annotation: the type of the default value in the cell
-        try:
-            kind = type(ast.literal_eval(info.get("default") or "None")).__name__.lower()
-        except (ValueError, SyntaxError):
-            kind = "nonetype"
-    text = raw.strip()
-    if text.lower() in ("none", "null", "~"):
-        return None
-    if kind == "str":
-        return raw
+_NO_DEFAULT = object()  # a default that is an expression, not a literal
+# a date parameter: a name like as_of, cutoff, calibration_end, signup_at, start_date...
+_DATE_NAME = re.compile(r"(?:^|_)(?:as_of|cutoff|date|end|at)$")
+# ... or a help comment that says so: "(date)", "cutoff date", "YYYY-MM-DD"
+_DATE_HELP = re.compile(r"\bdates?\b|YYYY-MM-DD", re.IGNORECASE)
+_DATE_EXAMPLE = "write it as YYYY-MM-DD, e.g. 2024-06-30"
+# a parameter whose default is None: a whole number or a number by its name or help comment
+_INT_NAME = re.compile(r"(?:_days|_rows|_periods|_count|^top_n)$|^(?:max|min|n)_")
+_INT_HELP = re.compile(r"\((?:days|count)\)|^days:|this many", re.IGNORECASE)
+_FLOAT_NAME = re.compile(r"(?:_rate|_cost|^threshold|_share|_fraction)$")
+_FLOAT_HELP = re.compile(r"\((?:fraction[^)]*|0-1|currency)\)|probability", re.IGNORECASE)
+
+
+def _default(info: dict[str, Any]) -> Any:
+    """The parameter's default in the notebook as a Python value (``_NO_DEFAULT`` if not a literal)."""
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = raw
-    if isinstance(value, (dt.date, dt.datetime)):
-        return text
+        return ast.literal_eval(info.get("default") or "None")
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _NO_DEFAULT
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def is_date_parameter(name: str, info: dict[str, Any]) -> bool:
+    """Whether a notebook parameter is a date.
+
+    It is when its default is a date (``start = "2024-01-01"``), or when its default is
+    None (or an expression) and its name (``as_of``, ``cutoff``, ``*_end``, ``*_date``,
+    ``*_at``) or its help comment (``# ... (date)``, ``YYYY-MM-DD``) says so. A parameter
+    whose default is a number, a list or a word (``censor_at = "lapse_horizon"``) is
+    never a date, whatever its name.
+    """
+    default = _default(info)
+    if isinstance(default, str) and _iso_date(default):
+        return True
+    if default is not None and default is not _NO_DEFAULT:
+        return False
+    return bool(_DATE_NAME.search(name) or _DATE_HELP.search(info.get("help") or ""))
+
+
+def _date_value(raw: Any, where: str) -> str | None:
+    """A date parameter's value as ISO text (what the notebooks read), checked."""
+    if isinstance(raw, (dt.date, dt.datetime)):  # YAML read it as a date already
+        return raw.isoformat()
+    if not isinstance(raw, str):
+        raise ParameterError(f"{where}: '{raw}' is not a date; {_DATE_EXAMPLE}")
+    text = raw.strip()
+    if text.lower() in ("", "none", "null", "~"):
+        return None
+    day = _iso_date(text)
+    if day is not None:
+        return day.isoformat()
+    try:  # a date with a time of day (the notebooks use its day), as YAML reads 2024-06-30 12:00
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as e:
+        why = f" ({e})" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else ""
+        raise ParameterError(f"{where}: '{raw}' is not a date{why}; {_DATE_EXAMPLE}") from None
+    if moment.tzinfo is not None:
+        raise ParameterError(
+            f"{where}: '{raw}' has a time zone; give the day alone in the config's timezone, "
+            f"{_DATE_EXAMPLE}"
+        )
+    return text
+
+
+def parameter_kind(name: str, info: dict[str, Any]) -> str:
+    """What a notebook parameter takes: date, int, float, bool, str, list, dict... or any.
+
+    The type of the default in the parameters cell; for a default of None (``inactivity_days
+    = None  # ... (days); None: the config's active_days``), the parameter's name or its
+    help comment: dates (see :func:`is_date_parameter`), whole numbers (``*_days``,
+    ``*_rows``, ``max_*``, "(days)", "(count)", "this many"), numbers (``*_rate``,
+    ``*_cost``, ``threshold``, "(0-1)", "(fraction ...)", "(currency)"); anything else is
+    ``any`` and is passed on as YAML reads it.
+    """
+    if is_date_parameter(name, info):
+        return "date"
+    kind = (info.get("inferred_type_name") or "None").split("[")[0].lower()
+    if kind != "none":  # an annotation in the cell
+        return kind
+    default = _default(info)
+    if default is not None:
+        return "any" if default is _NO_DEFAULT else type(default).__name__.lower()
+    help_text = info.get("help") or ""
+    if _INT_NAME.search(name) or _INT_HELP.search(help_text):
+        return "int"
+    if _FLOAT_NAME.search(name) or _FLOAT_HELP.search(help_text):
+        return "float"
+    return "any"
+
+
+def _typed_value(raw: Any, info: dict[str, Any], where: str, name: str) -> Any:
+    """Check and type a parameter value against the parameter in the notebook.
+
+    ``raw`` is the text of a ``--set`` flag or a value from the config's ``notebooks:``
+    section (already typed by YAML, or quoted text); both get the same checks. Dates are
+    checked with ``datetime.date.fromisoformat``; numbers and booleans against the type
+    of the default in the parameters cell. A bad value raises :class:`ParameterError`.
+    """
+    if raw is None:
+        return None
+    kind = parameter_kind(name, info)
+    if kind == "date":
+        return _date_value(raw, where)
+    default = _default(info)
+    like = f"; write it like the default, {info.get('default')}" if default not in (None, _NO_DEFAULT) else ""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.lower() in ("none", "null", "~"):
+            return None
+        if kind == "str":
+            return raw
+        try:
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError, OverflowError, RecursionError):  # 2024-02-30: ValueError
+            value = raw
+        if isinstance(value, (dt.date, dt.datetime)):
+            return text
+    else:  # from the config, typed by YAML
+        value = raw.isoformat() if isinstance(raw, (dt.date, dt.datetime)) else raw
     if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ParameterError(f"{where}: expected a whole number, got '{raw}'")
+            raise ParameterError(f"{where}: expected a whole number, got '{raw}'{like}")
     elif kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(f"{where}: expected a number, got '{raw}'")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ParameterError(f"{where}: expected a number, got '{raw}'{like}")
         value = float(value)
     elif kind == "bool":
         if not isinstance(value, bool):
@@ -123,6 +230,18 @@ def _typed_value(raw: Any, info: dict[str, Any], where: str) -> Any:
         elif not isinstance(value, list):
             value = [value]
     return value
+
+
+_RUNNER_SET = ("config", "output_dir")  # injected by the runner into every notebook
+
+
+def _not_a_parameter(where: str, nb: str, key: str, info: dict[str, Any]) -> str:
+    """The message for a parameter a user may not set: unknown, or one the runner sets."""
+    settable = [p for p in info if p not in _RUNNER_SET]
+    if key in _RUNNER_SET:
+        what = "the config or dataset given to engage-kit report" if key == "config" else "--out"
+        return f"{where}: '{key}' is set by the runner from {what}; its parameters: {', '.join(settable)}"
+    return f"{where}: notebook '{nb}' has no parameter '{key}'{did_you_mean(key, settable)}; its parameters: {', '.join(settable)}"
 
 
 def resolve_parameters(
@@ -139,13 +258,13 @@ def resolve_parameters(
         if nb not in names:
             continue
         for key, value in values.items():
-            if key not in infos[nb] or key in ("config", "output_dir"):
-                problems.append(
-                    f"config notebooks.{nb}.{key}: '{nb}' has no parameter '{key}'"
-                    f"{did_you_mean(key, infos[nb])}; its parameters: {', '.join(infos[nb])}"
-                )
+            if key not in infos[nb] or key in _RUNNER_SET:
+                problems.append(_not_a_parameter(f"config notebooks.{nb}.{key}", nb, key, infos[nb]))
                 continue
-            params[nb][key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+            try:
+                params[nb][key] = _typed_value(value, infos[nb][key], f"config notebooks.{nb}.{key}", key)
+            except ParameterError as e:
+                problems.append(str(e))
     for item in sets or []:
         if "=" not in item or "." not in item.split("=", 1)[0]:
             problems.append(f"--set {item}: write it as NOTEBOOK.PARAMETER=VALUE, e.g. churn_prediction.inactivity_days=60")
@@ -159,14 +278,11 @@ def resolve_parameters(
                 + ("" if nb not in valid else " (not selected by --only)")
             )
             continue
-        if param not in infos[nb] or param in ("config", "output_dir"):
-            problems.append(
-                f"--set {item}: notebook '{nb}' has no parameter '{param}'{did_you_mean(param, infos[nb])}; "
-                f"its parameters: {', '.join(p for p in infos[nb] if p not in ('config', 'output_dir'))}"
-            )
+        if param not in infos[nb] or param in _RUNNER_SET:
+            problems.append(_not_a_parameter(f"--set {item}", nb, param, infos[nb]))
             continue
         try:
-            params[nb][param] = _typed_value(raw, infos[nb][param], f"--set {item}")
+            params[nb][param] = _typed_value(raw, infos[nb][param], f"--set {item}", param)
         except ParameterError as e:
             problems.append(str(e))
     if problems:
