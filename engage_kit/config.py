@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import yaml
 
-from .errors import ConfigError, did_you_mean
+from .errors import KEY_ALIASES, ConfigError, did_you_mean
 from .schema import TABLES
 
 NOTEBOOKS = (
@@ -29,7 +29,9 @@ NOTEBOOKS = (
 TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "active_days", "tables", "notebooks")
 TABLE_KEYS = ("path", "read", "columns", "derive", "connection", "table", "sql", "password_env",
               "missing_customer_id", "returns", "outliers")
-READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows", "duplicates")
+READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows", "duplicates", "timestamp_unit")
+# read.timestamp_unit: numbers in timestamp columns are times since 1970-01-01 UTC in this unit
+TIMESTAMP_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
 RETURNS_KEYS = ("match", "match_days")
 OUTLIER_KEYS = ("exclude_above",)
 MISSING_CUSTOMER_ID = ("error", "drop", "guest")
@@ -183,7 +185,7 @@ def _unknown_keys(raw: dict[str, Any]) -> list[str]:
             return
         for key in mapping:
             if str(key) not in valid:
-                problems.append(f"unknown key '{where}{key}'{did_you_mean(str(key), valid)}")
+                problems.append(f"unknown key '{where}{key}'{did_you_mean(str(key), valid, aliases=KEY_ALIASES)}")
 
     check(raw, TOP_KEYS, "")
     check(raw.get("engine"), ENGINE_KEYS, "engine.")
@@ -240,7 +242,25 @@ def _read_problems(table: str, read: dict[str, Any]) -> list[str]:
     dup = read.get("duplicates")
     if dup is not None and str(dup).strip().lower() not in ("keep", "drop"):
         problems.append(f"tables.{table}.read.duplicates: '{dup}' is not 'keep' or 'drop' (identical rows: drop is the default)")
+    unit = read.get("timestamp_unit")
+    if unit is not None and str(unit).strip().lower() not in TIMESTAMP_UNITS:
+        units = ", ".join(f"{k} ({v})" for k, v in TIMESTAMP_UNITS.items())
+        problems.append(
+            f"tables.{table}.read.timestamp_unit: '{unit}' is not one of {units}"
+            f"{did_you_mean(str(unit), TIMESTAMP_UNITS, aliases=_UNIT_ALIASES)}; it reads numbers in the "
+            "timestamp columns as times since 1970-01-01 UTC (epoch times)"
+        )
+    elif unit is not None and read.get("date_format"):
+        problems.append(
+            f"tables.{table}.read: give either date_format (dates written as text) or timestamp_unit "
+            "(dates written as numbers of seconds, milliseconds or microseconds since 1970-01-01), not both"
+        )
     return problems
+
+
+_UNIT_ALIASES = {"sec": "s", "secs": "s", "second": "s", "seconds": "s", "millis": "ms", "milliseconds": "ms",
+                 "millisecond": "ms", "msec": "ms", "micros": "us", "microseconds": "us", "microsecond": "us",
+                 "usec": "us", "µs": "us"}
 
 
 def _transaction_rules(

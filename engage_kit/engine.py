@@ -26,7 +26,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from .config import EngineConfig
-from .errors import ConfigError, ParameterError
+from .errors import ConfigError, EngineMemoryError, ParameterError
 
 # Model training on Spark uses at most this many rows (customers) unless the caller
 # sets max_training_rows: the sample comes to the driver, the whole table never does.
@@ -246,8 +246,60 @@ def local_naive(con: Any, zone: str, instant: ibis.Value) -> ibis.Value:
     return _duckdb_timezone(zone, instant.cast(dt.Timestamp(timezone="UTC")))
 
 
-def read_csv_text(con: Any, path: str, name: str, *, sep: str | None, encoding: str | None, skip: int | None) -> ibis.Table:
-    """Read a CSV file with every column as text (types are checked afterwards)."""
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _duckdb_from_micros(micros: dt.int64) -> dt.Timestamp():
+    """DuckDB: the (naive, UTC) timestamp ``micros`` microseconds after 1970-01-01."""
+
+
+@ibis.udf.scalar.builtin(name="timestamp_micros")
+def _spark_from_micros(micros: dt.int64) -> dt.Timestamp():
+    """Spark: the timestamp ``micros`` microseconds after 1970-01-01 UTC."""
+
+
+EPOCH_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1}
+# epoch times outside years 1-9999 are bad values (a unit off by 1000 lands there), not errors
+_EPOCH_RANGE_US = (-62_135_596_800_000_000, 253_402_300_799_000_000)
+
+
+def epoch_timestamp(con: Any, number: ibis.Value, unit: str, zone: str) -> ibis.Value:
+    """Numbers of seconds, milliseconds or microseconds (``unit``: s, ms, us) since
+    1970-01-01 UTC -> naive wall-clock time in ``zone``; NULL where the number is missing,
+    not finite or outside the years 1-9999."""
+    micros = number.cast("float64") * EPOCH_MICROS[unit]
+    lo, hi = _EPOCH_RANGE_US
+    inside = ibis.ifelse((micros >= lo) & (micros <= hi), micros, ibis.null("float64"))  # NaN and ±inf too
+    whole = inside.round().cast("int64")
+    instant = _spark_from_micros(whole) if kind_of(con) == "spark" else _duckdb_from_micros(whole)
+    return local_naive(con, zone, instant)
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """True for an engine's out-of-memory error (DuckDB's OutOfMemoryException, Spark's
+    java.lang.OutOfMemoryError)."""
+    return type(e).__name__ == "OutOfMemoryException" or "Out of Memory Error" in str(e) or "OutOfMemoryError" in str(e)
+
+
+def memory_error(con: Any, e: BaseException, where: str = "") -> EngineMemoryError:
+    """The message for an out-of-memory error: the engine's limit, engine.memory_limit and how to raise it."""
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    limit = ""
+    if kind_of(con) != "spark":
+        with contextlib.suppress(Exception):
+            setting = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+            limit = f" (its limit: {setting})"
+    prefix = f"{where}: " if where else ""
+    return EngineMemoryError(
+        f"{prefix}the engine ran out of memory{limit}: {first}; raise engine.memory_limit in the config "
+        "(e.g. engine: {memory_limit: 4GB}), or leave it out to use 80% of the machine's memory; "
+        "fewer engine.threads and an engine.temp_directory on a disk with room also help"
+    )
+
+
+def read_csv_text(
+    con: Any, path: str | list[str], name: str, *, sep: str | None, encoding: str | None, skip: int | None
+) -> ibis.Table:
+    """Read a CSV file (or several with one header: a list of files, or a folder on Spark)
+    with every column as text (types are checked afterwards)."""
     if kind_of(con) == "spark":
         kwargs: dict[str, Any] = {"header": True, "inferSchema": False}
         if sep:
@@ -303,15 +355,57 @@ def with_row_numbers(con: Any, table: ibis.Table, name: str) -> ibis.Table:
     if kind_of(con) == "spark":
         t = table.mutate(_ek_id=_spark_row_id())
         return t.mutate(_row=ibis.row_number().over(order_by=t._ek_id) + 1).drop("_ek_id")
-    stored = con.create_table(f"{name}_rows", table, overwrite=True)
+    try:
+        stored = con.create_table(f"{name}_rows", table, overwrite=True)
+    except Exception as e:
+        if is_out_of_memory(e):
+            raise memory_error(con, e) from None
+        raise
     return stored.mutate(_row=stored.rowid() + 1)
 
 
 def materialize(con: Any, name: str, expr: ibis.Table) -> ibis.Table:
-    """Compute ``expr`` once and keep the result in the engine under ``name``."""
+    """Compute ``expr`` once and keep the result in the engine under ``name``.
+
+    An out-of-memory error is an :class:`EngineMemoryError` naming engine.memory_limit.
+    """
     if kind_of(con) == "spark":
         return expr.cache()
-    return con.create_table(name, expr, overwrite=True)
+    try:
+        return con.create_table(name, expr, overwrite=True)
+    except Exception as e:
+        if is_out_of_memory(e):
+            raise memory_error(con, e) from None
+        raise
+
+
+def csv_rejects(
+    con: Any, path: str | list[str], *, sep: str, encoding: str | None, skip: int | None, limit: int = 3
+) -> list[tuple[int, str, str]]:
+    """DuckDB: the first lines of a CSV file that do not split into the header's number
+    of columns with ``sep``, as (line, csv_line, DuckDB's reason); [] on Spark or when
+    every line fits. Reads the whole file once: for messages only."""
+    if kind_of(con) == "spark":
+        return []
+    tag = f"ek_rejects_{abs(hash((str(path), sep))) % 10**8}"
+    opts = {"all_varchar": True, "header": True, "delim": sep, "store_rejects": True,
+            "rejects_table": f"{tag}_errors", "rejects_scan": f"{tag}_scans"}
+    if encoding:
+        opts["encoding"] = encoding
+    if skip:
+        opts["skip"] = int(skip)
+    try:
+        con.read_csv(path, table_name=f"{tag}_view", **opts).count().execute()
+        rows = con.raw_sql(
+            f"SELECT line, csv_line, error_message FROM {tag}_errors ORDER BY line LIMIT {int(limit)}"
+        ).fetchall()
+    except Exception:  # noqa: BLE001 - the diagnosis is a courtesy: no answer is an answer
+        rows = []
+    finally:
+        for helper in (f"{tag}_view", f"{tag}_errors", f"{tag}_scans"):
+            with contextlib.suppress(Exception):
+                drop(con, helper)
+    return [(int(line), str(text), str(why)) for line, text, why in rows]
 
 
 def drop(con: Any, name: str) -> None:
