@@ -70,6 +70,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .readiness import report_readiness
 
     config = resolve_config(args.config)
+    if config.notebooks:  # the notebooks: section is checked as report checks it, before the data
+        from .report.runner import resolve_parameters, select_notebooks
+
+        resolve_parameters(select_notebooks(None), config, [])
     ds = load_dataset(config, progress=lambda m: print(f"  {m}", file=sys.stderr))
     summary = ds.summary()
     ready = report_readiness(ds)

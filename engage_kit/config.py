@@ -425,7 +425,11 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
             errors.extend(_read_problems(name, read))
             path = None
             if has_path:
-                path = Path(str(spec["path"])).expanduser()
+                try:
+                    path = Path(str(spec["path"])).expanduser()
+                except RuntimeError:  # ~user of a user that does not exist
+                    errors.append(f"tables.{name}.path: '{spec['path']}': the home folder in it does not exist on this machine")
+                    path = Path(str(spec["path"]))
                 if not path.is_absolute():
                     path = base_dir / path
             derive, missing, returns, outliers = _transaction_rules(name, spec, errors)
@@ -504,7 +508,10 @@ def load_config(path: str | Path) -> Config:
 
     Relative table paths are resolved against the config file's folder.
     """
-    path = Path(path).expanduser()
+    try:
+        path = Path(path).expanduser()
+    except RuntimeError:  # ~user of a user that does not exist
+        raise ConfigError(f"config file {path}: the home folder in it does not exist on this machine") from None
     if not path.exists():
         raise ConfigError(f"config file {path} does not exist")
     if path.is_dir():

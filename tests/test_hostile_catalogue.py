@@ -107,10 +107,8 @@ CASES = [
          files=cfg("tables: {transactions: {path: data}}\n", data=None),
          note="DuckDB's words: 'No files found that match the pattern'; say it is a folder and to name the file inside it"),
     case("table path under an unknown user's home", "file", "validate config.yaml", "~nouser",
-         files=cfg("tables: {transactions: {path: ~nouser/tx.csv}}\n"),
-         surprise="traceback: Path.expanduser raises RuntimeError('Could not determine home directory.') (config.parse_config)"),
-    case("config path under an unknown user's home", "file", "validate ~nouser/config.yaml", "~nouser",
-         surprise="traceback: Path.expanduser raises RuntimeError('Could not determine home directory.') (config.load_config)"),
+         files=cfg("tables: {transactions: {path: ~nouser/tx.csv}}\n"),),
+    case("config path under an unknown user's home", "file", "validate ~nouser/config.yaml", "~nouser",),
     case("NUL byte in a cell", "file", "validate config.yaml", "column 'customer_id'", "NUL byte", "row 2", "export it again",
          files={"tx.csv": b"customer_id,timestamp,amount\na,2024-01-01,1\na\x00,2024-01-02,2\n"}),
     case("duplicate header", "file", "validate config.yaml", "columns 3 ('amount') and 4 ('amount')", "rename",
@@ -175,9 +173,7 @@ CASES = [
     case("unknown notebook in the config", "config", "validate config.yaml", "unknown key 'notebooks.clv'", "did you mean 'clv_bgnbd'",
          files=cfg(TABLES + "notebooks: {clv: {horizon: 26}}\n")),
     case("validate: bad notebook parameter in the config", "config", "validate config.yaml", "inactivity_days", "whole number",
-         files=cfg(TABLES + 'notebooks: {churn_prediction: {inactivity_days: "many"}}\n'), notebooks="real",
-         surprise="validate does not check the config's notebooks: section; it says 'usable' (exit 0), "
-                  "and only report finds the bad value"),
+         files=cfg(TABLES + 'notebooks: {churn_prediction: {inactivity_days: "many"}}\n'), notebooks="real",),
     # --- bad --out targets --------------------------------------------------------------
     case("--out at a folder with documents", "out", "report config.yaml --out documents --only ok_report",
          "holds files the kit did not write", "thesis.docx", ".engage-kit-report",
