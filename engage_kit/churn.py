@@ -46,6 +46,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .activity import default_active_days
 from .engine import backend_of, kind_of, sample_order, training_cap
 from .errors import DataError, ModelError, ParameterError
 from .stats import bootstrap_estimate, error_bars, proportion
@@ -1418,6 +1419,18 @@ class ChurnStudy:
         y = (self.train if which == "train" else self.test)["churned"].to_numpy()
         return int(y.size), int(y.sum())
 
+    @property
+    def scored_who(self) -> str:
+        """Who is scored, in words: ``customers who bought in the last 365 days`` (or ``current customers``)."""
+        if self.mode == "non_contractual":
+            return f"customers who bought in the last {self.feature_window_days} days"
+        return "current customers"
+
+    @property
+    def churn_window(self) -> str:
+        """`` (no purchase in the next 90 days)`` in non-contractual mode, else ``""``: what churn means."""
+        return f" (no purchase in the next {self.inactivity_days} days)" if self.mode == "non_contractual" else ""
+
     # --- tables for the report ---
     def metrics_table(self) -> pd.DataFrame:
         """One row per model and baseline: AUCs with intervals, Brier, lift."""
@@ -1903,7 +1916,7 @@ def run_churn_study(
     mode: str | None = None,
     cutoff: Any = None,
     test_cutoff: Any = None,
-    inactivity_days: int = 90,
+    inactivity_days: int | None = None,
     feature_window_days: int = 365,
     trend_days: int = 90,
     models: Sequence[str] = ("logistic", "gradient_boosting"),
@@ -1952,6 +1965,10 @@ def run_churn_study(
     mode : str, optional
         ``non_contractual`` or ``labelled``; default: labelled when the customers table
         has a ``churned`` column.
+    inactivity_days : int, optional
+        Label window in days (churn = no purchase in it after a cutoff): the kit's one
+        activity window. None: chosen from the purchases
+        (:func:`engage_kit.activity.default_active_days`). Unused in labelled mode.
     threshold : float, optional
         Contact customers with at least this churn probability; default: the
         expected-value rule when ``contact_cost`` is given, else the top decile.
@@ -1994,6 +2011,8 @@ def run_churn_study(
         purchases = _table(tables["purchases"])
         con = backend_of(purchases)
         first = purchases.timestamp.min().execute()
+        if inactivity_days is None:  # the kit's one activity window, chosen from the data
+            inactivity_days = default_active_days(purchases, as_of=as_of)
         if cutoff is None and test_cutoff is None:
             _check_history(first, as_of, _check_int("inactivity_days", inactivity_days))
         cutoff, test_cutoff = resolve_cutoffs(
@@ -2226,6 +2245,14 @@ def churn_study_or_reason(ds: Any, **params: Any) -> tuple[ChurnStudy | None, st
         return churn_study(ds, **params), None
     except ModelError as e:
         return None, str(e)
+
+
+def active_sentence(active: Any, study: ChurnStudy | None = None) -> str:
+    """The report's one sentence on the activity window (an :class:`~engage_kit.activity.ActiveWindow`)
+    and what churn means here: no purchase in that window after a cutoff, or the churned label."""
+    if study is not None and study.mode == "labelled":
+        return active.sentence(uses="This report's churn is the customers table's churned label instead.")
+    return active.sentence(uses=f"Here churn = no purchase in the {active.days} days after a cutoff.")
 
 
 def unavailable_results(reason: str, *, mode: str | None = None) -> dict[str, Any]:

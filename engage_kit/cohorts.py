@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .activity import default_active_days
 from .errors import DataError, ParameterError, did_you_mean
 from .stats import Estimate, wilson_interval
 from .text import esc
@@ -1017,7 +1018,7 @@ def lapse_durations(
     transactions: Any,
     *,
     as_of: Any = None,
-    inactivity_days: int = 180,
+    inactivity_days: int | None = None,
     customers: Any = None,
     segment: str | None = None,
     censor_at: str = "lapse_horizon",
@@ -1027,7 +1028,9 @@ def lapse_durations(
     A customer has lapsed when they made no purchase in the ``inactivity_days`` days up to
     and including ``as_of``, i.e. their last purchase day is on or before the lapse horizon
     H = as_of − inactivity_days. The lifetime is the days from the first to the last
-    purchase; for lapsed customers it is observed (an event).
+    purchase; for lapsed customers it is observed (an event). ``inactivity_days`` is the
+    kit's one activity window (lapsed = not active); None chooses it from the data
+    (:func:`engage_kit.activity.default_active_days`).
 
     Customers not lapsed are censored. ``censor_at="lapse_horizon"`` (default) censors
     them at H: a lapse is only visible up to H, so every customer is followed up to H,
@@ -1047,10 +1050,12 @@ def lapse_durations(
         One row per unique ``[segment,] duration_days, lapsed, followed`` with
         ``customers`` (count): small enough for :func:`kaplan_meier`'s ``weights``.
     """
-    inactivity_days = _non_negative_int("inactivity_days", inactivity_days, minimum=1)
     censor_at = _choice("censor_at", censor_at, CENSOR_AT)
     t = as_table(transactions, name="transactions", required=("customer_id", "timestamp", "amount"))
     as_of_ts = _resolve_as_of(t, as_of)
+    if inactivity_days is None:
+        inactivity_days = default_active_days(t, as_of=as_of_ts)
+    inactivity_days = _non_negative_int("inactivity_days", inactivity_days, minimum=1)
     as_of_end = as_of_ts + pd.Timedelta(days=1)
     t = t.filter(t.customer_id.notnull(), t.timestamp.notnull(), t.amount >= 0, t.timestamp < as_of_end.to_pydatetime())
     day = (t.timestamp.truncate("D").epoch_seconds() // _SECONDS_PER_DAY).cast("int64")
@@ -1864,7 +1869,7 @@ def plot_cumulative_revenue(rev: RevenueRetention, *, currency: str = "", min_co
     return fig
 
 
-def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int = 180, title: str | None = None,
+def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int | None = None, title: str | None = None,
                   max_days: float | None = None):
     """Kaplan–Meier curves (log-log Greenwood 95% bands) of the time to lapse, in days."""
     import matplotlib.pyplot as plt
@@ -1898,6 +1903,7 @@ def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int = 180
         elif np.isfinite(s365.value):
             title = f"{100 * s365.value:.0f}% of customers are still buying a year after their first purchase"
         else:
-            title = f"Time until customers lapse ({inactivity_days} days without a purchase)"
+            title = ("Time until customers lapse" if inactivity_days is None
+                     else f"Time until customers lapse ({inactivity_days} days without a purchase)")
     ax.set_title(title)
     return fig

@@ -39,10 +39,28 @@ class Context:
     output_dir: Path
     params: dict[str, Any]
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    active_window: Any = field(default=None, repr=False)  # set by :meth:`active`, written to results.json
 
     @property
     def currency(self) -> str:
         return self.ds.config.currency
+
+    def active(self, parameter: Any = None) -> Any:
+        """The report's activity window (:class:`engage_kit.activity.ActiveWindow`).
+
+        ``parameter`` (the notebook's, None by default) wins, then the config's
+        ``active_days``, else the window is chosen from the transactions
+        (:func:`engage_kit.activity.default_active_days`). The one place every notebook
+        resolves it; :meth:`write_results` records it as ``active_days: {value, source}``.
+        """
+        from .activity import active_window
+
+        if self.active_window is None or parameter is not None or self.active_window.source == "parameter":
+            tx = self.ds.table("transactions") if self.ds.has("transactions") else None
+            self.active_window = active_window(
+                tx, parameter=parameter, configured=getattr(self.ds.config, "active_days", None), as_of=self.ds.as_of
+            )
+        return self.active_window
 
     def path(self, filename: str) -> Path:
         """A file in this notebook's output folder (``OUT/<name>/<filename>``)."""
@@ -65,9 +83,14 @@ class Context:
         return write_table(table, self.output_dir, stem).name
 
     def write_results(self, results: dict[str, Any]) -> None:
-        """Write ``results.json`` (dotted keys nest; a meta object is added)."""
+        """Write ``results.json`` (dotted keys nest; a meta object is added).
+
+        Once :meth:`active` has run, ``active_days: {value, source}`` is recorded too.
+        """
         from .results import write_results
 
+        if self.active_window is not None and "active_days" not in results:
+            results = {**results, "active_days": self.active_window.to_dict()}
         write_results(
             self.output_dir,
             results,

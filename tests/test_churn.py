@@ -400,12 +400,39 @@ def test_spark_caps_the_training_sample_by_default(small_demo, monkeypatch, tmp_
     assert scored["customer_id"].is_monotonic_increasing
 
 
+# --- the label window is the kit's activity window ------------------------------------------
+
+
+def test_label_window_defaults_to_the_data_activity_window():
+    # one customer buying every 20 days over 50 days: gaps of 20 days -> a 30-day window,
+    # so the default split needs 2 x 30 = 60 days of history
+    rows = [("A", TS("2024-01-01") + pd.Timedelta(days=d), 10.0) for d in (0, 20, 40)]
+    rows.append(("B", TS("2024-02-19"), 5.0))
+    purchases = _purchases(rows)
+    from engage_kit.activity import default_active_days
+
+    assert default_active_days(purchases) == 30
+    with pytest.raises(ModelError, match="needs at least 60 days of history"):
+        churn.run_churn_study({"purchases": purchases}, as_of="2024-02-19")
+    with pytest.raises(ModelError, match="needs at least 180 days of history"):  # a given window wins
+        churn.run_churn_study({"purchases": purchases}, as_of="2024-02-19", inactivity_days=90)
+
+
+def test_active_sentence_says_what_churn_means():
+    from engage_kit.activity import ActiveWindow
+
+    w = ActiveWindow(90, "config")
+    assert churn.active_sentence(w).startswith("**Active = bought in the last 90 days**; set in the config")
+    assert churn.active_sentence(w).endswith("Here churn = no purchase in the 90 days after a cutoff.")
+
+
 # --- the study on the demo data -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def demo_study(small_demo):
-    return churn.churn_study(small_demo, contact_cost=5.0, n_boot=100)
+    # a 90-day label window, as the hand checks below compute it (the data's own window is 180 days)
+    return churn.churn_study(small_demo, inactivity_days=90, contact_cost=5.0, n_boot=100)
 
 
 def test_demo_out_of_time_split(demo_study, small_demo):
@@ -524,7 +551,10 @@ def test_notebook_runs_on_the_small_demo(tmp_path, small_demo_config):
     _, out = run_notebook("churn_prediction", tmp_path, small_demo_config, contact_cost=5.0, top_n=10)
     r = json.loads((out / "results.json").read_text())
     assert r["mode"] == "non_contractual"
-    assert r["cutoff"] == "2024-07-04" and r["test_cutoff"] == "2024-10-02" and r["inactivity_days"] == 90
+    # the label window is the data's activity window: 180 days on the small demo, so the test
+    # cutoff is 2024-12-31 - 180 days = 2024-07-04 and the training cutoff 180 days before it
+    assert r["active_days"] == {"value": 180, "source": "data"} and r["inactivity_days"] == 180
+    assert r["cutoff"] == "2024-01-06" and r["test_cutoff"] == "2024-07-04"
     assert r["train"]["customers"] > 500 and 0 < r["train"]["churn_rate"]["value"] < 1
     assert set(r["models"]) == {"logistic", "gradient_boosting", "recency", "bgnbd"}
     best = r["best_model"]

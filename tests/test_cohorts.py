@@ -428,6 +428,20 @@ def test_lapse_durations_by_hand():
     assert summary.loc[0, "customers"] == 4 and summary.loc[0, "lapsed"] == 2
 
 
+def test_lapse_window_defaults_to_the_data_activity_window():
+    from engage_kit.activity import default_active_days
+
+    # purchase days 0, 40, 80 (a) and 0, 50 (b): gaps 40, 40, 50 -> 90th percentile 48 -> 60 days
+    day = lambda n: pd.Timestamp("2024-01-01") + pd.Timedelta(days=n)  # noqa: E731
+    df = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
+                       "timestamp": [day(0), day(40), day(80), day(0), day(50)], "amount": 1.0})
+    assert default_active_days(df, as_of=day(120)) == 60
+    lap = co.lapse_durations(df, as_of=day(120))
+    # horizon = day 120 - 60 = day 60: b (last purchase day 50) lapsed, a (day 80) not
+    pd.testing.assert_frame_equal(lap, co.lapse_durations(df, as_of=day(120), inactivity_days=60))
+    assert {(r.duration_days, r.lapsed) for r in lap.itertuples()} == {(50, True), (60, False)}
+
+
 def _simulated_lifetimes(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.Timestamp]:
     """Customers buy every ~20 days (Poisson) for an exponential lifetime; the truth is known."""
     rng = np.random.default_rng(seed)

@@ -48,3 +48,16 @@ def test_as_of_date_and_notebook_overrides():
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_active_days_is_one_top_level_setting():
+    c = parse_config({"active_days": 90, "tables": {"transactions": {"path": "x"}}})
+    assert c.active_days == 90
+    assert parse_config(c.to_dict()).active_days == 90  # read back (report snapshots)
+    assert parse_config({"tables": {"transactions": {"path": "x"}}}).active_days is None  # from the data
+    assert "active_days" not in parse_config({"tables": {"transactions": {"path": "x"}}}).to_dict()
+    for bad in (0, -30, 1.5, "ninety", True):
+        with pytest.raises(ConfigError, match="active_days: .* whole number of days"):
+            parse_config({"active_days": bad, "tables": {"transactions": {"path": "x"}}})
+    with pytest.raises(ConfigError, match="unknown key 'active_day'.*did you mean 'active_days'"):
+        parse_config({"active_day": 90, "tables": {"transactions": {"path": "x"}}})

@@ -17,7 +17,7 @@ from engage_kit import metrics as M
 from engage_kit.errors import DataError, ParameterError
 from engage_kit.metrics import email, events, retention, revenue, satisfaction, service, social, web
 from engage_kit.metrics._common import Metric
-from engage_kit.stats import bootstrap_estimate
+from engage_kit.stats import bootstrap_estimate, wilson_interval
 
 from .conftest import run_notebook
 
@@ -73,22 +73,151 @@ def test_retention_last_complete_period_and_all_periods(retention_tx):
 
 
 def test_warm_up_periods_of_retention_are_left_empty(retention_tx):
-    # first purchase 1 Dec 2023, active_days = 30: a lapse can first be seen on 31 Dec, so
-    # December (ends 31 Dec, boundary 1 Jan) is measurable and nothing before it
+    # first transaction 1 Dec 2023. A period is measurable when the activity window before
+    # its start lies inside the data: start - active_days >= 1 Dec 2023.
     long = M.kpis_by_period({"transactions": retention_tx}, period="M", active_days=30, as_of="2024-03-31")
     crr = long[long.key == "retention.customer_retention_rate"].set_index("period")
-    assert crr.loc["2024-03", "value"] == pytest.approx(2 / 3)
-    lapse = M._first_lapse_possible({"transactions": retention_tx}, 30)
-    assert lapse == TS("2023-12-31")
+    assert crr.loc["2024-03", "value"] == pytest.approx(2 / 3) and crr.loc["2024-03", "reason"] is None
+    # 1 Jan - 30 days = 2 Dec: inside the data, but nobody bought in [2 Dec, 1 Jan)
+    assert np.isnan(crr.loc["2024-01", "value"]) and "zero denominator" in crr.loc["2024-01", "reason"]
     long90 = M.kpis_by_period({"transactions": retention_tx}, period="M", active_days=90, as_of="2024-03-31")
     for key in ("retention.customer_retention_rate", "retention.churn_rate"):
         g = long90[long90.key == key].set_index("period")
-        # 1 Dec + 90 days = 29 Feb: periods ending before it (boundary <= 29 Feb) are empty
-        assert g.loc[g.period_end + pd.Timedelta(days=1) <= TS("2024-02-29"), ["value", "low", "high"]].isna().all().all()
-        assert g.loc["2024-03", "value"] == g.loc["2024-03", "value"]  # March is measured
+        # 1 Feb - 90 days = 3 Nov, before the data: January and February are not computable
+        for p in ("2024-01", "2024-02"):
+            assert g.loc[p, ["value", "low", "high"]].isna().all(), (key, p)
+            assert "the 90-day activity window is longer than the" in g.loc[p, "reason"]
+        # 1 Dec to 1 Feb
+        assert g.loc["2024-02", "reason"] == ("the 90-day activity window is longer than the 62 days of data "
+                                              "before 2024-02 (data from 2023-12-01)")
+        # 1 Mar - 90 days = 2 Dec (a leap year), inside the data: March is measured
+        assert g.loc["2024-03", "reason"] is None and g.loc["2024-03", "n"] == 3
+    crr90 = long90[long90.key == "retention.customer_retention_rate"].set_index("period")
+    # S = {a, b, e} (c's 1 Dec purchase is 91 days before 1 March), E = {a, b, c, d, e}, N = {d}
+    assert crr90.loc["2024-03", "value"] == pytest.approx(4 / 3)
     # other KPIs are not touched
     rpr = long90[long90.key == "retention.repeat_purchase_rate"]
-    assert rpr["value"].notna().all()
+    assert rpr["value"].notna().all() and rpr["reason"].isna().all()
+
+
+def test_all_kept_is_100_percent_with_a_wilson_interval_not_a_zero_width_one():
+    # a and b active at 1 March (bought in [31 Jan, 1 Mar)) and again at 1 April: CRR = 2 / 2;
+    # every bootstrap resample gives 100%, so the interval is the Wilson one of 2 kept of 2
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "b"],
+                       "timestamp": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-03-20",
+                                                    "2024-01-06", "2024-02-25", "2024-03-25"]),
+                       "amount": 1.0})
+    m = retention.customer_retention_rate(tx, period="M", active_days=30, as_of="2024-03-31")
+    assert m.value == 1.0 and m.high == 1.0 and m.reason is None
+    assert m.low == pytest.approx(wilson_interval(2, 2)[0]) and m.low < 0.5
+
+
+# --- one definition of active: the window chosen from the data ----------------------------
+
+
+def _gap_tx() -> pd.DataFrame:
+    # purchase days per customer (day 0 = 2024-01-01): a 0, 10, 30 (gaps 10, 20);
+    # b 0, 30, 70 (gaps 30, 40); c 0, 100 (gap 100); d one day only (no gap).
+    # Same-day purchases are one purchase day; returns and zero-amount rows as the loader has them.
+    day = lambda n: TS("2024-01-01") + pd.Timedelta(days=n)  # noqa: E731
+    rows = [("a", day(0), 5.0), ("a", day(0) + pd.Timedelta(hours=5), 7.0), ("a", day(10), 0.0), ("a", day(30), 9.0),
+            ("a", day(20), -5.0),  # a return: never a purchase day
+            ("b", day(0), 1.0), ("b", day(30), 1.0), ("b", day(70), 1.0),
+            ("c", day(0), 1.0), ("c", day(100), 1.0), ("d", day(50), 3.0)]
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+
+
+def test_default_active_days_by_hand():
+    from engage_kit import activity
+
+    tx = _gap_tx()
+    counts = activity.purchase_gap_counts(tx)
+    assert dict(zip(counts.gap_days, counts.gaps, strict=True)) == {10: 1, 20: 1, 30: 1, 40: 1, 100: 1}
+    # gaps 10, 20, 30, 40, 100: position 0.9 * (5 - 1) = 3.6 -> 40 + 0.6 * (100 - 40) = 76 days
+    assert activity.gap_quantile(counts) == pytest.approx(76.0)
+    assert retention.default_active_days(tx) == 90  # 76 rounded up to 30, 60, 90, 180, 365
+    # as_of inclusive: before c's second purchase the gaps are 10, 20, 30, 40 -> 37 -> 60
+    assert retention.default_active_days(tx, as_of="2024-04-09") == 60
+    assert retention.default_active_days(tx, as_of="2024-04-10") == 90
+    assert [activity.round_up_window(x) for x in (1, 30, 30.01, 61, 90, 180.5, 400, float("nan"))] == \
+        [30, 30, 60, 90, 90, 365, 365, 365]
+    one_day = tx[tx.customer_id == "d"]
+    assert retention.default_active_days(one_day) == 365  # nobody bought twice: the longest window
+    w = activity.active_window(tx)
+    assert (w.days, w.source, w.gaps) == (90, "data", 5) and w.to_dict() == {"value": 90, "source": "data"}
+    assert w.sentence().startswith("**Active = bought in the last 90 days**; chosen from the data")
+    assert "came within 76 days" in w.sentence()
+    # a parameter wins over the config, the config over the data
+    assert activity.active_window(tx, parameter=30, configured=60).to_dict() == {"value": 30, "source": "parameter"}
+    c = activity.active_window(tx, configured=60)
+    assert c.to_dict() == {"value": 60, "source": "config"} and "set in the config" in c.sentence()
+    with pytest.raises(ParameterError, match="active_days must be a whole number"):
+        activity.active_window(tx, parameter=0)
+
+
+def test_default_active_days_matches_pandas(small_demo):
+    from engage_kit import activity
+
+    tx = small_demo.to_pandas("transactions")
+    p = tx[(tx.amount >= 0) & tx.customer_id.notna()].assign(day=lambda d: d.timestamp.dt.normalize())
+    days = p[["customer_id", "day"]].drop_duplicates().sort_values(["customer_id", "day"])
+    gaps = days.groupby("customer_id")["day"].diff().dt.days.dropna().to_numpy()
+    expected = np.quantile(gaps, 0.9)
+    counts = activity.purchase_gap_counts(small_demo["transactions"], as_of=small_demo.as_of)
+    assert int(counts.gaps.sum()) == len(gaps)
+    assert activity.gap_quantile(counts) == pytest.approx(expected)
+    days_default = activity.default_active_days(small_demo["transactions"], as_of=small_demo.as_of)
+    assert days_default == min(s for s in (30, 60, 90, 180, 365) if s >= expected) == 180
+
+
+# --- figures that cannot be computed --------------------------------------------------------
+
+
+def _days_of_data(n: int, start: str = "2024-01-01", customers: int = 40) -> pd.DataFrame:
+    """``customers`` customers buying every 10th day (staggered) over ``n`` days of data."""
+    first = TS(start)
+    rows = [(f"c{i}", first + pd.Timedelta(days=d), 10.0) for i in range(customers) for d in range(i % 10, n, 10)]
+    rows.append(("c0", first + pd.Timedelta(days=n - 1), 10.0))  # the data end on the last day
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+
+
+def test_retention_with_a_window_longer_than_the_data_is_not_computable_not_100_percent():
+    tx = _days_of_data(373)  # 2024-01-01 .. 2025-01-07; the last complete month is 2024-12
+    m = retention.customer_retention_rate(tx, period="M", active_days=365)
+    assert np.isnan(m.value) and np.isnan(m.low) and np.isnan(m.high) and not m.computable
+    assert m.reason == ("the 365-day activity window is longer than the 335 days of data before 2024-12 "
+                        "(data from 2024-01-01)")
+    assert m.to_dict() == {"value": None, "reason": m.reason}
+    churn = retention.churn_rate(tx, period="M", active_days=365)
+    assert churn.to_dict() == {"value": None, "reason": m.reason}
+    head = M.headline({"transactions": tx}, period="M", active_days=365)
+    assert head["retention.churn_rate"].reason == m.reason
+    cards = {c["label"]: c for c in M.kpi_cards(head, pd.DataFrame(), active_days=365)}
+    assert cards["Customer retention rate"]["value"] == "n/a"
+    assert m.reason in cards["Customer retention rate"]["detail"]
+    assert "active = bought in the last 365 days" in cards["Churn rate"]["detail"]
+    assert "Customer retention rate and Churn rate: n/a (the 365-day" in M.describe_unavailable(head)
+    # with a window the data can hold, the same month is measured
+    ok = retention.customer_retention_rate(tx, period="M", active_days=90)
+    assert ok.computable and ok.reason is None and ok.low <= ok.value <= ok.high
+    assert set(ok.to_dict()) == {"value", "low", "high", "n"}
+
+
+def test_no_complete_period_and_zero_denominator_have_reasons():
+    # every purchase in March 2024, as_of mid-March: no complete month of data
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": pd.to_datetime(["2024-03-02", "2024-03-05"]),
+                       "amount": 1.0})
+    m = retention.customer_retention_rate(tx, period="M", active_days=30, as_of="2024-03-15")
+    assert m.to_dict() == {"value": None, "reason": "no complete month of data before the analysis date (the last "
+                                                    "one, 2024-02, ends before the first transaction on 2024-03-02)"}
+    # bought in January, nobody in the 30 days before 1 March: S = 0
+    tx2 = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": pd.to_datetime(["2024-01-02", "2024-03-20"]),
+                        "amount": 1.0})
+    z = retention.customer_retention_rate(tx2, period="M", active_days=30, as_of="2024-03-31")
+    assert z.to_dict() == {"value": None, "reason": "nobody was active at the start of 2024-03 (a zero denominator)"}
+    # any other metric without data: null with a reason, never a number
+    assert M.Metric(float("nan"), float("nan"), float("nan"), 0).to_dict() == {
+        "value": None, "reason": "nothing to compute it from (a zero denominator)"}
 
 
 def test_change_table_and_cards_speak_plainly():
@@ -596,7 +725,9 @@ RESULT_KEYS = {
 def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     _, out = run_notebook("engagement_kpis", tmp_path, small_demo_config)
     res = json.loads((out / "results.json").read_text())
-    assert set(res) == set(RESULT_KEYS) | {"meta"}
+    assert set(res) == set(RESULT_KEYS) | {"active_days", "meta"}
+    # the window was chosen from the data (no parameter, nothing in the config) and is recorded
+    assert res["active_days"] == {"value": 180, "source": "data"}
     for area, keys in RESULT_KEYS.items():
         assert set(res[area]) == set(keys), area
         for k in keys:
@@ -608,7 +739,63 @@ def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     assert -100 <= res["satisfaction"]["nps"]["low"] <= res["satisfaction"]["nps"]["high"] <= 100
     direct = retention.customer_retention_rate(small_demo["transactions"], period="M", as_of=small_demo.as_of)
     assert res["retention"]["customer_retention_rate"]["value"] == pytest.approx(direct.value)
-    assert res["meta"]["parameters"]["active_days"] == 365
+    direct180 = retention.customer_retention_rate(small_demo["transactions"], period="M", active_days=180,
+                                                  as_of=small_demo.as_of)
+    assert direct180.value == direct.value  # None: the data's window, 180 days on the small demo
+    assert res["meta"]["parameters"]["active_days"] is None
     by_period = pd.read_csv(out / "kpis_by_period.csv")
     assert by_period["period"].is_unique and len(by_period) == 24  # monthly, 2023-01 .. 2024-12
     assert set(by_period.columns) == {"period", "period_start", "period_end"} | {k.key for k in M.KPIS}
+
+
+@pytest.mark.slow
+def test_engagement_kpis_with_a_window_longer_than_the_data_says_n_a(tmp_path):
+    """373 days of data with active_days: 365 once showed retention 100% [100%, 100%]."""
+    import re
+
+    from engage_kit.cli import main
+
+    _days_of_data(373).to_csv(tmp_path / "tx.csv", index=False)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("title: A year and a week\nactive_days: 365\ntables:\n  transactions: {path: tx.csv}\n")
+    out = tmp_path / "out"
+    assert main(["report", str(cfg), "--out", str(out), "--only", "engagement_kpis"]) == 0
+    res = json.loads((out / "engagement_kpis" / "results.json").read_text())
+    reason = ("the 365-day activity window is longer than the 335 days of data before 2024-12 "
+              "(data from 2024-01-01)")
+    assert res["retention"]["customer_retention_rate"] == {"value": None, "reason": reason}
+    assert res["retention"]["churn_rate"] == {"value": None, "reason": reason}
+    assert res["active_days"] == {"value": 365, "source": "config"}
+    assert res["revenue"]["average_order_value"]["value"] > 0  # the rest is still computed
+    html = (out / "engagement_kpis.html").read_text()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    # the card: n/a with the reason, and the window it uses
+    card = re.search(r'<div class="ek-card"><div class="ek-label">Customer retention rate</div>'
+                     r'<div class="ek-value">([^<]*)</div><div class="ek-detail">([^<]*)</div>', html)
+    assert card is not None and card.group(1) == "n/a"
+    assert "365-day activity window is longer than the 335 days" in card.group(2)
+    assert "active = bought in the last 365 days" in card.group(2)
+    assert "100.0%" not in card.group(0)
+    # the report says once where the window came from, and the text says n/a with the reason
+    assert text.count("Active = bought in the last 365 days ; set in the config") == 1
+    assert "Customer retention rate and Churn rate: n/a (the 365-day activity window" in text
+    # the index: n/a with the reason beside the retention figure, which names its window
+    index = re.sub(r"\s+", " ", (out / "index.html").read_text())
+    fig = re.search(r"<dt>Customer retention \(active = bought in the last 365 days\)</dt><dd>([^<]*)</dd>", index)
+    assert fig is not None and fig.group(1).startswith("n/a (the 365-day activity window is longer")
+
+
+def test_index_figures_say_n_a_with_the_reason_once_and_name_their_window():
+    from engage_kit.report.index import headline_figures
+
+    why = "the 365-day activity window is longer than the 335 days of data before 2024-12 (data from 2024-01-01)"
+    res = {"retention": {"customer_retention_rate": {"value": None, "reason": why},
+                         "repeat_purchase_rate": {"value": 0.5, "low": 0.4, "high": 0.6, "n": 100}},
+           "active_days": {"value": 365, "source": "config"}}
+    fig = dict(headline_figures("engagement_kpis", res))
+    assert fig["Customer retention (active = bought in the last 365 days)"] == f"n/a ({why})"
+    assert fig["Repeat purchase rate"] == "50.0%"
+    # a churn study that could not run: the reason once, then plain n/a
+    gone = {"test": {"customers": {"value": None, "reason": "too short"}, "churn_rate": {"value": None, "reason": "too short"}},
+            "best_model": {"value": None, "reason": "too short"}}
+    assert [v for _, v in headline_figures("churn_prediction", gone)] == ["n/a (too short)", "n/a", "n/a"]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from .. import activity
 from ..errors import ParameterError, did_you_mean
 from ..stats import error_bars
 from ..text import esc
@@ -39,6 +40,7 @@ __all__ = [
     "compute",
     "describe_segments",
     "describe_trend",
+    "describe_unavailable",
     "finding",
     "format_delta",
     "format_value",
@@ -172,7 +174,7 @@ def compute(
     tables: Mapping[str, Any],
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     per_period: bool = False,
     by: str | None = None,
@@ -184,14 +186,17 @@ def compute(
     Whole window (default), per period (``per_period=True``, periods of length
     ``period``) and/or per segment (``by``; customer attributes come from
     ``tables["customers"]``). KPIs marked ``last_period`` are for the last complete
-    period before ``as_of`` unless ``per_period``. Returns None when the KPI's table is
-    absent. ``_cache`` (a dict) lets several calls share one engine query for the
-    email rates.
+    period before ``as_of`` unless ``per_period``. ``active_days`` (retention and churn):
+    None chooses it from the transactions (:func:`engage_kit.activity.default_active_days`).
+    Returns None when the KPI's table is absent. ``_cache`` (a dict) lets several calls
+    share one engine query for the email rates.
     """
     k = _kpi(key)
     period = check_period(period) or "M"
     if k.table not in tables:
         return None
+    if k.area == "retention" and k.last_period:
+        active_days = _active_days(tables, active_days, as_of, _cache)
     if k.area == "email" and _cache is not None:
         ck = ("email", per_period, by)
         if ck not in _cache:
@@ -209,11 +214,7 @@ def compute(
     if key == "retention.churn_rate" and _cache is not None:  # 1 − CRR: reuse its bootstrap
         crr = compute("retention.customer_retention_rate", tables, period=period, active_days=active_days,
                       as_of=as_of, per_period=per_period, by=by, confidence=confidence, _cache=_cache)
-        if isinstance(crr, Metric):
-            return Metric(1 - crr.value, 1 - crr.high, 1 - crr.low, crr.n, crr.method, dict(crr.counts))
-        out = crr.copy()
-        out["value"], out["low"], out["high"] = 1 - crr["value"], 1 - crr["high"], 1 - crr["low"]
-        return out
+        return retention.complement(crr)
     ck = (key, per_period, by)
     if _cache is not None and ck in _cache:
         return _cache[ck]
@@ -231,11 +232,23 @@ def compute(
     return out
 
 
+def _active_days(tables: Mapping[str, Any], active_days: int | None, as_of: DateLike, cache: dict | None) -> int:
+    """``active_days`` checked, or chosen from the transactions once per cache (None given)."""
+    if active_days is not None:
+        return activity.check_active_days(active_days)
+    if cache is not None and "active_days" in cache:
+        return cache["active_days"]
+    days = activity.default_active_days(tables["transactions"], as_of=as_of)
+    if cache is not None:
+        cache["active_days"] = days
+    return days
+
+
 def headline(
     tables: Mapping[str, Any],
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     confidence: float = 0.95,
 ) -> dict[str, Metric | None]:
@@ -253,7 +266,7 @@ def kpis_by_period(
     tables: Mapping[str, Any],
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     keys: list[str] | None = None,
     confidence: float = 0.95,
@@ -261,11 +274,13 @@ def kpis_by_period(
     """Every headline KPI per calendar period, long: one row per KPI and period.
 
     Columns: key, area, label, period, period_start, period_end, complete, value, low,
-    high, n. Use :func:`wide` for one row per period and one column per KPI.
+    high, n, reason. Use :func:`wide` for one row per period and one column per KPI.
 
-    The customer retention and churn rates of periods that end within ``active_days`` of
-    the first transaction are left empty (value, low and high NaN): nobody can have lapsed
-    yet, so (E − N) / S would be 100% by construction, not by behaviour.
+    ``reason`` says why a value is missing where the KPI knows (else None). The customer
+    retention and churn rates of periods that start less than ``active_days`` after the
+    first transaction are left empty with their reason: customers active before the data
+    began are not seen and nobody can have lapsed yet, so (E − N) / S would be near 100% by
+    construction, not by behaviour (:func:`.retention.not_computable`).
     """
     frames, cache = [], {}
     for k in KPIS:
@@ -275,36 +290,18 @@ def kpis_by_period(
                      confidence=confidence, _cache=cache)
         if df is None or len(df) == 0:
             continue
-        df = df[["period", "period_start", "period_end", "complete", "value", "low", "high", "n"]].copy()
+        df = df.reindex(columns=["period", "period_start", "period_end", "complete", "value", "low", "high", "n",
+                                 "reason"])
+        df["reason"] = df["reason"].astype(object).where(df["reason"].notna(), None)
         df.insert(0, "label", k.label)
         df.insert(0, "area", k.area)
         df.insert(0, "key", k.key)
         frames.append(df)
-    cols = ["key", "area", "label", "period", "period_start", "period_end", "complete", "value", "low", "high", "n"]
+    cols = ["key", "area", "label", "period", "period_start", "period_end", "complete", "value", "low", "high", "n",
+            "reason"]
     if not frames:
         return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)[cols]
-    lapse = _first_lapse_possible(tables, active_days)
-    if lapse is not None:
-        warm = out["key"].isin(_WARMUP_KEYS) & (pd.to_datetime(out["period_end"]) + pd.Timedelta(days=1) <= lapse)
-        out.loc[warm, ["value", "low", "high"]] = np.nan
-    return out
-
-
-_WARMUP_KEYS = ("retention.customer_retention_rate", "retention.churn_rate")
-
-
-def _first_lapse_possible(tables: Mapping[str, Any], active_days: int) -> pd.Timestamp | None:
-    """The first day a customer can be inactive: first transaction + ``active_days`` (None: no data)."""
-    if "transactions" not in tables:
-        return None
-    from ._common import to_table
-
-    t = to_table(tables["transactions"], "transactions")
-    first = t.timestamp.min().execute()
-    if first is None or pd.isna(first):
-        return None
-    return pd.Timestamp(first).normalize() + pd.Timedelta(days=int(active_days))
+    return pd.concat(frames, ignore_index=True)[cols]
 
 
 def wide(long: pd.DataFrame) -> pd.DataFrame:
@@ -325,7 +322,7 @@ def kpis_by_segment(
     by: str,
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     keys: list[str] | None = None,
     confidence: float = 0.95,
@@ -426,8 +423,12 @@ def changes_table(changes: pd.DataFrame, *, currency: str = "") -> pd.DataFrame:
     })[cols]
 
 
-def glossary(*, active_days: int = 365) -> pd.DataFrame:
-    """Every headline KPI with its definition, unit, interval and source table."""
+def glossary(*, active_days: int | None = None) -> pd.DataFrame:
+    """Every headline KPI with its definition, unit, interval and source table.
+
+    ``active_days`` fills in the activity window of the retention KPIs (None: "the
+    activity window").
+    """
     units = {"share": "fraction 0–1 (shown as %)", "ratio": "fraction (may pass 100%)", "points": "points −100 to 100",
              "money": "currency per order", "seconds": "seconds", "count": "count", "scale": "points 1–7"}
     per_key = {"revenue.purchase_frequency": "orders per customer", "web.pages_per_session": "pages per session",
@@ -435,7 +436,7 @@ def glossary(*, active_days: int = 365) -> pd.DataFrame:
                "retention.churn_rate": "fraction (may be below 0%)"}
     rows = []
     for k in KPIS:
-        d = k.definition.replace("active_days", f"{active_days} days")
+        d = k.definition.replace("active_days", f"{active_days} days" if active_days else "activity window")
         if k.last_period:
             d += "; headline: the last complete period before the analysis date"
         rows.append({"KPI": k.label, "key": k.key, "definition": d, "unit": per_key.get(k.key, units[k.unit]),
@@ -503,13 +504,16 @@ def format_delta(key: str, delta: float, *, currency: str = "") -> str:
 
 
 def kpi_cards(
-    head: Mapping[str, Metric | None], changes: pd.DataFrame, *, keys: list[str] | None = None, currency: str = ""
+    head: Mapping[str, Metric | None], changes: pd.DataFrame, *, keys: list[str] | None = None, currency: str = "",
+    active_days: int | None = None,
 ) -> list[dict[str, Any]]:
     """Cards for :func:`engage_kit.nb.kpi_cards`: value, 95% interval and n, change vs the previous period.
 
     Retention, churn, NDR and GRR are for the last complete period, so their change is the
     card's own; the other cards show the whole window, and their change line names the
     last complete period and its value (``-7.0 pts to 32.2% in 2024-12 vs 2024-11``).
+    The retention and churn cards name the activity window (``active_days``). A KPI whose
+    table is absent has no card; one that cannot be computed shows "n/a" and the reason.
     """
     ch = changes.set_index("key") if len(changes) else pd.DataFrame()
     cards = []
@@ -517,11 +521,17 @@ def kpi_cards(
         if keys is not None and k.key not in keys:
             continue
         m = head.get(k.key)
-        if m is None or not np.isfinite(m.value):
+        if m is None:
+            continue
+        window = f" · active = bought in the last {active_days} days" if k.area == "retention" and k.last_period and active_days else ""
+        if not np.isfinite(m.value):
+            why = m.why_not() if isinstance(m, Metric) else "it cannot be computed from the data"
+            cards.append({"label": k.label, "value": "n/a", "detail": f"not computable: {why}{window}"})
             continue
         detail = f"95% CI {format_value(k.key, m.low, currency=currency)} – {format_value(k.key, m.high, currency=currency)}"
         if k.last_period:
             detail += " · last period"
+        detail += window
         card = {"label": k.label, "value": format_value(k.key, m.value, currency=currency), "detail": detail}
         if k.key in ch.index:
             r = ch.loc[k.key]
@@ -536,10 +546,33 @@ def kpi_cards(
     return cards
 
 
+def describe_unavailable(head: Mapping[str, Metric | None]) -> str:
+    """One sentence naming the headline KPIs that cannot be computed, with their reasons ("" when none).
+
+    KPIs sharing a reason (retention and churn) are named together; KPIs whose table is
+    absent are not named (their sections say so).
+    """
+    by_reason: dict[str, list[str]] = {}
+    for k in KPIS:
+        m = head.get(k.key)
+        if m is None or np.isfinite(m.value):
+            continue
+        why = m.why_not() if isinstance(m, Metric) else "it cannot be computed from the data"
+        by_reason.setdefault(why, []).append(k.label)
+    if not by_reason:
+        return ""
+    parts = [f"{' and '.join(labels)}: n/a ({why})" for why, labels in by_reason.items()]
+    return "Not computable on this data: " + "; ".join(parts) + "."
+
+
 def describe_trend(long: pd.DataFrame, key: str, *, currency: str = "") -> str:
     """One sentence on a KPI's trend: first and last complete period, highest and lowest."""
-    g = long[(long["key"] == key) & long["complete"].astype(bool)].dropna(subset=["value"])
+    done = long[(long["key"] == key) & long["complete"].astype(bool)]
+    g = done.dropna(subset=["value"])
     if g.empty:
+        reasons = done["reason"].dropna().tolist() if "reason" in done.columns else []
+        if reasons:  # the latest period's reason speaks for the rest
+            return f"{_kpi(key).label}: n/a, no complete period can be measured ({reasons[-1]})."
         return f"{_kpi(key).label}: no complete period with data."
     g = g.sort_values("period_start")
     f, last = g.iloc[0], g.iloc[-1]

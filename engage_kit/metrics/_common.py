@@ -41,18 +41,35 @@ class Metric(Estimate):
 
     ``counts`` holds the numerator and denominator (or the sums behind a mean), e.g.
     ``{"opened": 512, "delivered": 1704}``. ``to_dict()`` gives the results.json object
-    ``{value, low, high, n}``.
+    ``{value, low, high, n}``. A value that cannot be computed is NaN with a ``reason``
+    (DESIGN.md: ``{"value": null, "reason": "..."}``), never a number with a zero-width
+    interval standing in for it.
     """
 
     counts: Mapping[str, float] = field(default_factory=dict)
+    reason: str | None = None  # why the value cannot be computed (value NaN)
+
+    @property
+    def computable(self) -> bool:
+        """False when there is no value (no complete period, no data before it, a zero denominator)."""
+        return self.value is not None and bool(np.isfinite(self.value))
+
+    def why_not(self) -> str:
+        """The reason the value cannot be computed (a default for a zero denominator)."""
+        if self.reason:
+            return self.reason
+        return "nothing to compute it from (a zero denominator)" if self.n == 0 else "it cannot be computed from the data"
 
     def to_dict(self) -> dict[str, Any]:
+        """``{value, low, high, n}``; ``{value: null, reason}`` when it cannot be computed."""
+        if not self.computable:
+            return {"value": None, "reason": self.why_not()}
         return Estimate(self.value, self.low, self.high, self.n, self.method).to_dict()
 
 
-def nan_metric(method: str = "none", **counts: float) -> Metric:
-    """A metric that cannot be computed (no units behind it)."""
-    return Metric(float("nan"), float("nan"), float("nan"), 0, method, counts)
+def nan_metric(method: str = "none", *, reason: str | None = None, **counts: float) -> Metric:
+    """A metric that cannot be computed (no units behind it), with the reason when known."""
+    return Metric(float("nan"), float("nan"), float("nan"), 0, method, counts, reason)
 
 
 # --- input tables ----------------------------------------------------------------------
@@ -340,11 +357,12 @@ def finish(
     ``period, period_start, period_end, complete`` (when per period), the segment column
     named ``by`` (when per segment), the counts, and ``value, low, high, n``.
     """
-    cols = list(counts) + ["value", "low", "high", "n", "method"]
+    cols = list(counts) + ["value", "low", "high", "n", "method"] + (["reason"] if "reason" in df.columns else [])
     if as_of is None:
         as_of = df.attrs.get("last")
     if not keys:
         row = df.iloc[0]
+        reason = row.get("reason") if "reason" in df.columns else None
         return Metric(
             _float(row["value"]),
             _float(row["low"]),
@@ -352,6 +370,7 @@ def finish(
             int(row["n"]),
             str(row["method"]),
             {c: _num(row[c]) for c in counts},
+            reason if isinstance(reason, str) and reason else None,
         )
     out = df[keys + cols].copy()
     out["n"] = out["n"].astype("int64")

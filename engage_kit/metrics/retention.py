@@ -13,6 +13,16 @@ the standard "CRR = ((E − N) / S) × 100" of engagement reporting). E − N co
 customers active at the end who were not acquired in the period: those kept from S and
 those reactivated, so CRR is not a proportion and may exceed 1; its interval is a
 bootstrap over customers. Churn rate = 1 − CRR.
+
+``active_days`` is the one activity window of every report (:mod:`engage_kit.activity`);
+None chooses it from the data (:func:`engage_kit.activity.default_active_days`).
+
+A period's CRR cannot be computed, and is NaN with a ``reason`` (results.json:
+``{"value": null, "reason": ...}``), when the data before it are shorter than the window
+(a − active_days before the first transaction: customers active before the data began
+are not seen, and nobody can have lapsed yet, so (E − N) / S would be near 100% by
+construction), when the data hold no complete period, or when nobody was active at its
+start (S = 0).
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .. import activity
 from ..errors import ParameterError
+from ..stats import wilson_interval
 from ._common import (
     SEG,
     DateLike,
@@ -37,6 +49,7 @@ from ._common import (
     multinomial_bootstrap,
     orders_table,
     period_index,
+    period_label,
     period_start,
     timestamp_index,
     to_table,
@@ -44,23 +57,53 @@ from ._common import (
     window,
 )
 
-__all__ = ["customer_retention_rate", "churn_rate", "retention_counts", "repeat_purchase_rate"]
+__all__ = ["customer_retention_rate", "churn_rate", "complement", "default_active_days", "not_computable",
+           "retention_counts", "repeat_purchase_rate"]
 
 _PATTERN_COLS = ["s", "e", "nw"]
+_UNITS = {"W": "week", "M": "month", "Q": "quarter"}
+default_active_days = activity.default_active_days
 
 
 def _check_days(active_days: int) -> int:
-    try:
-        d = int(active_days)
-    except (TypeError, ValueError):
-        d = 0
-    if d < 1 or d != active_days:
-        raise ParameterError(f"active_days must be a whole number of days >= 1 (e.g. 365); got {active_days!r}")
-    return d
+    return activity.check_active_days(active_days)
+
+
+def not_computable(
+    start: pd.Timestamp, end: pd.Timestamp, *, first: pd.Timestamp | None, active_days: int, label: str,
+    unit: str = "period", active_at_start: float | None = None,
+) -> str | None:
+    """Why CRR of the interval [start, end) cannot be computed, or None when it can.
+
+    ``first`` is the first transaction day. Not computable: no data (``first`` None); the
+    interval ends on or before the first day (no complete period of data); the window
+    reaches back before the first day (start − active_days < first: the data before the
+    period are shorter than the activity window); nobody active at the start (S = 0).
+    """
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if first is None or pd.isna(first):
+        return "no transactions up to the analysis date"
+    first = pd.Timestamp(first).normalize()
+    if end <= first:
+        return (f"no complete {unit} of data before the analysis date (the last one, {label}, ends before the "
+                f"first transaction on {first:%Y-%m-%d})")
+    if start - pd.Timedelta(days=active_days) < first:
+        had = max((start - first).days, 0)
+        return (f"the {active_days}-day activity window is longer than the {had:,} days of data before {label} "
+                f"(data from {first:%Y-%m-%d})")
+    if active_at_start is not None and active_at_start <= 0:
+        return f"nobody was active at the start of {label} (a zero denominator)"
+    return None
+
+
+def _first_day(t: ibis.Table) -> pd.Timestamp | None:
+    """The day of the first row of ``t`` (None without rows)."""
+    v = t.timestamp.min().execute()
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).normalize()
 
 
 def _intervals(
-    t: ibis.Table,
+    first_ts: pd.Timestamp | None,
     *,
     period: str,
     as_of: pd.Timestamp,
@@ -79,8 +122,7 @@ def _intervals(
         return [a, b], None
     last = last_complete_index(as_of, period)
     if all_periods:
-        first_ts = t.timestamp.min().execute()
-        if first_ts is None or pd.isna(first_ts):
+        if first_ts is None:
             return [], []
         first = timestamp_index(first_ts, period) + 1  # the first period has nobody active at its start
         idx = list(range(first, timestamp_index(as_of, period) + 1))
@@ -96,7 +138,7 @@ def retention_counts(
     transactions: TableLike,
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     start: DateLike = None,
     end: DateLike = None,
@@ -110,8 +152,10 @@ def retention_counts(
     number of customers with that pattern: s = active at the interval's start, e = active
     at its end, nw = first purchase inside it. Only customers with at least one flag
     appear. Column ``_k`` numbers the intervals (0 = first); for calendar periods
-    ``attrs["periods"]`` lists their period numbers (:func:`._common.period_index`) and
-    ``attrs["as_of"]`` the analysis date used.
+    ``attrs["periods"]`` lists their period numbers (:func:`._common.period_index`);
+    ``attrs["as_of"]`` is the analysis date used, ``attrs["bounds"]`` the interval
+    boundaries, ``attrs["first"]`` the first transaction day and ``attrs["active_days"]``
+    the window (None: chosen from the data, :func:`default_active_days`).
 
     The heavy step runs in the engine: each purchase x (next purchase of the same
     customer y) makes its customer active at every boundary b with x < b <= min(y,
@@ -119,19 +163,20 @@ def retention_counts(
     is produced once.
     """
     period = check_period(period) or "M"
-    days = _check_days(active_days)
     t = to_table(transactions, "transactions")
     t = t.filter(t.customer_id.notnull())
+    days = activity.resolve(active_days, t, as_of=as_of)
     empty = pd.DataFrame(columns=["_k", *([SEG] if by else []), *_PATTERN_COLS, "customers"])
-    empty.attrs.update(periods=[], as_of=None)
+    empty.attrs.update(periods=[], as_of=None, bounds=[], first=None, active_days=days)
     if as_of is None:
         as_of = max_timestamp(t, "timestamp")
         if as_of is None:
             return empty
     as_of = pd.Timestamp(as_of).normalize()
     t = window(t, "timestamp", as_of=as_of)
-    bounds, idx = _intervals(t, period=period, as_of=as_of, start=start, end=end, all_periods=all_periods)
-    empty.attrs.update(periods=idx, as_of=as_of)
+    first_day = _first_day(t)
+    bounds, idx = _intervals(first_day, period=period, as_of=as_of, start=start, end=end, all_periods=all_periods)
+    empty.attrs.update(periods=idx, as_of=as_of, bounds=bounds, first=first_day)
     if len(bounds) < 2:
         return empty
     p = t.filter(t.amount >= 0).select("customer_id", "timestamp").distinct()
@@ -161,7 +206,7 @@ def retention_counts(
         keys.append(SEG)
     out = per.group_by([*keys, *_PATTERN_COLS]).aggregate(customers=per.count()).execute()
     out = out.sort_values([*keys, *_PATTERN_COLS], kind="stable").reset_index(drop=True)
-    out.attrs.update(periods=idx, as_of=as_of)
+    out.attrs.update(periods=idx, as_of=as_of, bounds=bounds, first=first_day, active_days=days)
     return out
 
 
@@ -169,7 +214,7 @@ def customer_retention_rate(
     transactions: TableLike,
     *,
     period: str = "M",
-    active_days: int = 365,
+    active_days: int | None = None,
     as_of: DateLike = None,
     start: DateLike = None,
     end: DateLike = None,
@@ -189,7 +234,13 @@ def customer_retention_rate(
 
     Interval: percentile bootstrap over customers (every customer with s, e or n),
     run on the counts of the (s, e, n) patterns (:func:`._common.multinomial_bootstrap`),
-    since (E − N) / S is not a simple proportion.
+    since (E − N) / S is not a simple proportion. Where every resample gives the same
+    value (all of S kept and nobody reactivated, so CRR = 1) the percentile interval has
+    no width; the Wilson interval of kept / S is given instead, never [100%, 100%].
+
+    Not computable (value, low and high NaN, ``reason`` says why; :func:`not_computable`):
+    a period that starts less than ``active_days`` after the first transaction, no
+    complete period of data, nobody active at the start.
 
     Parameters
     ----------
@@ -197,8 +248,9 @@ def customer_retention_rate(
         Canonical transactions (customer_id, timestamp, amount).
     period : {"W", "M", "Q"}
         Calendar period length.
-    active_days : int
-        Trailing window that makes a customer active, in days.
+    active_days : int, optional
+        Trailing window that makes a customer active, in days; None: chosen from the data
+        (:func:`engage_kit.activity.default_active_days`).
     as_of : date, optional
         Inclusive analysis date; default the last transaction date.
     start, end : date, optional
@@ -219,15 +271,25 @@ def customer_retention_rate(
     Returns
     -------
     Metric or DataFrame
-        One Metric (counts S, E, N, retained = E − N) for a single interval without
-        ``by``; otherwise one row per period and/or segment with S, E, N, value, low,
-        high, n (= S).
+        One Metric (counts S, E, N, retained = E − N; ``reason`` when not computable) for a
+        single interval without ``by``; otherwise one row per period and/or segment with
+        S, E, N, value, low, high, n (= S) and reason (None where computable).
     """
     pc = retention_counts(
         transactions, period=period, active_days=active_days, as_of=as_of, start=start,
         end=end, all_periods=all_periods, by=by, customers=customers,
     )
     period = check_period(period) or "M"
+    bounds, first, days = pc.attrs.get("bounds") or [], pc.attrs.get("first"), pc.attrs["active_days"]
+    explicit = start is not None or end is not None
+
+    def why(k: int, active_at_start: float) -> str | None:
+        a, b = pd.Timestamp(bounds[k]), pd.Timestamp(bounds[k + 1])
+        label = (f"the window {a:%Y-%m-%d} to {b - pd.Timedelta(days=1):%Y-%m-%d}" if explicit
+                 else period_label(a, period))
+        return not_computable(a, b, first=first, active_days=days, label=label,
+                              unit="period" if explicit else _UNITS[period], active_at_start=active_at_start)
+
     keys = ["_k"] + ([SEG] if by is not None else [])
     counts = ["S", "E", "N", "retained"]
     rows = []
@@ -235,16 +297,20 @@ def customer_retention_rate(
         c = g["customers"].to_numpy(dtype=float)
         s, e, nw = (g[x].to_numpy(dtype=float) for x in _PATTERN_COLS)
         S, E, N = float(c @ s), float(c @ e), float(c @ nw)
+        kk = dict(zip(keys, key, strict=True))
+        reason = why(int(kk["_k"]), S)
+        lo = hi = np.nan
+        if reason is None:
+            def stat(reps: np.ndarray, s=s, e=e, nw=nw) -> np.ndarray:
+                return (reps @ e - reps @ nw) / (reps @ s)
 
-        def stat(reps: np.ndarray, s=s, e=e, nw=nw) -> np.ndarray:
-            return (reps @ e - reps @ nw) / (reps @ s)
-
-        lo, hi = multinomial_bootstrap(c, stat, n_boot=n_boot, confidence=confidence, random_state=random_state)
-        ok = S > 0
-        rows.append({**dict(zip(keys, key, strict=True)), "S": S, "E": E, "N": N, "retained": E - N,
-                     "value": (E - N) / S if ok else np.nan, "low": lo if ok else np.nan,
-                     "high": hi if ok else np.nan, "n": int(S), "method": "bootstrap"})
-    df = pd.DataFrame(rows, columns=[*keys, *counts, "value", "low", "high", "n", "method"])
+            lo, hi = multinomial_bootstrap(c, stat, n_boot=n_boot, confidence=confidence, random_state=random_state)
+            if lo == hi and 0 <= E - N <= S:  # every resample alike (e.g. all kept, none back): Wilson
+                lo, hi = (float(x) for x in wilson_interval(E - N, S, confidence=confidence))
+        rows.append({**kk, "S": S, "E": E, "N": N, "retained": E - N,
+                     "value": (E - N) / S if reason is None else np.nan, "low": lo, "high": hi, "n": int(S),
+                     "method": "bootstrap", "reason": reason})
+    df = pd.DataFrame(rows, columns=[*keys, *counts, "value", "low", "high", "n", "method", "reason"])
     periods = pc.attrs.get("periods")
     if all_periods and periods is not None:  # a table, also when no period has started yet (one day of data)
         if by is None:  # periods without any active or new customer still get a row
@@ -252,27 +318,34 @@ def customer_retention_rate(
             df = fill0(df, counts)
             df["n"] = df["n"].fillna(0)
             df["method"] = "bootstrap"
+            df["reason"] = [r if isinstance(r, str) else why(int(k), S)
+                            for k, S, r in zip(df["_k"], df["S"], df["reason"], strict=True)]
         df["_pidx"] = np.asarray(periods)[df["_k"].astype(int).to_numpy()]
         return finish(df.drop(columns="_k"), ["_pidx"] + keys[1:], by=by, period=period,
                       as_of=pc.attrs["as_of"], counts=counts)
     if by is None and df.empty:
-        return Metric(float("nan"), float("nan"), float("nan"), 0, "bootstrap", dict.fromkeys(counts, 0))
+        reason = why(0, 0) if len(bounds) >= 2 else "no transactions up to the analysis date"
+        return Metric(float("nan"), float("nan"), float("nan"), 0, "bootstrap", dict.fromkeys(counts, 0), reason)
     return finish(df.drop(columns="_k"), keys[1:], by=by, period=None, as_of=None, counts=counts)
+
+
+def complement(r: Metric | pd.DataFrame) -> Metric | pd.DataFrame:
+    """1 − a rate, with the interval (1 − high, 1 − low); a reason (not computable) is kept."""
+    if isinstance(r, Metric):
+        return Metric(1 - r.value, 1 - r.high, 1 - r.low, r.n, r.method, dict(r.counts), r.reason)
+    out = r.copy()
+    out["value"], out["low"], out["high"] = 1 - r["value"], 1 - r["high"], 1 - r["low"]
+    return out
 
 
 def churn_rate(transactions: TableLike, **kwargs) -> Metric | pd.DataFrame:
     """Churn rate = 1 − CRR, with the interval (1 − high, 1 − low) of CRR.
 
-    Same parameters and definitions as :func:`customer_retention_rate`. Unit: fraction
-    of the customers active at the start of the period (negative when reactivations
-    outnumber losses).
+    Same parameters and definitions as :func:`customer_retention_rate` (not computable
+    where it is not, with the same reason). Unit: fraction of the customers active at the
+    start of the period (negative when reactivations outnumber losses).
     """
-    r = customer_retention_rate(transactions, **kwargs)
-    if isinstance(r, Metric):
-        return Metric(1 - r.value, 1 - r.high, 1 - r.low, r.n, r.method, dict(r.counts))
-    out = r.copy()
-    out["value"], out["low"], out["high"] = 1 - r["value"], 1 - r["high"], 1 - r["low"]
-    return out
+    return complement(customer_retention_rate(transactions, **kwargs))
 
 
 def repeat_purchase_rate(

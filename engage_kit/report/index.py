@@ -56,6 +56,8 @@ def _get(d: dict[str, Any], dotted: str) -> Any:
 
 def _fmt(value: Any, kind: str, currency: str) -> str | None:
     if isinstance(value, dict) and "value" in value:
+        if value["value"] is None and value.get("reason"):  # a figure that cannot be computed
+            return f"n/a ({value['reason']})"
         value = value["value"]
     if value is None:
         return None
@@ -81,12 +83,37 @@ def _fmt(value: Any, kind: str, currency: str) -> str | None:
 
 
 def headline_figures(name: str, results: dict[str, Any], currency: str = "") -> list[tuple[str, str]]:
-    """(label, formatted value) pairs for a report card."""
+    """(label, formatted value) pairs for a report card.
+
+    A figure that cannot be computed shows "n/a" with its reason (once: a reason already
+    shown is not repeated). Figures that depend on the activity window name it.
+    """
     out = []
+    seen: set[str] = set()
+    active = results.get("active_days")
+    days = active.get("value") if isinstance(active, dict) else None
+    window = {
+        "retention.customer_retention_rate": f"active = bought in the last {days} days" if days else None,
+        "test.churn_rate": (f"no purchase in {results['inactivity_days']} days"
+                            if isinstance(results.get("inactivity_days"), int) else None),
+    }
+    unit = {"W": "week", "M": "month", "Q": "quarter"}.get(str(results.get("period")))
+    if name == "cohort_retention" and unit:  # a purchase in that period, not the activity window
+        later = " or later" if results.get("retention_mode") == "unbounded" else ""
+        for k in ("1", "3"):
+            window[f"average_retention.{k}"] = f"bought in {unit} {k}{later} after joining"
     for label, key, kind in HEADLINES.get(name, []):
-        text = _fmt(_get(results, key), kind, currency)
-        if text is not None:
-            out.append((label, text))
+        raw = _get(results, key)
+        text = _fmt(raw, kind, currency)
+        if text is None:
+            continue
+        if isinstance(raw, dict) and raw.get("value") is None and raw.get("reason"):
+            if raw["reason"] in seen:
+                text = "n/a"
+            seen.add(raw["reason"])
+        if window.get(key):
+            label = f"{label} ({window[key]})"
+        out.append((label, text))
     if name == "churn_prediction":
         best = results.get("best_model")
         auc = _fmt(_get(results, f"models.{best}.roc_auc"), "num3", currency) if best else None
