@@ -201,7 +201,7 @@ def test_a_killed_run_leaves_the_previous_output_and_nothing_else(project, tmp_p
         os.killpg(proc.pid, sig)
     else:  # a scheduler's time-out reaches the runner only
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
     assert "Traceback" not in err and "zmq" not in err.lower(), err
     assert "previous output left untouched" in err

@@ -609,8 +609,16 @@ def _run_parallel(
             results.append(r)
             log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
     except BaseException:
-        # the pool's own shutdown would wait for every running notebook to finish
+        # the pool's own shutdown would wait for every running notebook to finish; each
+        # worker's kernel goes with it (an orphaned kernel would hold the terminal's pipes)
+        import psutil
+
         for proc in list(getattr(pool, "_processes", {}).values()):
+            try:
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    child.kill()
+            except psutil.Error:
+                pass
             proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
