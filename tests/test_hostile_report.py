@@ -172,8 +172,10 @@ def _start_slow_run(project: Path, out: Path, jobs: str) -> subprocess.Popen:
     env = dict(os.environ, ENGAGE_KIT_NOTEBOOKS=str(FIXTURES))
     cmd = [sys.executable, "-m", "engage_kit.cli", "report", str(project / "config.yaml"), "--out", str(out),
            "--only", "sleepy", "--set", "sleepy.seconds=60", "--jobs", jobs]
+    # a shell that starts the tests in the background ignores SIGINT, and its children
+    # inherit that: restore Ctrl-C's default, as a terminal has it
     return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_stage(out: Path, proc: subprocess.Popen, seconds: float = 60) -> Path:
