@@ -32,7 +32,7 @@ TABLE_KEYS = ("path", "read", "columns", "derive", "connection", "table", "sql",
 READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows", "duplicates", "timestamp_unit")
 # read.timestamp_unit: numbers in timestamp columns are times since 1970-01-01 UTC in this unit
 TIMESTAMP_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
-RETURNS_KEYS = ("match", "match_days")
+RETURNS_KEYS = ("match", "match_days", "order_column")
 OUTLIER_KEYS = ("exclude_above",)
 MISSING_CUSTOMER_ID = ("error", "drop", "guest")
 # keys that only the transactions table has
@@ -310,6 +310,15 @@ def _transaction_rules(
                 errors.append(f"tables.{name}.returns.match_days: expected a whole number of days >= 0, got {days!r}")
                 days = 90
             returns = {"match": match, "match_days": days}
+            col = r.get("order_column")
+            if col is not None:
+                if not isinstance(col, str) or not col.strip():
+                    errors.append(
+                        f"tables.{name}.returns.order_column: expected the name of the column that gives a return's "
+                        f"original order, got {col!r}"
+                    )
+                else:
+                    returns["order_column"] = col.strip()
     outliers: dict[str, Any] = {}
     o = spec.get("outliers")
     if o is not None:

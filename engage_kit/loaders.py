@@ -44,6 +44,9 @@ SURVEY_WHOLE = ("nps", "ces")  # answered in whole points; csat may be an averag
 _OFFSET_RE = r"(Z|z|[+-]\d{2}:?\d{2})$"
 CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".tsv.gz", ".txt.gz")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+# tables the loader derives from transactions (not in the config): the purchases and
+# returns behind the return figures, and the guest orders kept for order-level figures
+DERIVED_TABLES = ("order_returns", "guest_transactions")
 
 
 @dataclass
@@ -65,7 +68,10 @@ class Dataset:
 
     Tables are Ibis tables (``ds["transactions"]``); ``to_pandas(name)`` returns one as a
     DataFrame for interactive use. ``orders`` collapses order lines to orders, returns
-    (amount < 0) kept apart from purchases.
+    (amount < 0) kept apart from purchases. Beside the config's tables, ``tables`` holds
+    the ones the loader derives from transactions (:data:`DERIVED_TABLES`):
+    ``order_returns`` (purchases and returns before matching, for the return figures) and,
+    with ``missing_customer_id: guest``, ``guest_transactions``.
     """
 
     def __init__(
@@ -1234,9 +1240,12 @@ def _load_table(
         exprs[canon] = derive_mod.to_ibis(node, sources.__getitem__)
         mapping[canon] = f"= {text}"
     complete = all(c in mapping for c in spec.required)
+    ret_col = _return_order_column(raw, tcfg, where, report) if spec.name == "transactions" else None
+    if ret_col is not None:  # the order a return line names (returns.order_column)
+        exprs["_ret_order"] = _clean_text(raw[ret_col].cast("string"))
     # the source's other columns take part in the duplicate check: two order lines that
     # differ only in a column the kit does not use are two lines
-    used_sources = {u for u in mapping.values()} | set(sources)
+    used_sources = {u for u in mapping.values()} | set(sources) | ({ret_col} if ret_col else set())
     extras = [c for c in file_cols if c not in used_sources]
     for i, c in enumerate(extras):
         exprs[f"_x{i}"] = raw[c].cast("string")
@@ -1333,6 +1342,7 @@ def _load_table(
         "_row",
         *[stage[c] if c in mapping else ibis.null(null_types[spec.kind(c)]).name(c) for c in cols],
         *[f"_x{i}" for i in range(len(extras))],
+        *(["_ret_order"] if ret_col is not None else []),
     )
     if spec.name == "transactions":
         # without an order_id every row is one order: give each such row its own id, so
@@ -1340,6 +1350,26 @@ def _load_table(
         table = table.mutate(order_id=table.order_id.fill_null("#" + table._row.cast("string")))
     table = _check_table(con, table, spec, where, report, mapping)
     return None if report.errors else table
+
+
+def _return_order_column(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> str | None:
+    """The source column ``returns.order_column`` names (matched as columns are), or None."""
+    name = tcfg.returns.get("order_column")
+    if not name:
+        return None
+    file_cols = [c for c in raw.columns if c != "_row"]
+    if name in file_cols:
+        return name
+    same = [c for c in file_cols if _name_key(c) == _name_key(name)]
+    if len(same) == 1:
+        return same[0]
+    near = closest(name, file_cols)
+    report.errors.append(
+        f"{where}: tables.{tcfg.name}.returns.order_column is '{name}', but the file has no column '{name}'"
+        + (f" (did you mean '{near}'?)" if near else "")
+        + f"; its columns are: {', '.join(file_cols)}"
+    )
+    return None
 
 
 def _yours(canon: str, mapping: dict[str, str]) -> str:
@@ -1476,9 +1506,11 @@ def _exclude_impossible(
 def _finish(
     con: Any, name: str, t: ibis.Table, as_of_end: pd.Timestamp, report: TableReport, where: str,
     tcfg: TableConfig | None = None,
-) -> ibis.Table:
+) -> tuple[ibis.Table, dict[str, ibis.Table]]:
     """Drop rows after as_of and identical duplicate rows; for transactions set guest
     orders aside, match returns to purchases and flag outlier orders; materialise.
+
+    Returns the table and the tables derived from it (:data:`DERIVED_TABLES`).
 
     A row is a duplicate only when every column of the source row is identical (the
     columns the kit does not use included, carried as ``_x*``); ``read: {duplicates: keep}``
@@ -1516,8 +1548,9 @@ def _finish(
             t = t.group_by(data_cols).aggregate(_row=t._row.min())
     t = t.drop(*extras) if extras else t
     reordered = bool(dropped and not keep)
+    side: dict[str, ibis.Table] = {}
     if name == "transactions":
-        t, changed = _transactions_rules(con, t, tcfg, report, where)
+        t, changed, side = _transactions_rules(con, t, tcfg, report, where)
         reordered = reordered or changed
     # keep the source's row order (a sort only when a step above may have changed it)
     final = eng.materialize(con, f"ek_{name}", t.order_by("_row").drop("_row") if reordered else t.drop("_row"))
@@ -1527,7 +1560,7 @@ def _finish(
     if tcol is not None:
         rng = final.aggregate(lo=final[tcol].min(), hi=final[tcol].max()).execute().iloc[0]
         report.start, report.end = rng.lo, rng.hi
-    return final
+    return final, side
 
 
 def _share(part: float, whole: float) -> str:
@@ -1536,29 +1569,43 @@ def _share(part: float, whole: float) -> str:
 
 def _transactions_rules(
     con: Any, t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str
-) -> tuple[ibis.Table, bool]:
+) -> tuple[ibis.Table, bool, dict[str, ibis.Table]]:
     """Guest orders, returns matched to purchases, outlier orders (DESIGN.md, Data contract).
 
-    Returns the table and whether its rows may have been reordered.
+    Returns the table, whether its rows may have been reordered, and the derived tables:
+    ``order_returns`` (:func:`engage_kit.returns.return_ledger`, the purchases and returns
+    behind the return figures; only when there are returns) and, for ``missing_customer_id: guest``,
+    ``guest_transactions`` (the rows without a customer, for the order-level figures).
     """
-    from .returns import match_returns
+    from .returns import match_returns, return_ledger
 
     total = t.aggregate(n=t.count(), rev=t.amount.sum(), gross=ibis.ifelse(t.amount > 0, t.amount, 0.0).sum()).execute().iloc[0]
     gross = float(total["gross"] or 0.0)
+    side: dict[str, ibis.Table] = {}
+    canonical = [c for c in t.columns if c not in ("_row", "_ret_order")]
     guests = t.filter(t.customer_id.isnull())
     g = guests.aggregate(n=guests.count(), orders=guests.order_id.nunique(),
                          rev=ibis.ifelse(guests.amount > 0, guests.amount, 0.0).sum()).execute().iloc[0]
     if int(g["n"]):
         rev = float(g["rev"] or 0.0)
-        what = {"drop": "left out of every figure", "guest": "left out of every per-customer analysis (guest orders)"}
+        what = {"drop": "left out of every figure",
+                "guest": "left out of every per-customer analysis and kept in revenue, order count and order value "
+                         "(guest orders)"}
         report.warnings.append(
             f"{where}: {int(g['n']):,} rows ({int(g['orders']):,} orders) have no customer_id and are "
             f"{what[tcfg.missing_customer_id]}; they hold {rev:,.2f} ({_share(rev, gross)}) of gross revenue"
         )
+        if tcfg.missing_customer_id == "guest":
+            side["guest_transactions"] = guests.select(*canonical)
         t = t.filter(t.customer_id.notnull())
-    matched = tcfg.returns.get("match", "orders") != "none" and bool(int(t.filter(t.amount < 0).count().execute()))
+    before = t
+    wanted = tcfg.returns.get("match", "orders") != "none"
+    has_returns = bool(int(t.filter(t.amount < 0).count().execute()))
+    matched = wanted and has_returns
+    matches = None
     if matched:
         t, m = match_returns(t, match_days=int(tcfg.returns.get("match_days", 90)))
+        matches = eng.materialize(con, "ek_return_matches", m.matches)
         t = eng.materialize(con, "ek_matched_transactions", t)  # read by every check below
         report.warnings.append(
             f"{where}: {m.returns:,} return lines ({m.returned_value:,.2f}); {m.matched:,} matched to a purchase in the "
@@ -1567,45 +1614,62 @@ def _transactions_rules(
             f"{m.reduced_orders:,} reduced; {m.returns - m.matched:,} unmatched returns stay in net revenue "
             "(returns: {match: none} turns matching off)"
         )
-    return _outlier_orders(t, tcfg, report, where), matched
+    t, excluded = _outlier_orders(con, t, tcfg, report, where)
+    if has_returns:  # no return line at all: the export may hold none, so no return figure
+        side["order_returns"] = return_ledger(before, matches, matched=wanted)
+    if excluded is not None:
+        side = {k: v.filter(~v.order_id.isin(excluded.order_id)) for k, v in side.items()}
+    if "_ret_order" in t.columns:
+        t = t.drop("_ret_order")
+    side = {k: eng.materialize(con, f"ek_{k}", v) for k, v in side.items()}
+    return t, matched, side
 
 
-def _outlier_orders(t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str) -> ibis.Table:
+def _outlier_orders(
+    con: Any, t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str
+) -> tuple[ibis.Table, ibis.Table | None]:
     """Orders above both 100 × the median order and its 99.99th percentile: listed, not removed
-    unless ``outliers: {exclude_above: AMOUNT}`` says so."""
+    unless ``outliers: {exclude_above: AMOUNT}`` says so.
+
+    Returns the table and, when orders were excluded, a table of their ``order_id``.
+    """
     from .nb import pseudonymise
 
     p = t.filter(t.amount >= 0)
-    orders = p.group_by("order_id").aggregate(customer_id=p.customer_id.arbitrary(), amount=p.amount.sum())
+    # one row per order, computed once: read by the quantiles and by the list of big orders
+    orders = eng.materialize(
+        con, "ek_orders_check", p.group_by("order_id").aggregate(customer_id=p.customer_id.arbitrary(), amount=p.amount.sum())
+    )
     # the exact 99.99th percentile (an approximate one is the maximum itself on small data)
     q = orders.aggregate(med=orders.amount.approx_median(), p9999=orders.amount.quantile(0.9999),
                          total=orders.amount.sum()).execute().iloc[0]
     if q["med"] is None or pd.isna(q["med"]):
-        return t
+        return t, None
     limit = max(100 * float(q["med"]), float(q["p9999"]))
     above = tcfg.outliers.get("exclude_above")
     cut = float(above) if above else limit
-    big = orders.filter(orders.amount > cut).cache()  # few rows, read three times
+    big = orders.filter(orders.amount > cut)
     n_big = int(big.count().execute())
-    if n_big:
-        top = big.order_by(ibis.desc("amount")).limit(5).execute()
-        ids = pseudonymise(top["customer_id"], force=True)
-        shown = ", ".join(f"{a:,.2f} ({c})" for a, c in zip(top["amount"], ids, strict=True))
-        value = float(big.amount.sum().execute())
-        rule = f"above {cut:,.2f}" + ("" if above else " (100 × the median order and its 99.99th percentile)")
-        if above:
-            report.warnings.append(
-                f"{where}: {n_big:,} orders {rule} are excluded by tables.transactions.outliers.exclude_above "
-                f"({value:,.2f}, {_share(value, float(q['total']))} of purchase value); largest: {shown}"
-            )
-            t = t.filter(~t.order_id.isin(big.order_id))
-        else:
-            report.warnings.append(
-                f"{where}: {n_big:,} unusually large orders {rule} hold {value:,.2f} "
-                f"({_share(value, float(q['total']))} of purchase value); largest: {shown}. They are kept; "
-                "tables.transactions.outliers: {exclude_above: AMOUNT} excludes them"
-            )
-    return t
+    if not n_big:
+        return t, None
+    top = big.order_by(ibis.desc("amount")).limit(5).execute()
+    ids = pseudonymise(top["customer_id"], force=True)
+    shown = ", ".join(f"{a:,.2f} ({c})" for a, c in zip(top["amount"], ids, strict=True))
+    value = float(big.amount.sum().execute())
+    rule = f"above {cut:,.2f}" + ("" if above else " (100 × the median order and its 99.99th percentile)")
+    if not above:
+        report.warnings.append(
+            f"{where}: {n_big:,} unusually large orders {rule} hold {value:,.2f} "
+            f"({_share(value, float(q['total']))} of purchase value); largest: {shown}. They are kept; "
+            "tables.transactions.outliers: {exclude_above: AMOUNT} excludes them"
+        )
+        return t, None
+    report.warnings.append(
+        f"{where}: {n_big:,} orders {rule} are excluded by tables.transactions.outliers.exclude_above "
+        f"({value:,.2f}, {_share(value, float(q['total']))} of purchase value); largest: {shown}"
+    )
+    excluded = eng.materialize(con, "ek_excluded_orders", big.select("order_id"))
+    return t.filter(~t.order_id.isin(excluded.order_id)), excluded
 
 
 EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01")
@@ -1733,11 +1797,15 @@ def _load_dataset(
     as_of_end = as_of_ts + pd.Timedelta(days=1)
 
     tables: dict[str, ibis.Table] = {}
+    derived: dict[str, ibis.Table] = {}
     for name, t in staged.items():
-        tables[name] = _finish(con, name, t, as_of_end, reports[name], f"table {name} ({config.tables[name].source})",
-                               config.tables[name])
-        for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows", "ek_matched_transactions"):
+        tables[name], side = _finish(con, name, t, as_of_end, reports[name],
+                                     f"table {name} ({config.tables[name].source})", config.tables[name])
+        derived.update(side)
+        for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows", "ek_matched_transactions",
+                       "ek_return_matches", "ek_orders_check", "ek_excluded_orders"):
             eng.drop(con, helper)
+    tables.update(derived)
     if "transactions" in tables and reports["transactions"].rows == 0:
         raise DataError(
             f"table transactions ({config.tables['transactions'].source}): no rows on or before "
@@ -1761,6 +1829,8 @@ def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
     reports = {}
     for name, info in meta["tables"].items():
         tables[name] = con.read_parquet(str(path / f"{name}.parquet"), table_name=f"ek_{name}")
+        if info.get("derived"):
+            continue
         reports[name] = TableReport(
             name=name,
             source=info["source"],
@@ -1792,7 +1862,11 @@ def write_snapshot(ds: Dataset, path: str | Path) -> Path:
             "warnings": r.warnings,
         }
     cfg = ds.config.to_dict()
-    cfg["tables"] = {name: {"path": f"{name}.parquet"} for name in ds.tables}
+    cfg["tables"] = {name: {"path": f"{name}.parquet"} for name in ds.tables if name not in DERIVED_TABLES}
+    for name in DERIVED_TABLES:  # opened as tables, not read through the config again
+        if name not in ds.tables:
+            continue
+        info[name]["derived"] = True
     cfg["as_of"] = ds.as_of.date().isoformat()
     meta = {
         "name": ds.config.name,

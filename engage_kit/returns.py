@@ -5,7 +5,9 @@ order of the same customer placed in the ``match_days`` before it (the return's 
 included), chosen in this order:
 
 1. the order it names: a purchase order with the return's own ``order_id`` (shops that
-   book a return under the original order number);
+   book a return under the original order number), or the order in the column that
+   ``returns.order_column`` names (carried as ``_ret_order``: a credit note that gives its
+   invoice);
 2. an order with a line of the same ``product_id`` (when products are mapped);
 3. an order whose total, or one of whose lines, equals the returned amount;
 4. the latest order.
@@ -26,7 +28,7 @@ the window: B's lines are scaled to 60, the return leaves the table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ibis
 
@@ -45,6 +47,7 @@ class ReturnMatch:
     cancelled_orders: int = 0
     cancelled_value: float = 0.0
     reduced_orders: int = 0
+    matches: ibis.Table | None = field(default=None, repr=False)  # r_row, order_id, r_amount: one row per matched return
 
 
 def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.Table, ReturnMatch]:
@@ -54,7 +57,8 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
     ----------
     t : ibis.Table
         Canonical transaction lines with ``_row`` (a unique line number), ``customer_id``,
-        ``timestamp``, ``amount``, ``order_id`` (never NULL) and ``product_id`` (may be NULL).
+        ``timestamp``, ``amount``, ``order_id`` (never NULL) and ``product_id`` (may be NULL);
+        optionally ``_ret_order``, the order a return line names (NULL: its own order_id).
     match_days : int
         How many days before a return its purchase may lie.
 
@@ -74,8 +78,9 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
     )
     orders = orders.filter(orders.gross > 0)  # only an order with value can absorb a return
 
+    named = rets._ret_order.fill_null(rets.order_id) if "_ret_order" in cols else rets.order_id
     r = rets.select(r_row=rets._row, r_customer=rets.customer_id, r_time=rets.timestamp, r_amount=-rets.amount,
-                    r_order=rets.order_id, r_product=rets.product_id)
+                    r_order=named, r_product=rets.product_id)
     cand = r.join(
         orders,
         [
@@ -127,6 +132,7 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
     out = kept.union(extra)
 
     stats = _stats(rets, chosen, per_order)
+    stats.matches = chosen.select("r_row", "order_id", "r_amount")
     return out, stats
 
 
@@ -147,3 +153,44 @@ def _stats(rets: ibis.Table, chosen: ibis.Table, per_order: ibis.Table) -> Retur
         cancelled_orders=int(num(o["cancelled"])), cancelled_value=num(o["cancelled_value"]),
         reduced_orders=int(num(o["reduced"])),
     )
+
+
+LEDGER_COLUMNS = ("kind", "order_id", "customer_id", "timestamp", "value", "returned")
+
+
+def return_ledger(t: ibis.Table, matches: ibis.Table | None, *, matched: bool) -> ibis.Table:
+    """The purchases and returns behind the return figures, as they were before matching.
+
+    One row per purchase order (``kind`` = ``purchase``: its first line's ``timestamp``,
+    ``value`` = its gross amount, ``returned`` = the returns matched to it, 0 when none)
+    and one per return line (``kind`` = ``return``: its ``timestamp``, ``value`` = the
+    returned amount, positive). ``returned`` is NULL on every row when returns were not
+    matched (``returns: {match: none}``), so no order can be called returned.
+
+    Parameters
+    ----------
+    t : ibis.Table
+        The transaction lines before matching (``customer_id``, ``timestamp``, ``amount``,
+        ``order_id``).
+    matches : ibis.Table or None
+        :attr:`ReturnMatch.matches` (``order_id``, ``r_amount``); None when nothing matched.
+    matched : bool
+        Whether matching ran (False for ``match: none``).
+    """
+    p = t.filter(t.amount >= 0)
+    orders = p.group_by("order_id").aggregate(
+        customer_id=p.customer_id.arbitrary(), timestamp=p.timestamp.min(), value=p.amount.sum()
+    )
+    if not matched:
+        orders = orders.mutate(returned=ibis.null("float64"))
+    elif matches is None:
+        orders = orders.mutate(returned=ibis.literal(0.0))
+    else:
+        got = matches.group_by("order_id").aggregate(returned=matches.r_amount.sum()).rename(m_order="order_id")
+        orders = orders.left_join(got, orders.order_id == got.m_order).drop("m_order")
+        orders = orders.mutate(returned=orders.returned.fill_null(0.0))
+    orders = orders.mutate(kind=ibis.literal("purchase"), value=orders.value.cast("float64"))
+    r = t.filter(t.amount < 0)
+    rets = r.select(kind=ibis.literal("return"), order_id=r.order_id, customer_id=r.customer_id,
+                    timestamp=r.timestamp, value=(-r.amount).cast("float64"), returned=ibis.null("float64"))
+    return orders.select(*LEDGER_COLUMNS).union(rets.select(*LEDGER_COLUMNS))

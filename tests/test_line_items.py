@@ -105,10 +105,36 @@ def _check(ds) -> None:
     assert s.loc["13047", "frequency"] == 0  # the cancelled order is not a purchase
     # AOV over purchase orders
     assert sum(ORDERS.values()) / len(ORDERS) == pytest.approx(float(ds.purchases.amount.mean().execute()))
+    _check_kpis(ds)
     notes = " ".join(ds.warnings)
     assert "1 rows repeat an earlier row in every column" in notes
     assert "2 rows (1 orders) have no customer_id" in notes and f"{GUEST_REVENUE:,.2f}" in notes
     assert "2 orders cancelled" in notes and "1 reduced" in notes and "1 unmatched returns" in notes
+
+
+def _check_kpis(ds) -> None:
+    """Order-level figures with the guest orders; return figures over the lines before matching."""
+    from engage_kit import metrics as M
+
+    head = M.headline(ds.tables, period="W", as_of=ds.as_of)
+    aov = head["revenue.average_order_value"]
+    assert aov.counts == pytest.approx({"revenue": sum(ORDERS.values()) + GUEST_REVENUE, "orders": len(ORDERS) + 1})
+    assert aov.to_dict()["note"] == "including guest orders"
+    # by hand, from the lines: purchase orders (cancelled ones included) and every return line
+    lines = pd.read_csv(pd.io.common.StringIO(HEADER + "\n".join(LINES)), dtype={"CustomerID": str, "InvoiceNo": str})
+    lines = lines.drop_duplicates()
+    lines = lines[lines.CustomerID.notna()].assign(amount=lambda d: d.Quantity * d.UnitPrice)
+    buys, rets = lines[lines.amount >= 0], lines[lines.amount < 0]
+    orders = buys.groupby("InvoiceNo").amount.sum()
+    returned = {"536366", "536367", "536370"}  # the full cancellation, the half return, the whale
+    assert head["returns.order_rate"].counts == {"returned_orders": len(returned), "orders": len(orders)}
+    assert head["returns.order_rate"].value == pytest.approx(3 / 11)
+    vr = head["returns.value_rate"]
+    assert vr.counts == pytest.approx({"returned_value": -rets.amount.sum(), "gross_revenue": orders.sum()})
+    assert vr.value == pytest.approx(-rets.amount.sum() / orders.sum())
+    returning = set(rets.CustomerID)
+    assert head["returns.customer_rate"].counts == {"returning_customers": len(returning & set(buys.CustomerID)),
+                                                   "customers": buys.CustomerID.nunique()}
 
 
 def test_line_item_export_on_duckdb(tmp_path):

@@ -713,6 +713,7 @@ def test_uci_online_shoppers_bounce_and_conversion(shared_data):
 RESULT_KEYS = {
     "retention": ["customer_retention_rate", "churn_rate", "repeat_purchase_rate"],
     "revenue": ["average_order_value", "purchase_frequency", "net_dollar_retention", "gross_revenue_retention"],
+    "returns": ["order_rate", "value_rate", "customer_rate"],
     "satisfaction": ["nps", "csat", "ces_mean"],
     "service": ["first_contact_resolution", "average_handle_seconds"],
     "email": ["open_rate", "click_rate", "click_to_open_rate", "conversion_rate", "unsubscribe_rate", "bounce_rate"],

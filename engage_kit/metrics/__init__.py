@@ -1,7 +1,7 @@
 """Engagement KPIs: every measure computed the same, documented way, with its uncertainty.
 
-One module per area: :mod:`.retention`, :mod:`.revenue`, :mod:`.satisfaction`,
-:mod:`.service`, :mod:`.email`, :mod:`.web`, :mod:`.social`, :mod:`.events`. Each
+One module per area: :mod:`.retention`, :mod:`.revenue`, :mod:`.returns`,
+:mod:`.satisfaction`, :mod:`.service`, :mod:`.email`, :mod:`.web`, :mod:`.social`, :mod:`.events`. Each
 function takes a canonical table (Ibis, or pandas for small frames) and returns a
 :class:`Metric` (value, interval, ``n`` and the counts behind it) for the window, or a
 DataFrame with one row per calendar period (``period="W" | "M" | "Q"``) and/or segment
@@ -16,7 +16,7 @@ compute them all at once from a mapping of tables (``Dataset.tables``): :func:`h
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from .. import activity
 from ..errors import ParameterError, did_you_mean
 from ..stats import error_bars
 from ..text import esc
-from . import email, events, retention, revenue, satisfaction, service, social, web
+from . import email, events, retention, returns, revenue, satisfaction, service, social, web
 from ._common import DateLike, Metric, change_test, check_period
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "choose_segment",
     "compute",
     "describe_segments",
+    "describe_notes",
     "describe_trend",
     "describe_unavailable",
     "finding",
@@ -56,6 +57,7 @@ __all__ = [
     "email",
     "events",
     "retention",
+    "returns",
     "revenue",
     "satisfaction",
     "service",
@@ -123,6 +125,15 @@ KPIS: list[KPI] = [
        revenue.gross_revenue_retention, "ratio", "higher", "normal",
        "as net dollar retention, each customer's revenue in P capped at its P − 1 value", _D,
        last_period=True, customer_level=True),
+    _k("returns.order_rate", "Order return rate", "order_returns", returns.order_return_rate, "share", "lower",
+       "proportion", "purchase orders with a return matched to them (cancelled orders included) / purchase orders; "
+       "orders counted in the period they were placed", _W, customer_level=True),
+    _k("returns.value_rate", "Returned value rate", "order_returns", returns.return_value_rate, "ratio", "lower",
+       "normal", "returned amounts / gross revenue (purchases before returns); returns counted in the period they "
+       "came back", _D, customer_level=True),
+    _k("returns.customer_rate", "Customers who returned", "order_returns", returns.returning_customer_rate, "share",
+       "lower", "proportion", "customers with a purchase and a return / customers with a purchase", _W,
+       customer_level=True),
     _k("satisfaction.nps", "Net Promoter Score", "surveys", satisfaction.nps, "points", "higher", "normal",
        "100 × (share of 9–10 answers − share of 0–6 answers) on the 0–10 scale",
        "normal, Var = 100²(p + d − (p − d)²)/n"),
@@ -226,7 +237,13 @@ def compute(
             kw["active_days"] = active_days
     else:
         kw["period"] = period if per_period else None
-    out = k.func(tables[k.table], **kw)
+    data = tables[k.table]
+    guests = tables.get("guest_transactions") if key == "revenue.average_order_value" else None
+    if guests is not None:  # an order-level figure: guest orders count (missing_customer_id: guest)
+        data = data.union(guests.select(*data.columns))
+    out = k.func(data, **kw)
+    if guests is not None and isinstance(out, Metric):
+        out = replace(out, note="including guest orders")
     if _cache is not None:
         _cache[ck] = out
     return out
@@ -440,7 +457,7 @@ def glossary(*, active_days: int | None = None) -> pd.DataFrame:
         if k.last_period:
             d += "; headline: the last complete period before the analysis date"
         rows.append({"KPI": k.label, "key": k.key, "definition": d, "unit": per_key.get(k.key, units[k.unit]),
-                     "interval (95%)": k.interval, "table": k.table})
+                     "interval (95%)": k.interval, "table": "transactions" if k.table == "order_returns" else k.table})
     return pd.DataFrame(rows)
 
 
@@ -531,6 +548,8 @@ def kpi_cards(
         detail = f"95% CI {format_value(k.key, m.low, currency=currency)} – {format_value(k.key, m.high, currency=currency)}"
         if k.last_period:
             detail += " · last period"
+        if isinstance(m, Metric) and m.note:
+            detail += f" · {m.note}"
         detail += window
         card = {"label": k.label, "value": format_value(k.key, m.value, currency=currency), "detail": detail}
         if k.key in ch.index:
@@ -563,6 +582,18 @@ def describe_unavailable(head: Mapping[str, Metric | None]) -> str:
         return ""
     parts = [f"{' and '.join(labels)}: n/a ({why})" for why, labels in by_reason.items()]
     return "Not computable on this data: " + "; ".join(parts) + "."
+
+
+def describe_notes(head: Mapping[str, Metric | None]) -> str:
+    """One sentence per note a headline KPI carries ("" when none), e.g. guest orders in order value."""
+    parts = []
+    for k in KPIS:
+        m = head.get(k.key)
+        if isinstance(m, Metric) and m.note and m.computable:
+            extra = (" (rows without a customer id); the per-customer figures leave them out"
+                     if m.note == "including guest orders" else "")
+            parts.append(f" {k.label} is {m.note}{extra}.")
+    return "".join(parts)
 
 
 def describe_trend(long: pd.DataFrame, key: str, *, currency: str = "") -> str:

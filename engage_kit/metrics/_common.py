@@ -41,13 +41,14 @@ class Metric(Estimate):
 
     ``counts`` holds the numerator and denominator (or the sums behind a mean), e.g.
     ``{"opened": 512, "delivered": 1704}``. ``to_dict()`` gives the results.json object
-    ``{value, low, high, n}``. A value that cannot be computed is NaN with a ``reason``
+    ``{value, low, high, n}`` (and ``note`` when set). A value that cannot be computed is NaN with a ``reason``
     (DESIGN.md: ``{"value": null, "reason": "..."}``), never a number with a zero-width
     interval standing in for it.
     """
 
     counts: Mapping[str, float] = field(default_factory=dict)
     reason: str | None = None  # why the value cannot be computed (value NaN)
+    note: str | None = None  # what the figure includes beyond its definition ("including guest orders")
 
     @property
     def computable(self) -> bool:
@@ -64,7 +65,8 @@ class Metric(Estimate):
         """``{value, low, high, n}``; ``{value: null, reason}`` when it cannot be computed."""
         if not self.computable:
             return {"value": None, "reason": self.why_not()}
-        return Estimate(self.value, self.low, self.high, self.n, self.method).to_dict()
+        d = Estimate(self.value, self.low, self.high, self.n, self.method).to_dict()
+        return {**d, "note": self.note} if self.note else d
 
 
 def nan_metric(method: str = "none", *, reason: str | None = None, **counts: float) -> Metric:
