@@ -480,7 +480,9 @@ def _check_history(first: Any, as_of: pd.Timestamp, inactivity_days: int) -> Non
         raise ModelError(
             f"the data cover {(as_of - first).days + 1:,} day(s) ({first.date()} to {as_of.date()}): churn prediction "
             f"needs at least {need:,} days of history before as_of, one label window of {inactivity_days} days "
-            "(inactivity_days) to train on and one to test on; use more history or a shorter inactivity_days"
+            "(inactivity_days) to train on and one to test on; use more history, or a shorter window that fits "
+            f"these data (at most {(as_of - first).days // 2:,} days): active_days in the config, or "
+            "notebooks.churn_prediction.inactivity_days"
         )
 
 

@@ -295,26 +295,31 @@ def memory_error(con: Any, e: BaseException, where: str = "") -> EngineMemoryErr
     )
 
 
+def _csv_options(con: Any, *, header: bool, sep: str | None, encoding: str | None, skip: int | None) -> dict[str, Any]:
+    """The engine's CSV reader options: every column as text, with the given separator,
+    encoding and lines to skip (DuckDB only: Spark's reader cannot skip lines, and the
+    loaders refuse ``read.skip_rows`` there)."""
+    if kind_of(con) == "spark":
+        kwargs: dict[str, Any] = {"header": header, "inferSchema": False}
+        if sep:
+            kwargs["sep"] = sep
+    else:
+        kwargs = {"all_varchar": True, "header": header}
+        if sep:
+            kwargs["delim"] = sep
+        if skip:
+            kwargs["skip"] = int(skip)
+    if encoding:
+        kwargs["encoding"] = encoding
+    return kwargs
+
+
 def read_csv_text(
     con: Any, path: str | list[str], name: str, *, sep: str | None, encoding: str | None, skip: int | None
 ) -> ibis.Table:
     """Read a CSV file (or several with one header: a list of files, or a folder on Spark)
     with every column as text (types are checked afterwards)."""
-    if kind_of(con) == "spark":
-        kwargs: dict[str, Any] = {"header": True, "inferSchema": False}
-        if sep:
-            kwargs["sep"] = sep
-        if encoding:
-            kwargs["encoding"] = encoding
-        return con.read_csv(path, table_name=name, **kwargs)
-    kwargs = {"all_varchar": True, "header": True}
-    if sep:
-        kwargs["delim"] = sep
-    if encoding:
-        kwargs["encoding"] = encoding
-    if skip:
-        kwargs["skip"] = int(skip)
-    return con.read_csv(path, table_name=name, **kwargs)
+    return con.read_csv(path, table_name=name, **_csv_options(con, header=True, sep=sep, encoding=encoding, skip=skip))
 
 
 def csv_header(con: Any, path: str, name: str, *, sep: str | None, encoding: str | None, skip: int | None) -> list[str]:
@@ -324,20 +329,7 @@ def csv_header(con: Any, path: str, name: str, *, sep: str | None, encoding: str
     ``amount_1``, Spark ``amount3``), so the file is read once more without a header and
     only its first line is fetched.
     """
-    if kind_of(con) == "spark":
-        kwargs: dict[str, Any] = {"header": False, "inferSchema": False}
-        if sep:
-            kwargs["sep"] = sep
-        if encoding:
-            kwargs["encoding"] = encoding
-    else:
-        kwargs = {"all_varchar": True, "header": False}
-        if sep:
-            kwargs["delim"] = sep
-        if encoding:
-            kwargs["encoding"] = encoding
-        if skip:
-            kwargs["skip"] = int(skip)
+    kwargs = _csv_options(con, header=False, sep=sep, encoding=encoding, skip=skip)
     try:
         first = con.read_csv(path, table_name=name, **kwargs).limit(1).to_pyarrow().to_pylist()
     finally:

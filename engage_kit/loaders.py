@@ -205,6 +205,11 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     enc = _encoding(read)
     skip = read.get("skip_rows")
     spark = eng.kind_of(con) == "spark"
+    if spark and skip and (lower.endswith(CSV_SUFFIXES) or path.is_dir()):
+        raise DataError(
+            f"{where}: tables.{name}.read.skip_rows is not available on Spark (its CSV reader cannot skip lines); "
+            "remove the lines above the header from the file, or read it with engine: {kind: duckdb}"
+        )
     source: str | list[str] = str(path)
     head = b""  # the first bytes of the (first) CSV file, unpacked
     if path.is_dir():

@@ -11,44 +11,22 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import textwrap
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import engage_kit as ek
-from engage_kit.cli import main
 from engage_kit.errors import closest
+from tests.helpers import assert_clear_error, run, write
 
 TX = "customer_id,timestamp,amount\na,2024-01-01,10\nb,2024-01-02,20\n"
 TABLES = "tables: {transactions: {path: tx.csv}}\n"
 
 
-def write(tmp_path: Path, files: dict[str, str | bytes], config: str) -> Path:
-    for name, content in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_text(textwrap.dedent(content), encoding="utf-8")
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(textwrap.dedent(config), encoding="utf-8")
-    return cfg
 
 
-def run(argv: list[str], capsys) -> tuple[int, str]:
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out + out.err
 
 
-def assert_clear_error(code: int, text: str, *fragments: str) -> None:
-    assert code == 2, text
-    assert "Traceback" not in text, text
-    for fragment in fragments:
-        assert fragment in text, f"{fragment!r} not in:\n{text}"
 
 
 # --- 1: integer epoch timestamps ------------------------------------------------------

@@ -120,6 +120,7 @@ def _check_kpis(ds) -> None:
     aov = head["revenue.average_order_value"]
     assert aov.counts == pytest.approx({"revenue": sum(ORDERS.values()) + GUEST_REVENUE, "orders": len(ORDERS) + 1})
     assert aov.to_dict()["note"] == "including guest orders"
+    assert "Average order value counts guest orders too" in M.describe_notes(head)
     # by hand, from the lines: purchase orders (cancelled ones included) and every return line
     lines = pd.read_csv(pd.io.common.StringIO(HEADER + "\n".join(LINES)), dtype={"CustomerID": str, "InvoiceNo": str})
     lines = lines.drop_duplicates()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ import pytest
 import engage_kit as ek
 from engage_kit.cli import main
 from engage_kit.errors import DataError
+from tests.helpers import write
 
 GOOD = """customer_id,timestamp,amount,order_id
 c1,2024-01-05 10:00:00,10.50,o1
@@ -23,14 +23,6 @@ c3,2024-03-11,0,o3
 """
 
 
-def write(tmp_path: Path, files: dict[str, str], config: str) -> Path:
-    for name, text in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text), encoding="utf-8")
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(textwrap.dedent(config), encoding="utf-8")
-    return cfg
 
 
 def validate(cfg: Path, capsys) -> tuple[int, str]:

@@ -19,6 +19,7 @@ import pytest
 import engage_kit as ek
 from engage_kit.cli import main
 from engage_kit.config import EngineConfig, load_config
+from engage_kit.errors import DataError
 from engage_kit.loaders import load_dataset
 from engage_kit.report import runner
 
@@ -186,3 +187,13 @@ def test_an_existing_session_is_used_as_it_is(spark_con, small_demo_config):
     assert isinstance(config, Config)
     ds = load_dataset(config, con=con)
     assert ds.reports["transactions"].rows == ek.open_dataset(small_demo_config).reports["transactions"].rows
+
+
+def test_skip_rows_is_refused_on_spark_not_ignored(tmp_path, spark_con):
+    """Spark's CSV reader cannot skip lines: the title line would become the header."""
+    (tmp_path / "tx.csv").write_text("Orders export\ncustomer_id,timestamp,amount\na,2024-01-01,1\n")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("tables: {transactions: {path: tx.csv, read: {skip_rows: 1}}}\n")
+    with pytest.raises(DataError, match="read.skip_rows is not available on Spark"):
+        load_dataset(load_config(cfg), con=spark_con)
+    assert ek.open_dataset(cfg).reports["transactions"].rows == 1  # DuckDB skips it

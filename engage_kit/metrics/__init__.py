@@ -586,13 +586,13 @@ def describe_unavailable(head: Mapping[str, Metric | None]) -> str:
 
 def describe_notes(head: Mapping[str, Metric | None]) -> str:
     """One sentence per note a headline KPI carries ("" when none), e.g. guest orders in order value."""
+    said = {"including guest orders": "{label} counts guest orders too (rows without a customer id); the "
+                                      "per-customer figures leave them out."}
     parts = []
     for k in KPIS:
         m = head.get(k.key)
         if isinstance(m, Metric) and m.note and m.computable:
-            extra = (" (rows without a customer id); the per-customer figures leave them out"
-                     if m.note == "including guest orders" else "")
-            parts.append(f" {k.label} is {m.note}{extra}.")
+            parts.append(" " + said.get(m.note, "{label}: {note}.").format(label=k.label, note=m.note))
     return "".join(parts)
 
 
