@@ -197,3 +197,13 @@ def test_skip_rows_is_refused_on_spark_not_ignored(tmp_path, spark_con):
     with pytest.raises(DataError, match="read.skip_rows is not available on Spark"):
         load_dataset(load_config(cfg), con=spark_con)
     assert ek.open_dataset(cfg).reports["transactions"].rows == 1  # DuckDB skips it
+
+
+def test_a_return_names_its_order_on_spark(tmp_path, spark_con):
+    from tests.test_metrics_returns import _credit_notes
+
+    cfg = _credit_notes(tmp_path, "    returns: {order_column: Original}\n")
+    ds = load_dataset(load_config(cfg), con=spark_con)
+    assert set(ds.purchases.execute().order_id) == {"I2", "I3"}  # the credit note names I1, not the later I2
+    led = ds.to_pandas("order_returns").set_index("order_id")
+    assert led.loc["I1", "returned"] == 40 and led.loc["I2", "returned"] == 0
