@@ -16,16 +16,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import yaml
 
+from .catalogue import NOTEBOOKS
 from .errors import KEY_ALIASES, ConfigError, did_you_mean
 from .schema import TABLES
 
-NOTEBOOKS = (
-    "engagement_kpis",
-    "cohort_retention",
-    "clv_bgnbd",
-    "churn_prediction",
-    "channel_comparison",
-)
 TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "active_days", "tables", "notebooks")
 TABLE_KEYS = ("path", "read", "columns", "derive", "connection", "table", "sql", "password_env",
               "missing_customer_id", "returns", "outliers")

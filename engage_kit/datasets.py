@@ -559,7 +559,7 @@ def builtin_config(name: str) -> Config:
     """The config of built-in dataset ``name`` (written to the cache on first use)."""
     if name not in BUILTIN:
         raise ConfigError(f"unknown dataset '{name}'{did_you_mean(name, BUILTIN)}; built-in: {', '.join(BUILTIN)}")
-    from . import __version__
+    from ._version import __version__
 
     folder = cache_dir() / f"{name}-{__version__}-g{GENERATOR_VERSION}"
     path = folder / "config.yaml"

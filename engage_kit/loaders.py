@@ -1638,7 +1638,7 @@ def _outlier_orders(
 
     Returns the table and, when orders were excluded, a table of their ``order_id``.
     """
-    from .nb import pseudonymise
+    from .privacy import pseudonymise
 
     p = t.filter(t.amount >= 0)
     # one row per order, computed once: read by the quantiles and by the list of big orders

@@ -13,9 +13,6 @@ and then calls analysis functions with ``ctx.ds`` and shows their results with
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +21,8 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from .plots import set_theme
+from .privacy import PSEUDONYMISE_ENV, SALT_ENV, pseudonymise  # noqa: F401 (part of nb's face)
 from .text import esc
-
-PSEUDONYMISE_ENV = "ENGAGE_KIT_PSEUDONYMISE"  # set by the report runner unless --show-ids
-SALT_ENV = "ENGAGE_KIT_ID_SALT"
 
 
 @dataclass
@@ -108,7 +103,7 @@ def start(name: str, *, config: Any, output_dir: Any, params: dict[str, Any] | N
     ``output_dir/<name>/``. ``config`` is a config path, a built-in dataset name or a
     snapshot folder written by the report runner.
     """
-    from . import open_dataset
+    from .opening import open_dataset
 
     set_theme()
     params = dict(params or {})
@@ -123,36 +118,6 @@ def start(name: str, *, config: Any, output_dir: Any, params: dict[str, Any] | N
 def say(text: str) -> None:
     """Show Markdown text (numbers filled in by the caller). Data values are escaped."""
     display(Markdown(text))
-
-
-def _salt() -> str:
-    salt = os.environ.get(SALT_ENV)
-    if salt:
-        return salt
-    from .datasets import cache_dir
-
-    path = cache_dir() / "id_salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(16), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
-
-
-def pseudonymise(ids: pd.Series | list, *, force: bool | None = None) -> pd.Series:
-    """Stable salted hashes of customer ids, for HTML that leaves the analyst's machine.
-
-    Active when the report runner sets ``ENGAGE_KIT_PSEUDONYMISE=1`` (its default; the
-    ``--show-ids`` flag turns it off), or when ``force`` is True. CSV exports keep the
-    real ids: call this only on what is displayed.
-    """
-    s = pd.Series(ids)
-    on = force if force is not None else os.environ.get(PSEUDONYMISE_ENV) == "1"
-    if not on:
-        return s
-    salt = _salt().encode("utf-8")
-    return s.map(
-        lambda v: v if v is None or pd.isna(v) else "cust-" + hashlib.sha256(salt + str(v).encode("utf-8")).hexdigest()[:10]
-    )
 
 
 def table(

@@ -77,7 +77,7 @@ def write_results(
     started: dt.datetime | None = None,
 ) -> Path:
     """Write ``<output_dir>/results.json`` with a ``meta`` object; return its path."""
-    from . import __version__
+    from ._version import __version__
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

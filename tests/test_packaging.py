@@ -50,3 +50,84 @@ def test_notebooks_are_stripped_and_parameterised(path):
             assert "#" in ln, f"parameter without a comment: {ln}"
     assert nb["cells"][0]["cell_type"] == "markdown" and "".join(nb["cells"][0]["source"]).startswith("# ")
     assert nb["metadata"]["kernelspec"]["name"] == "engage-kit"
+
+
+# --- the package's shape ----------------------------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[1] / "engage_kit"
+
+
+def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
+    """engage_kit's modules and the engage_kit modules each imports (function-level imports too).
+
+    ``from .pkg import name`` counts as importing the submodule ``pkg.name`` when there is
+    one, else the package ``pkg`` itself.
+    """
+    import ast
+
+    mods: dict[str, tuple[Path, bool]] = {}
+    for f in root.rglob("*.py"):
+        parts = list(f.relative_to(root.parent).with_suffix("").parts)
+        is_pkg = parts[-1] == "__init__"
+        mods[".".join(parts[:-1] if is_pkg else parts)] = (f, is_pkg)
+    graph: dict[str, set[str]] = {}
+    for mod, (f, is_pkg) in mods.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name.startswith("engage_kit")}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                elif (node.module or "").startswith("engage_kit"):
+                    target = node.module
+                else:
+                    continue
+                edges |= {f"{target}.{a.name}" if f"{target}.{a.name}" in mods else target for a in node.names}
+        graph[mod] = {e for e in edges if e in mods and e != mod}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or through others (Tarjan 1972)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    assert "engage_kit.report.runner" in graph and "engage_kit.catalogue" in graph["engage_kit.report.index"]
+    assert import_cycles(graph) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from engage_kit.catalogue import NOTEBOOK_TITLES
 from engage_kit.cli import main
 from engage_kit.report import runner
 
@@ -352,9 +353,9 @@ def test_batch_renders_every_notebook(batch):
     run = json.loads((out / "run.json").read_text())
     status = {n["name"]: (n["status"], n["error"]) for n in run["notebooks"]}
     assert code == 0, status
-    assert set(status) == set(runner.NOTEBOOK_TITLES)
+    assert set(status) == set(NOTEBOOK_TITLES)
     index = (out / "index.html").read_text()
-    for name in runner.NOTEBOOK_TITLES:
+    for name in NOTEBOOK_TITLES:
         res = json.loads((out / name / "results.json").read_text())
         assert res["meta"]["notebook"] == name and res["meta"]["as_of"] == "2024-12-31"
         html = (out / f"{name}.html").read_text()
@@ -364,7 +365,7 @@ def test_batch_renders_every_notebook(batch):
         # no code in the page: tokens of code cells never appear between tags
         assert ">nb<" not in html and ">import<" not in html and "ctx = nb.start" not in html, name
         assert f'href="{name}.html"' in index
-    assert index.count('class="status ok"') == len(runner.NOTEBOOK_TITLES)
+    assert index.count('class="status ok"') == len(NOTEBOOK_TITLES)
 
 
 def test_batch_with_one_job_gives_the_same_figures(batch, tmp_path, small_demo_config):

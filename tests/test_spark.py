@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 import engage_kit as ek
+from engage_kit.catalogue import NOTEBOOK_TITLES
 from engage_kit.cli import main
 from engage_kit.config import EngineConfig, load_config
 from engage_kit.errors import DataError
 from engage_kit.loaders import load_dataset
-from engage_kit.report import runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 META_ONLY_FIELDS = {"run_at", "run_seconds", "dataset", "engine"}
@@ -109,8 +109,8 @@ def test_every_report_renders_on_spark(both_runs):
     run = json.loads((spark / "run.json").read_text())
     status = {n["name"]: (n["status"], n["error"]) for n in run["notebooks"]}
     assert code == 0, status
-    assert set(status) == set(runner.NOTEBOOK_TITLES)
-    for name in runner.NOTEBOOK_TITLES:
+    assert set(status) == set(NOTEBOOK_TITLES)
+    for name in NOTEBOOK_TITLES:
         assert "data:image/png;base64," in (spark / f"{name}.html").read_text(), name
         # the JVM's own messages go to Spark's log file, not into the report
         nb = json.loads((spark / f"{name}.ipynb").read_text())
@@ -118,7 +118,7 @@ def test_every_report_renders_on_spark(both_runs):
         assert stderr == [], (name, stderr)
 
 
-@pytest.mark.parametrize("name", list(runner.NOTEBOOK_TITLES))
+@pytest.mark.parametrize("name", list(NOTEBOOK_TITLES))
 def test_spark_gives_the_figures_of_duckdb(both_runs, name):
     _, duck, spark = both_runs
     a = json.loads((duck / name / "results.json").read_text())

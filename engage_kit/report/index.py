@@ -6,8 +6,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from ..catalogue import title as report_title
 from .html import CSP
-from .runner import NOTEBOOK_TITLES
 
 # (label, dotted key, format) per notebook; missing keys are left out
 HEADLINES: dict[str, list[tuple[str, str, str]]] = {
@@ -158,7 +158,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
     currency = meta.get("currency", "")
     cards = []
     for r in results:
-        title = e(NOTEBOOK_TITLES.get(r.name, r.name))
+        title = e(report_title(r.name))
         head = f'<a href="{e(r.html)}">{title}</a>' if r.html else title
         figures = headline_figures(r.name, r.results or {}, currency) if r.status == "ok" else []
         dl = "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in figures)

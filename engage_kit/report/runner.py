@@ -32,19 +32,14 @@ from typing import Any
 
 import yaml
 
-from ..config import NOTEBOOKS, Config
+from ..catalogue import NOTEBOOKS, title
+from ..config import Config
 from ..errors import DataError, ParameterError, did_you_mean
 from ..readiness import report_readiness
+from .index import write_index
 from .output import check_out, make_snapshot_dir, make_stage, remove_stale, replace
 
 KERNEL_NAME = "engage-kit"
-NOTEBOOK_TITLES = {
-    "engagement_kpis": "Engagement KPIs",
-    "cohort_retention": "Cohort retention",
-    "clv_bgnbd": "Customer lifetime value (BG/NBD)",
-    "churn_prediction": "Churn prediction",
-    "channel_comparison": "Channel comparison",
-}
 
 
 def notebooks_dir() -> Path:
@@ -394,7 +389,7 @@ def run_one(
         page_meta.update(
             {
                 "notebook": name,
-                "report_title": NOTEBOOK_TITLES.get(name, name.replace("_", " ").title()),
+                "report_title": title(name),
                 "parameters": parameters,
                 "duration": f"{seconds:.1f} s",
                 "error": error,
@@ -455,7 +450,6 @@ def run_report(
     """
     from .. import __version__
     from ..loaders import load_dataset, write_snapshot
-    from .index import write_index
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     names = select_notebooks(only)
