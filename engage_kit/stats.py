@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 
 @dataclass(frozen=True)
@@ -87,21 +88,20 @@ def wilson_interval(successes: float, n: float, *, confidence: float = 0.95) -> 
     """Wilson score interval for a binomial proportion.
 
     p~ = (k + z²/2) / (n + z²),  half-width = z / (n + z²) · sqrt(k(n − k)/n + z²/4)
-    (Wilson 1927; Brown, Cai and DasGupta 2001). Works at k = 0 and k = n, unlike Wald.
-    The bounds are clipped to [0, 1] and to contain k / n exactly (at k = 0 the lower
-    bound is 0, at k = n the upper bound is 1, not a rounding error away).
-    Returns (nan, nan) for n = 0. Vectorised over numpy arrays.
+    (Wilson 1927; Brown, Cai and DasGupta 2001), from
+    ``statsmodels.stats.proportion.proportion_confint(method="wilson")``. Works at k = 0
+    and k = n, unlike Wald. The bounds are clipped to [0, 1] and to contain k / n exactly
+    (at k = 0 the lower bound is 0, at k = n the upper bound is 1, not a rounding error
+    away). Returns (nan, nan) for n = 0. Vectorised over numpy arrays.
     """
     k = np.asarray(successes, dtype=float)
     n_arr = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    ok = n_arr > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        denom = n_arr + z**2
-        centre = (k + z**2 / 2) / denom
-        half = z / denom * np.sqrt(np.maximum(k * (n_arr - k) / n_arr, 0) + z**2 / 4)
-        p = np.where(n_arr > 0, k / np.where(n_arr > 0, n_arr, 1), np.nan)
-        low = np.where(n_arr > 0, np.clip(np.minimum(centre - half, p), 0, 1), np.nan)
-        high = np.where(n_arr > 0, np.clip(np.maximum(centre + half, p), 0, 1), np.nan)
+        lo, hi = proportion_confint(k, np.where(ok, n_arr, 1.0), alpha=1 - confidence, method="wilson")
+        p = np.where(ok, k / np.where(ok, n_arr, 1), np.nan)
+        low = np.where(ok, np.clip(np.minimum(lo, p), 0, 1), np.nan)
+        high = np.where(ok, np.clip(np.maximum(hi, p), 0, 1), np.nan)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
