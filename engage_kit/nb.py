@@ -201,3 +201,11 @@ def kpi_cards(cards: list[dict[str, Any]]) -> None:
 def skipped(section: str, reason: str) -> None:
     """Say that a section is skipped and why (e.g. a missing table)."""
     display(Markdown(f"> **{esc(section)} skipped:** {esc(reason)}"))
+
+
+def section(title: str, reason: str | None) -> bool:
+    """True when a section has data to show; else say it is skipped with ``reason`` and return False."""
+    if reason is None:
+        return True
+    skipped(title, reason)
+    return False

@@ -800,3 +800,28 @@ def test_index_figures_say_n_a_with_the_reason_once_and_name_their_window():
     gone = {"test": {"customers": {"value": None, "reason": "too short"}, "churn_rate": {"value": None, "reason": "too short"}},
             "best_model": {"value": None, "reason": "too short"}}
     assert [v for _, v in headline_figures("churn_prediction", gone)] == ["n/a (too short)", "n/a", "n/a"]
+
+
+# --- the report's sections and sentences ---------------------------------------------------
+
+
+def test_sections_say_why_they_are_skipped():
+    tx = pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01"], "amount": [5.0]})
+    head = {"email.bounce_rate": None, "social.engagement_rate": None, "events.attendance_rate": None}
+    shown = M.sections({"transactions": tx}, head)
+    assert shown["retention"] is None and shown["revenue"] is None
+    assert shown["email"] == "the dataset has no touches table"
+    assert shown["returns"] == "the transactions hold no returns (no amount below 0)"
+    empty = M.Metric(float("nan"), float("nan"), float("nan"), 0)
+    shown = M.sections({"touches": tx}, {**head, "email.bounce_rate": empty})
+    assert shown["email"] == "the dataset has no data for this section"
+
+
+def test_summary_names_the_data_the_periods_and_what_moved():
+    changes = pd.DataFrame({"key": ["web.bounce_rate"], "label": ["Web bounce rate"], "previous_period": ["2024-10"],
+                            "period": ["2024-11"], "previous": [0.5], "current": [0.4], "delta": [-0.1], "z": [-3.0],
+                            "p_value": [0.001], "p_holm": [0.001], "significant": [True], "better": [True]})
+    text = M.summary(changes, {}, as_of="2024-12-31", period="M")
+    assert text.startswith("Data up to **2024-12-31**, periods of one month.")
+    assert "**1** changed by more than noise" in text and "Web bounce rate 40.0% in 2024-11 (-10.0 pts" in text
+    assert not M.has_segments(None, ["web.bounce_rate"])
