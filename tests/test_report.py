@@ -399,3 +399,26 @@ def test_real_reports_load_in_chromium(batch, tmp_path):
         assert info["console_errors"] == [], (page, info["console_errors"])
         if page != "index.html":
             assert info["total"] >= 5, page
+
+
+def test_a_report_page_links_back_names_its_charts_and_prints(tmp_path):
+    import base64
+
+    import nbformat
+
+    from engage_kit.report.html import render_html
+
+    png = base64.b64encode(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6360000002000105"
+        "7d0d4ee20000000049454e44ae426082")).decode()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Revenue <b>trend</b>"),
+                nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+                    "display_data", data={"image/png": png, "text/plain": "<Figure>"})])]
+    src = tmp_path / "r.ipynb"
+    nbformat.write(nb, src)
+    page = render_html(src, tmp_path / "r.html", meta={"report_title": "Engagement KPIs", "index_href": "index.html"})
+    text = page.read_text(encoding="utf-8")
+    assert '<a class="ek-back" href="index.html">' in text
+    assert "No description has been provided" not in text and 'alt="Chart: Revenue trend"' in text
+    assert "@page { size: A4" in text and "system-ui" in text

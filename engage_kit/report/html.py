@@ -21,8 +21,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 # what a report page may load: no script at all, images and fonts only embedded
 CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif'
 CSS = """
+:root { --jp-content-font-family: FONT; --jp-ui-font-family: FONT; --jp-content-heading-font-family: FONT; }
+body, body.jp-Notebook, h1, h2, h3, h4, table, .ek-toc { font-family: FONT; }
 body.jp-Notebook { max-width: 1080px; margin: 0 auto; padding: 0 24px 40px; }
+.ek-back { display: inline-block; font-size: 13px; margin: 14px 0 0; color: #1f77b4; text-decoration: none; }
+.ek-back:hover { text-decoration: underline; }
 .ek-header { border-bottom: 3px solid #1f77b4; padding: 24px 0 12px; margin-bottom: 8px; }
 .ek-header h1.ek-title { font-size: 26px; margin: 0 0 4px; }
 .ek-header .ek-subtitle { font-size: 16px; color: #444; margin: 0 0 10px; }
@@ -49,8 +54,20 @@ details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
 .jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: 600; color: #333; padding: 4px 0; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 .jp-RenderedHTMLCommon h2 { border-bottom: 1px solid #e3e3e3; padding-bottom: 4px; margin-top: 28px; }
-@media print { .ek-toc { display: none; } }
-"""
+@media (min-width: 1600px) {
+  .ek-toc { position: fixed; top: 24px; left: 16px; width: 230px; max-height: 90vh; overflow-y: auto; margin: 0; }
+  .ek-toc ol { columns: 1; }
+}
+@media print {
+  @page { size: A4; margin: 14mm; }
+  body.jp-Notebook { max-width: none; padding: 0; }
+  .ek-toc, .ek-back { display: none; }
+  .jp-OutputArea-output { overflow: visible; }
+  .jp-RenderedHTMLCommon td { white-space: normal; }
+  table, img, .jp-RenderedImage { page-break-inside: avoid; break-inside: avoid; }
+  h2, h3 { page-break-after: avoid; break-after: avoid; }
+}
+""".replace("FONT", FONT)
 
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)(?:<a class="anchor-link"[^>]*>.*?</a>)?</h2>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -65,6 +82,25 @@ def _toc(body: str) -> str:
     if not items:
         return ""
     return "<b>Contents</b><ol>" + "".join(items) + "</ol>"
+
+
+_DEFAULT_ALT = 'alt="No description has been provided for this image"'
+_HEADING_OR_ALT = re.compile(r'<h[23][^>]*>(.*?)</h[23]>|' + re.escape(_DEFAULT_ALT), re.S)
+
+
+def _alt_texts(body: str) -> str:
+    """Give every chart an alternative text from its section (nbconvert's default says nothing)."""
+    section = ""
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal section
+        if m.group(0).startswith("<h"):
+            text = _TAGS.sub("", m.group(1)).replace("¶", "").strip()
+            section = text or section
+            return m.group(0)
+        return f'alt="Chart: {section}"' if section else 'alt="Chart"'
+
+    return _HEADING_OR_ALT.sub(swap, body)
 
 
 def header_html(meta: dict[str, Any]) -> str:
@@ -93,8 +129,9 @@ def header_html(meta: dict[str, Any]) -> str:
             '<div class="ek-status-failed"><b>This report did not finish.</b> '
             f"{e(str(meta['error']))}. The sections below are what ran before the failure.</div>"
         )
+    back = f'<a class="ek-back" href="{e(str(meta["index_href"]))}">← All reports</a>' if meta.get("index_href") else ""
     return (
-        f'<h1 class="ek-title">{e(str(meta.get("report_title", "")))}</h1>'
+        f'{back}<h1 class="ek-title">{e(str(meta.get("report_title", "")))}</h1>'
         f'<div class="ek-subtitle">{e(str(meta.get("title", "")))}</div>'
         f'<div class="ek-meta">{"".join(rows)}</div>{param_html}{failed}'
     )
@@ -143,6 +180,7 @@ def render_html(
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     body = body.replace("<!--EK-TOC-->", _toc(body), 1)
+    body = _alt_texts(body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path

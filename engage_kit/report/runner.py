@@ -390,6 +390,7 @@ def run_one(
             {
                 "notebook": name,
                 "report_title": title(name),
+                "index_href": "index.html",  # the run's index sits beside every report
                 "parameters": parameters,
                 "duration": f"{seconds:.1f} s",
                 "error": error,
