@@ -52,10 +52,13 @@ class TableConfig:
     missing_customer_id: str = "error"  # transactions: error | drop | guest
     returns: dict[str, Any] = field(default_factory=lambda: {"match": "orders", "match_days": 90})
     outliers: dict[str, Any] = field(default_factory=dict)  # {exclude_above: amount}
+    label: str | None = None  # how messages name the source instead of its path (built-in datasets)
 
     @property
     def source(self) -> str:
         """A short description of the source, for messages."""
+        if self.label:
+            return self.label
         if self.path is not None:
             return str(self.path)
         return f"{safe_url(str(self.connection))} ({self.table or 'sql query'})"

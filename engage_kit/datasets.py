@@ -577,6 +577,8 @@ def builtin_config(name: str) -> Config:
             shutil.rmtree(tmp, ignore_errors=True)
     config = load_config(path)
     config.name = name
+    for tcfg in config.tables.values():  # messages name the dataset, not the cache folder it is kept in
+        tcfg.label = f"built-in dataset {name}"
     return config
 
 

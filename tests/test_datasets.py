@@ -98,3 +98,9 @@ def test_demo_data_round_trip_through_cli(tmp_path, capsys):
     path = write_demo(tmp_path / "csv", 200, seed=5, fmt="csv")
     ds = ek.open_dataset(path)
     assert ds.reports["customers"].rows == 200
+
+
+def test_messages_name_a_built_in_dataset_not_its_cache_folder():
+    cfg = ek.resolve_config("cdnow-sample")
+    assert {t.source for t in cfg.tables.values()} == {"built-in dataset cdnow-sample"}
+    assert all(t.path is not None and t.path.exists() for t in cfg.tables.values())  # still read from the cache
