@@ -302,6 +302,28 @@ def test_display_tables_read_as_words():
     assert pw.loc[0, "difference (pts)"] == pytest.approx(res.pairwise.loc[0, "difference"] * 100)
 
 
+def test_story_words_a_comparison(tiny):
+    touches, customers = tiny
+    res = ch.compare_channels(touches, customers, period=None)
+    text = ch.story.summary_text(res)
+    assert text.startswith("- ") and text.count("\n\n- ") == len(res.summary()) - 1
+    om = ch.story.omnibus_sentence(res)
+    assert om.startswith(f"Chi-square test of homogeneity across {len(res.groups)} groups")
+    assert om.endswith(f"Correction: {ch.CORRECTION_NAMES['holm']}.")
+    res.notes.append("<b>web</b> left out")
+    caveats = ch.story.caveats(res).split("\n")
+    assert "&lt;b&gt;" in caveats[-5] and caveats[-4:] == [f"- {c}" for c in ch.story.CAVEATS]
+    assert ch.story.cost_skip_reason(None, res).startswith("no costs given")
+    assert ch.story.cost_skip_reason({"email": 5.0}, res) == "no compared group has a cost"
+    assert ch.story.no_units_reason("customer_campaign") == "no customer-campaign units to count"
+    assert ch.story.acquisition_reason("no column", "acquisition_channel") == (
+        "the customers table has no acquisition_channel column")
+    hint = ch.story.lift_skip_text(res, {"test_group": "control"})
+    assert "compare_by='test_group', control='control'" in hint
+    assert ch.story.lift_skip_text(res, {}) == "this run compares channels, and no channel is a no-message control group"
+    assert "<code>a&amp;b</code>" in ch.story.outputs_sentence("a&b")
+
+
 def test_acquisition_value_by_hand():
     customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "acquisition_channel": ["x", "x", "y"],
                               "signup_at": pd.to_datetime(["2023-12-31", "2023-12-31", "2024-06-30"])})
