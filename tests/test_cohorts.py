@@ -563,6 +563,46 @@ def test_revenue_sentences_and_cumulative_title_agree(small_demo):
         inactivity_days=180)
     assert "count as still buying up to 180 days before the analysis date" in surv_text
 
+def test_analysis_and_story_tables(small_demo):
+    from types import SimpleNamespace
+
+    a = co.analyse(small_demo, period="M", segment="acquisition_channel", min_cohort_size=20)
+    assert not a.without_customers and a.segment == "acquisition_channel"
+    expected = co.results_dict(a.summary, revenue=a.revenue, survival=a.survival, segments=a.segments,
+                               segment_test=a.segment_test)
+    assert json.dumps(a.results(), default=repr, sort_keys=True) == json.dumps(expected, default=repr, sort_keys=True)
+    trend = co.story.trend_table(a)
+    assert list(trend["df"].columns) == ["Cohort", "Customers", "Active in month 1", "Retention", "95% CI low",
+                                         "95% CI high"]
+    assert trend["caption"] == "Retention at month 1 by cohort (Wilson 95% interval)"
+    assert len(trend["df"]) == int(a.overall.eligible(20).size) - 1  # the newest cohort has not completed month 1
+    seg = co.story.segment_table(a.segments, period=a.period, segment=a.segment)
+    assert seg["caption"] == "Size-weighted retention and net revenue retention at month 1, 3, 6, 12 by acquisition_channel"
+    assert "retention_1" in seg["percent"] and "retention_1_low" not in seg["df"].columns
+    surv = co.story.survival_table(a.survival)
+    assert surv["df"].columns[0] == "Group" and "Still buying after 365 days" in surv["percent"]
+    assert co.story.skipped_survival(90) == (
+        "Survival", "no customer bought before as_of minus 90 days, so no lapse can be seen yet")
+    text = co.story.exports_sentence("W", "/tmp/out/retention")
+    assert "per week)" in text and "<code>retention</code> folder" in text
+    # without a customers table, sign-up cohorts and the split fall back to first-purchase cohorts
+    bare = SimpleNamespace(orders=small_demo.orders, as_of=small_demo.as_of, config=small_demo.config,
+                           has=lambda name: False)
+    b = co.analyse(bare, cohort_by="signup", segment="acquisition_channel", min_cohort_size=20)
+    assert b.without_customers and b.cohort_by == "first_purchase" and b.segment is None and b.segments is None
+
+
+def test_chart_titles_are_the_story_titles(tiny):
+    m = co.cohort_matrix(tiny, as_of="2024-03-15")
+    values = m.values
+    assert co.story.heatmap_title(m, values) == "Month-1 retention ranges from 33% (2024-01) to 33% (2024-01)"
+    assert co.story.heatmap_pending_note("M", m.as_of) == "Hatched: month not complete on 2024-03-15 (left blank, not zero)"
+    orders = m.with_options(metric="orders")
+    assert co.story.heatmap_title(orders, orders.values).startswith("Month-1 orders per customer ranges from 0.33")
+    assert co.story.curves_title(co.average_curve(m).iloc[0:0], period="M", retention_mode="n_period") == (
+        "No cohort has a complete retention curve yet")
+
+
 # --- the notebook ---------------------------------------------------------------------
 
 
