@@ -140,7 +140,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         show_code=args.show_code,
         show_ids=args.show_ids,
     )
-    return 0 if all(r.status in ("ok", "skipped") for r in results) else 1
+    return 0 if all(r.status in ("ok", "skipped", "not_applicable") for r in results) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,7 +58,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "engage_kit"
 
 
 def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
-    """engage_kit's modules and the engage_kit modules each imports (function-level imports too).
+    """engage_kit's modules and the engage_kit modules each imports (function-level imports too;
+    not those under ``if TYPE_CHECKING:``).
 
     ``from .pkg import name`` counts as importing the submodule ``pkg.name`` when there is
     one, else the package ``pkg`` itself.
@@ -70,10 +71,21 @@ def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
         parts = list(f.relative_to(root.parent).with_suffix("").parts)
         is_pkg = parts[-1] == "__init__"
         mods[".".join(parts[:-1] if is_pkg else parts)] = (f, is_pkg)
+    def runtime_nodes(tree: ast.AST):
+        """Every node except what sits under ``if TYPE_CHECKING:`` (never imported at run time)."""
+        for node in ast.iter_child_nodes(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                for other in node.orelse:
+                    yield other
+                    yield from runtime_nodes(other)
+                continue
+            yield node
+            yield from runtime_nodes(node)
+
     graph: dict[str, set[str]] = {}
     for mod, (f, is_pkg) in mods.items():
         edges: set[str] = set()
-        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+        for node in runtime_nodes(ast.parse(f.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 edges |= {a.name for a in node.names if a.name.startswith("engage_kit")}
             elif isinstance(node, ast.ImportFrom):

@@ -422,3 +422,14 @@ def test_a_report_page_links_back_names_its_charts_and_prints(tmp_path):
     assert '<a class="ek-back" href="index.html">' in text
     assert "No description has been provided" not in text and 'alt="Chart: Revenue trend"' in text
     assert "@page { size: A4" in text and "system-ui" in text
+
+
+def test_a_report_with_nothing_to_show_is_not_applicable_not_ok(tmp_path, small_demo_config, fixture_notebooks):
+    out = tmp_path / "out"
+    assert report(small_demo_config, out, "--only", "empty_report") == 0  # not a failure either
+    run = json.loads((out / "run.json").read_text())
+    (nb,) = run["notebooks"]
+    assert nb["status"] == "not_applicable" and nb["reason"] == "the data cover too few days"
+    index = (out / "index.html").read_text()
+    assert '<span class="status not_applicable">not applicable</span>' in index
+    assert "Not applicable to this data: Empty Report" in index and "the data cover too few days" in index

@@ -140,7 +140,7 @@ main { max-width: 1100px; margin: 0 auto; padding: 20px 24px 40px; }
 .status { display: inline-block; font-size: 12px; padding: 2px 8px; border-radius: 10px; margin-bottom: 8px; }
 .status.ok { background: #e3f4e6; color: #1d6b2a; }
 .status.failed { background: #fdecea; color: #8a1c1c; }
-.status.skipped { background: #eee; color: #555; }
+.status.skipped, .status.not_applicable { background: #eee; color: #555; }
 .error { font-size: 13px; color: #8a1c1c; background: #fff6f5; padding: 6px 8px; border-radius: 4px; word-break: break-word; }
 dl { display: grid; grid-template-columns: 1fr auto; gap: 3px 12px; margin: 6px 0 10px; font-size: 14px; }
 dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
@@ -150,6 +150,9 @@ dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
 .warnings { font-size: 13px; color: #6b5200; background: #fff8e1; border: 1px solid #f0e0a0; border-radius: 6px; padding: 8px 14px; margin-top: 20px; }
 footer { color: #888; font-size: 12px; text-align: center; padding: 16px; }
 """
+
+
+STATUS_WORDS = {"ok": "ok", "failed": "failed", "skipped": "not run", "not_applicable": "not applicable"}
 
 
 def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
@@ -175,7 +178,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
 
         cards.append(
             f'<section class="card"><h2>{head}</h2>'
-            f'<span class="status {e(r.status)}">{e(r.status)}</span> '
+            f'<span class="status {e(r.status)}">{e(STATUS_WORDS.get(r.status, r.status))}</span> '
             f'<span style="font-size:12px;color:#666">{r.seconds:.1f} s</span>'
             f"{err}<dl>{dl}</dl>"
             f'<div class="links">{"".join(links)}</div></section>'
@@ -186,6 +189,9 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
     not_run = [r.name for r in results if r.status == "skipped"]
     if not_run:
         summary += f" Not run on this data: {', '.join(not_run)}."
+    na = [report_title(r.name) for r in results if r.status == "not_applicable"]
+    if na:
+        summary += f" Not applicable to this data: {', '.join(na)} (the card says why)."
     if failed:
         summary += " Failed: " + ", ".join(failed) + " (see the cards below)."
     warnings = meta.get("warnings") or []

@@ -63,7 +63,7 @@ class NotebookResult:
     """The outcome of one notebook in a run."""
 
     name: str
-    status: str  # ok, failed, skipped
+    status: str  # ok, failed, skipped (not run), not_applicable (ran; the data allows none of it)
     seconds: float = 0.0
     error: str | None = None
     html: str | None = None
@@ -401,14 +401,17 @@ def run_one(
             html_name = f"{name}.html"
         except Exception as exc:  # noqa: BLE001
             error = error or f"HTML rendering failed: {_error_line(exc)}"
+    # a notebook that ran but found nothing the data allows says so in results.json
+    na = results.get("not_applicable") if isinstance(results.get("not_applicable"), str) else None
     return NotebookResult(
         name=name,
-        status="failed" if error else "ok",
+        status="failed" if error else ("not_applicable" if na else "ok"),
         seconds=round(seconds, 2),
         error=error,
         html=html_name,
         ipynb=f"{name}.ipynb" if executed.exists() else None,
         results=results,
+        reason=None if error else na,
     )
 
 
@@ -634,6 +637,8 @@ def _release(ds: Any) -> None:
 def _status_text(r: NotebookResult) -> str:
     if r.status == "ok":
         return f"ok ({r.seconds:.1f} s)"
+    if r.status == "not_applicable":
+        return f"not applicable to this data ({r.seconds:.1f} s): {r.reason}"
     return f"FAILED after {r.seconds:.1f} s: {r.error}"
 
 
