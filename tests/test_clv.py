@@ -376,12 +376,12 @@ def test_degenerate_inputs_give_clear_errors():
 
 
 def test_non_convergence_message_suggests_a_penalizer(monkeypatch, cdnow_cal):
-    from engage_kit.clv import models
+    from engage_kit.clv import bgnbd
 
     def boom(*args, **kwargs):
         raise RuntimeError("Desired error not necessarily achieved due to precision loss.")
 
-    monkeypatch.setattr(models, "_bgnbd_mle", boom)
+    monkeypatch.setattr(bgnbd, "_bgnbd_mle", boom)
     with pytest.raises(ModelError) as err:
         clv.fit_bgnbd(cdnow_cal)
     msg = str(err.value)
@@ -656,6 +656,59 @@ def test_the_comparison_prefers_a_model_that_is_not_at_a_bound():
     assert clv.preferred_model(cmp)["model"] == "Pareto/NBD"
     assert "did not end at a bound" in clv.story.comparison_sentence(cmp)
     assert clv.preferred_model(cmp.assign(at_boundary=True))["model"] == "BG/NBD"
+
+
+def _story_analysis(**extra):
+    from types import SimpleNamespace
+
+    base = dict(
+        horizon=52.0, unit_name="weeks", annual_discount_rate=0.1, margin=1.0, holdout_length=26.0,
+        calibration_end=pd.Timestamp("2024-06-30"), notes=[],
+        holdout={"error": 0.034, "predicted_repeat_transactions": 1034.4, "actual_repeat_transactions": 1000,
+                 "mae_per_customer": 0.456},
+        lift={"lift": 3.21, "captured": 0.321},
+        segments=pd.DataFrame({"segment": ["champions", "lost"], "share": [0.2, 0.8], "share_of_clv": [0.6, 0.4]}),
+    )
+    return SimpleNamespace(**(base | extra))
+
+
+def test_the_report_sentences_carry_the_analysis_numbers():
+    results = {"clv.customers": 1234, "clv.expected_purchases": 5678.4, "clv.total": 91011.2, "clv.mean": 73.75}
+    a = _story_analysis(notes=["Few customers *bought* twice."])
+    text = clv.story.executive_summary(a, results, "EUR")
+    assert text.startswith("Over the next 52 weeks the 1,234 customers are expected to make 5,678 purchases worth 91,011 EUR "
+                           "(discounted at 10% a year, margin 100%). Validated on the 26 weeks after 2024-06-30")
+    assert "predicted 1,034 repeat purchases against 1,000 (+3.4%); per customer it is off by 0.46" in text
+    assert "Champions, 20% of customers, hold 60% of the predicted value." in text
+    paragraphs = text.split("\n\n")
+    assert len(paragraphs) == 2 and paragraphs[1].startswith("> **Note:** Few customers ") and "*bought*" not in paragraphs[1]
+    assert clv.story.executive_summary(_story_analysis(), results, "EUR").count("\n\n") == 0
+    cards = clv.story.kpi_cards(a, results, "EUR")
+    assert [c["value"] for c in cards] == ["91,011 EUR", "5,678", "+3.4%", "3.2x"]
+    assert cards[2]["good"] is True and cards[0]["label"] == "Predicted value, next 52 weeks"
+    assert clv.story.holdout_accuracy(a) == (
+        "Per customer the forecast is off by 0.46 purchases on average (MAE). The 10% of customers with the highest "
+        "predicted holdout value made 32% of the holdout revenue: a lift of 3.2."
+    )
+
+
+def test_the_comparison_summary_names_the_lowest_aic_and_the_models_that_failed():
+    cmp = pd.DataFrame({"model": ["BG/NBD", "Pareto/NBD"], "aic": [105.0, 100.0], "holdout_error": [0.012, -0.02]})
+    a = _story_analysis(comparison=cmp, model_errors={"mbgnbd": "MBG/NBD did not converge"})
+    assert clv.story.comparison_summary(a) == (
+        "Pareto/NBD has the lowest AIC (100.0); holdout errors range from -2.0% to +1.2%."
+        "\n\n> **mbgnbd skipped:** MBG/NBD did not converge"
+    )
+    assert clv.story.comparison_summary(_story_analysis(comparison=cmp, model_errors={})).count("\n") == 0
+
+
+def test_the_spend_and_rfm_sentences():
+    ind = {"n": 946, "correlation": 0.113, "low": 0.05, "high": 0.18, "ok": True}
+    assert clv.story.independence_sentence(ind).endswith(
+        "among 946 repeat customers is 0.11 (95% interval 0.05 to 0.18). That is weak enough for the model.")
+    assert "**That is too strong" in clv.story.independence_sentence(ind | {"correlation": 0.5, "ok": False})
+    crosstab = pd.DataFrame({1: [5, 3, 1], 5: [700, 1200, 34]}, index=["one_time", "active", "lost"])
+    assert "1,234 repeat buyers sit in the most recent quintile" in clv.story.rfm_sentence(_story_analysis(rfm_crosstab=crosstab))
 
 
 @pytest.mark.slow

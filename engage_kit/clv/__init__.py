@@ -21,10 +21,13 @@ from .analysis import (
     analyse,
     analyse_or_reason,
     clv_histogram,
+    comparison_table,
     customer_stats,
     customers_table,
     example_customers,
     example_rows,
+    example_table,
+    segment_table,
     unavailable_results,
 )
 from .models import (
@@ -97,6 +100,9 @@ __all__ = [
     "unavailable_results",
     "example_customers",
     "example_rows",
+    "example_table",
+    "comparison_table",
+    "segment_table",
     "clv_histogram",
     "customer_stats",
     "customers_table",

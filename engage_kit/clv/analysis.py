@@ -51,6 +51,7 @@ from .validation import (
     tracking,
 )
 from .value import (
+    SEGMENT_LABELS,
     assign_segments,
     rfm_scores,
     score_customers,
@@ -424,3 +425,22 @@ def example_rows(scored: Any, ids: list[str]) -> pd.DataFrame:
     t = as_table(scored, name="scored", required=("customer_id",))
     rows = t.filter(t.customer_id.isin([str(i) for i in ids])).execute()
     return rows.set_index("customer_id").loc[[str(i) for i in ids]].reset_index()
+
+
+def comparison_table(a: CLVAnalysis) -> pd.DataFrame:
+    """The columns of the model comparison the report shows (the cumulative forecast when there is one)."""
+    extra = ["cumulative_forecast"] if "cumulative_forecast" in a.comparison else []
+    return a.comparison[["model", "parameters", "log_likelihood", "aic", "delta_aic", "predicted_holdout", "actual_holdout",
+                         "holdout_error", "mae_per_customer"] + extra]
+
+
+def segment_table(a: CLVAnalysis) -> pd.DataFrame:
+    """The segment summary the report shows, each segment with its description (:data:`SEGMENT_LABELS`)."""
+    seg = a.segments.assign(description=a.segments["segment"].map(SEGMENT_LABELS))
+    return seg[["segment", "description", "customers", "share", "mean_frequency", "mean_p_alive", "mean_clv", "share_of_clv"]]
+
+
+def example_table(a: CLVAnalysis, ids: list[str]) -> pd.DataFrame:
+    """The example customers' scores, labelled "customer 1", "customer 2"... in the order of ``ids``."""
+    rows = example_rows(a.scored, ids)[["customer_id", "frequency", "recency", "T", "p_alive", "clv"]]
+    return rows.assign(example=[f"customer {i + 1}" for i in range(len(ids))])

@@ -7,16 +7,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from ..nb import say
 from ..plots import ACCENT, color_for, date_axis, percent_axis
 from ..stats import error_bars
 from .analysis import CLVAnalysis
-from .value import SEGMENTS
+from .value import SEGMENTS, frequency_recency_matrix
 
 # one colour per segment, from good to gone (grey is the share of customers)
 SEGMENT_COLORS = {"champions": "#2ca02c", "active": "#1f77b4", "at_risk": "#ff7f0e", "lost": "#d62728",
                   "one_time": "#9467bd"}
 
 MODEL_COLOR = "#ff7f0e"
+
+
+def show(chart: tuple[plt.Figure, str], *, note: str = "") -> None:
+    """Show a chart drawn by one of the functions here, then say its sentence (``note`` appended)."""
+    _, text = chart
+    plt.show()
+    say(text + note)
 
 
 def frequency_histogram(a: CLVAnalysis) -> tuple[plt.Figure, str]:
@@ -136,6 +144,22 @@ def matrix(a: CLVAnalysis, data: pd.DataFrame, *, what: str) -> tuple[plt.Figure
     return fig, text
 
 
+def frequency_recency(a: CLVAnalysis, *, what: str) -> tuple[plt.Figure, str]:
+    """Heat map of the full-period BG/NBD model by frequency and recency (:func:`matrix`).
+
+    ``what="expected"``: expected purchases over the horizon; ``"p_alive"``: P(alive).
+    Frequencies run up to the 99th percentile of the customers' (between 5 and 30),
+    recency up to the largest T.
+    """
+    max_f = int(min(max(a.customer_stats["frequency_p99"], 5), 30))
+    max_T = a.customer_stats["max_T"]
+    if what == "p_alive":
+        data = frequency_recency_matrix(a.bgnbd_full, max_frequency=max_f, max_T=max_T, what="p_alive")
+    else:
+        data = frequency_recency_matrix(a.bgnbd_full, max_frequency=max_f, max_T=max_T, t=a.horizon)
+    return matrix(a, data, what=what)
+
+
 def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, str]:
     """P(alive) over time for a few example customers, purchases marked."""
     fig, ax = plt.subplots()
@@ -200,9 +224,11 @@ __all__ = [
     "clv_distribution",
     "conditional_expectations",
     "frequency_histogram",
+    "frequency_recency",
     "matrix",
     "p_alive_calibration",
     "p_alive_history",
     "segments",
+    "show",
     "tracking",
 ]
