@@ -732,3 +732,15 @@ def test_clv_report_renders_on_data_without_drop_out(tmp_path, no_dropout):
     res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
     assert {"a", "b"} & set(res["bgnbd_full"]["at_boundary"])
     assert all(isinstance(m["at_boundary"], bool) for m in res["models"])
+
+
+def test_the_report_prefers_a_model_that_did_not_end_at_a_bound():
+    from types import SimpleNamespace
+
+    from engage_kit.clv import story
+
+    comparison = pd.DataFrame({"model": ["BG/NBD", "Pareto/NBD"], "aic": [100.0, 104.0], "at_boundary": [True, False],
+                               "holdout_error": [0.01, -0.02]})
+    text = story.comparison_summary(SimpleNamespace(comparison=comparison, model_errors={}))
+    assert text.startswith("Pareto/NBD has the lowest AIC (104.0) among the fits that did not end at a bound")
+    assert "BG/NBD ended at the edge of its parameter space" in text

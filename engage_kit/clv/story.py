@@ -153,10 +153,10 @@ def holdout_accuracy(a: CLVAnalysis) -> str:
 
 
 def comparison_summary(a: CLVAnalysis) -> str:
-    """The model with the lowest AIC and the range of holdout errors, then each model that
-    could not be fitted, said as a skipped section."""
-    best = a.comparison.sort_values("aic").iloc[0]
-    text = f"{best['model']} has the lowest AIC ({best['aic']:,.1f})" + _holdout_error_range(a.comparison)
+    """The preferred model (:func:`comparison_sentence`: lowest AIC among the fits that did
+    not end at a bound) and the range of holdout errors, then each model that could not be
+    fitted, said as a skipped section."""
+    text = comparison_sentence(a.comparison)
     return "\n\n".join([text, *(_skipped(key, err) for key, err in a.model_errors.items())])
 
 
