@@ -26,7 +26,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from .config import EngineConfig
-from .errors import ConfigError, EngineMemoryError, ParameterError
+from .errors import ConfigError, DataError, EngineMemoryError, ParameterError
 
 # Model training on Spark uses at most this many rows (customers) unless the caller
 # sets max_training_rows: the sample comes to the driver, the whole table never does.
@@ -447,3 +447,21 @@ def write_table(table: ibis.Table, folder: str | Path, stem: str) -> Path:
     path = folder / f"{stem}.csv"
     con.to_csv(table, str(path))
     return path
+
+
+def as_table(data: Any, *, name: str, required: tuple[str, ...], hint: str = "") -> ibis.Table:
+    """An Ibis table from an Ibis table or a pandas DataFrame, checked for ``required`` columns.
+
+    A missing column is a :class:`DataError` that names the table, the columns it has and
+    ``hint`` (what to pass instead).
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        data = ibis.memtable(data)
+    if not isinstance(data, ibis.Table):
+        raise DataError(f"{name}: expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in required if c not in data.columns]
+    if missing:
+        raise DataError(f"{name}: column(s) {', '.join(missing)} missing; it has {', '.join(data.columns)}. {hint}".rstrip())
+    return data

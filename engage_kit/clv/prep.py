@@ -24,6 +24,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .. import engine as eng
 from ..errors import DataError, ModelError, ParameterError
 
 TIME_UNITS = {"D": 1.0, "W": 7.0}
@@ -53,17 +54,8 @@ def as_date(value: Any, name: str) -> pd.Timestamp:
 
 def as_table(purchases: Any, *, name: str = "purchases", required: tuple[str, ...] = ("customer_id", "timestamp", "amount")) -> ibis.Table:
     """An Ibis table from an Ibis table or a pandas DataFrame, with the required columns."""
-    if isinstance(purchases, pd.DataFrame):
-        purchases = ibis.memtable(purchases)
-    if not isinstance(purchases, ibis.Table):
-        raise DataError(f"{name}: expected an Ibis table or a pandas DataFrame, got {type(purchases).__name__}")
-    missing = [c for c in required if c not in purchases.columns]
-    if missing:
-        raise DataError(
-            f"{name}: column(s) {', '.join(missing)} missing; it has {', '.join(purchases.columns)}. "
-            "Pass the dataset's purchases (ds.purchases) or a table with customer_id, timestamp, amount."
-        )
-    return purchases
+    return eng.as_table(purchases, name=name, required=required,
+                        hint="Pass the dataset's purchases (ds.purchases) or a table with customer_id, timestamp, amount.")
 
 
 def purchase_days(purchases: Any, *, start: Any = None, end: Any = None) -> ibis.Table:

@@ -54,6 +54,8 @@ def comparison_sentence(comparison: pd.DataFrame) -> str:
     """Which purchase model the comparison prefers, and why, in one or two sentences."""
     if comparison.empty:
         return "No purchase model could be fitted for the comparison."
+    if "at_boundary" not in comparison:
+        comparison = comparison.assign(at_boundary=False)
     best = preferred_model(comparison)
     text = (
         f"{best['model']} has the lowest AIC ({best['aic']:,.1f})"

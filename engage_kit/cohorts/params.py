@@ -14,6 +14,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from .. import engine as eng
 from ..errors import DataError, ParameterError, did_you_mean
 
 PERIODS = {"W": "week", "M": "month", "Q": "quarter"}
@@ -67,18 +68,8 @@ def _as_date(value: Any, name: str) -> pd.Timestamp:
 
 def as_table(data: Any, *, name: str, required: tuple[str, ...]) -> ibis.Table:
     """An Ibis table from an Ibis table or a pandas DataFrame, checked for ``required`` columns."""
-    if isinstance(data, pd.DataFrame):
-        data = ibis.memtable(data)
-    if not isinstance(data, ibis.Table):
-        raise DataError(f"{name}: expected an Ibis table or a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in required if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"{name}: column(s) {', '.join(missing)} missing; it has {', '.join(data.columns)}. "
-            f"Pass a table with {', '.join(required)}"
-            + (" (e.g. the dataset's orders, ds.orders)" if name == "transactions" else "")
-        )
-    return data
+    hint = f"Pass a table with {', '.join(required)}" + (" (e.g. the dataset's orders, ds.orders)" if name == "transactions" else "")
+    return eng.as_table(data, name=name, required=required, hint=hint)
 
 
 def _customers_table(customers: Any, *, cohort_by: str, segment: str | None) -> ibis.Table | None:
