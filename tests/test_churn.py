@@ -382,7 +382,7 @@ def test_ranking_and_contact_rules_in_the_engine_match_pandas():
 
 def test_spark_caps_the_training_sample_by_default(small_demo, monkeypatch, tmp_path):
     # the Spark steps on DuckDB: the default cap, row-range batches and the kept Parquet file
-    monkeypatch.setattr(churn, "kind_of", lambda con: "spark")
+    monkeypatch.setattr(churn.study, "kind_of", lambda con: "spark")
     monkeypatch.setattr(engine, "SPARK_TRAINING_ROWS", 300)
     st = churn.churn_study(small_demo, models=["logistic"], n_boot=20, work_dir=tmp_path, chunk_size=400)
     full = st.results()
@@ -424,6 +424,93 @@ def test_active_sentence_says_what_churn_means():
     w = ActiveWindow(90, "config")
     assert churn.active_sentence(w).startswith("**Active = bought in the last 90 days**; set in the config")
     assert churn.active_sentence(w).endswith("Here churn = no purchase in the 90 days after a cutoff.")
+
+
+
+# --- what the report says ------------------------------------------------------------------
+
+
+def _facts(**kw):
+    from types import SimpleNamespace
+
+    base = dict(mode="non_contractual", cutoff=TS("2024-04-06"), test_cutoff=TS("2024-07-05"), inactivity_days=90,
+                feature_window_days=365, rule="the top 10% by churn probability", value_basis="spend in the last 365 days",
+                contact_cost=5.0, save_rate=0.25, train_label_end=TS("2024-07-05"))
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def _figures(**kw):
+    s = dict(at_risk=1287, scored=12866, at_risk_probability=0.91, at_risk_value=52_300.4, scored_value=400_000.0,
+             at_risk_value_share=0.13075, at_risk_median_days=301.0, expected_churners=7750.2,
+             expected_churn_share=0.6024, best_model="gradient_boosting", best_auc=0.8123, best_auc_low=0.80,
+             bgnbd_auc=0.7912, bgnbd_auc_high=0.79, recency_auc=0.7456, best_top_rate=0.963,
+             recency_top_rate=0.951, test_churn_rate=0.6024, perfect_top_reach=0.166)
+    s.update(kw)
+    return s
+
+
+def test_story_sentences_read_the_figures():
+    st, s = _facts(), _figures()
+    cards = churn.story.summary_cards(st, s, "EUR")
+    assert [c["value"] for c in cards] == ["1,287", "52,300 EUR", "96%", "0.81"]
+    assert cards[0]["detail"] == ("the top 10% by churn probability, of 12,866 customers who bought in the last "
+                                  "365 days; predicted churn 91% (no purchase in the next 90 days)")
+    assert cards[1]["detail"] == "13% of all scored customers' value; spend in the last 365 days"
+    assert cards[3]["detail"] == "gradient boosting; recency alone 0.75; BG/NBD 0.79 (0.5 = coin toss, 1 = perfect)"
+    assert churn.story.at_risk_sentence(st, s, "EUR") == (
+        "**1,287 customers are at risk** (the top 10% by churn probability among the 12,866 who bought in the last "
+        "365 days). The model gives them on average a 91% chance not to buy in the next 90 days; together they are "
+        "worth **52,300 EUR a year** (13% of the value of all scored customers; value is spend in the last 365 "
+        "days). Most have already gone quiet: the median one last bought 301 days ago."
+    )
+    assert churn.story.expected_sentence(st, s) == (
+        "Across all 12,866 scored customers, about 7,750 (60%) are expected not to buy in the next 90 days.")
+    trust = churn.story.trust_sentence(st, s)
+    assert trust.startswith("**How far to trust the list.** The model was trained on what happened after 2024-04-06 "
+                            "and tested on what happened after 2024-07-05, a period it had not seen.")
+    assert "the model beats simply calling" in trust
+    assert trust.endswith("reaches 0.79: the gradient boosting is clearly better (the 95% intervals do not overlap).")
+    narrow = churn.story.trust_sentence(st, _figures(best_auc_low=0.78))
+    assert narrow.endswith("the gradient boosting is only narrowly ahead.")
+    assert churn.story.auc_sentence(s, {"recency": 0.7456, "bgnbd": 0.7912}) == (
+        "On the test set the gradient boosting reaches a ROC-AUC of 0.81; the recency baseline 0.75; "
+        "the BG/NBD baseline 0.79.")
+    assert churn.story.auc_sentence(s, {}).endswith("0.81; no baseline could be scored.")
+    assert churn.story.decision_sentence("the top 10% by churn probability",
+                                         churn.confusion_rates({"tp": 3, "fp": 1, "fn": 6, "tn": 10})) == (
+        "Contacting the top 10% by churn probability selects 4 test customers, 75% of whom churned; "
+        "they are 33% of all churners.")
+
+
+def test_story_for_a_labelled_snapshot_and_unknown_values():
+    st = _facts(mode="labelled", cutoff=None, test_cutoff=None, inactivity_days=None, train_label_end=None)
+    s = _figures(at_risk_value_share=float("nan"), at_risk_median_days=float("nan"), recency_top_rate=float("nan"),
+                 recency_auc=float("nan"), bgnbd_auc=float("nan"))
+    cards = churn.story.summary_cards(st, s, "USD")
+    assert cards[0]["detail"].endswith("of 12,866 current customers; predicted churn 91%")
+    assert cards[1]["detail"] == "spend in the last 365 days"
+    assert cards[2]["detail"] == "of its top 10% in the test period; everyone: 60%"
+    assert cards[3]["detail"] == "gradient boosting (0.5 = coin toss, 1 = perfect)"
+    assert churn.story.trust_sentence(st, s) == (
+        "**How far to trust the list.** The model was tested on a random 30% of a labelled snapshot "
+        "(a weaker test than a later period).")
+    assert churn.story.periods_sentence(st).startswith("This is a labelled snapshot: there is no time order")
+    assert churn.story.expected_sentence(st, s).endswith("(60%) are expected to churn.")
+
+
+def test_story_escapes_data_values_in_markdown():
+    st = _facts(rule="the top 10% by churn probability", value_basis="Monthly_Charges x 12")
+    text = churn.story.at_risk_sentence(st, _figures(), "<b>$</b>")
+    assert "&lt;b&gt;&#36;&lt;/b&gt; a year" in text and "Monthly&#95;Charges x 12" in text
+    assert churn.story.notes(["a *b*", "c"]) == "- a &#42;b&#42;\n- c"
+    # the cards are escaped by nb.kpi_cards: their text stays as it is
+    assert churn.story.summary_cards(st, _figures(), "<b>")[1]["value"] == "52,300 <b>"
+    assert churn.story.contact_rule_text("expected_value", threshold=None, contact_cost=5, save_rate=0.3) == (
+        "the customers whose expected saving (churn probability x 30% kept x yearly value) exceeds the contact "
+        "cost of 5.00")
+    assert churn.story.value_basis("spend_window", "spend", feature_window_days=180) == (
+        "spend in the last 180 days, scaled to a year")
 
 
 # --- the study on the demo data -------------------------------------------------------------
