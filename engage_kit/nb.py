@@ -24,6 +24,8 @@ from .plots import set_theme
 from .privacy import PSEUDONYMISE_ENV, SALT_ENV, pseudonymise  # noqa: F401 (part of nb's face)
 from .text import esc
 
+APPENDIX = "Method and diagnostics"  # the title of every report's collapsed last section
+
 
 @dataclass
 class Context:
@@ -77,15 +79,19 @@ class Context:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         return write_table(table, self.output_dir, stem).name
 
-    def write_results(self, results: dict[str, Any]) -> None:
+    def write_results(self, results: dict[str, Any], *, findings: list[str] | None = None) -> None:
         """Write ``results.json`` (dotted keys nest; a meta object is added).
 
         Once :meth:`active` has run, ``active_days: {value, source}`` is recorded too.
+        ``findings`` (the sentences of "What we found") are kept as plain text under
+        ``findings``, for the index page.
         """
         from .results import write_results
 
         if self.active_window is not None and "active_days" not in results:
             results = {**results, "active_days": self.active_window.to_dict()}
+        if findings:
+            results = {**results, "findings": [plain(f) for f in findings]}
         write_results(
             self.output_dir,
             results,
@@ -113,6 +119,14 @@ def start(name: str, *, config: Any, output_dir: Any, params: dict[str, Any] | N
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(name=name, ds=ds, output_dir=out, params=params)
     return ctx
+
+
+def plain(markdown: str) -> str:
+    """A one-line Markdown sentence as plain text: bold marks removed, entities (from
+    :func:`engage_kit.text.esc`) turned back into the characters they stand for."""
+    import html
+
+    return html.unescape(markdown.replace("**", ""))
 
 
 def say(text: str) -> None:
@@ -169,8 +183,9 @@ def table(
 def kpi_cards(cards: list[dict[str, Any]]) -> None:
     """Show KPI cards: each a dict with label, value (text), detail (text), delta, good.
 
-    ``delta`` is a short text such as "+2.1 pts"; ``good`` is True/False/None and colours
-    the arrow (green, red, grey). All text is escaped.
+    ``delta`` is a short text such as "+2.1 pts"; ``up`` (True/False/None) chooses the
+    arrow (by default the delta's sign); ``good`` is True/False/None and colours it (green,
+    red, grey). All text is escaped.
     """
     parts = []
     for c in cards:
@@ -178,7 +193,8 @@ def kpi_cards(cards: list[dict[str, Any]]) -> None:
         good = c.get("good")
         arrow = ""
         if delta:
-            sym = "▲" if str(delta).strip().startswith("+") else ("▼" if str(delta).strip().startswith(("-", "−")) else "■")
+            up = c.get("up", str(delta).strip().startswith("+") or (None if not str(delta).strip().startswith(("-", "−")) else False))
+            sym = "▲" if up is True else ("▼" if up is False else "■")
             colour = "#2ca02c" if good is True else ("#d62728" if good is False else "#777")
             arrow = f'<div class="ek-delta" style="color:{colour}">{sym} {esc(delta)}</div>'
         parts.append(
@@ -203,9 +219,34 @@ def skipped(section: str, reason: str) -> None:
     display(Markdown(f"> **{esc(section)} skipped:** {esc(reason)}"))
 
 
-def section(title: str, reason: str | None) -> bool:
-    """True when a section has data to show; else say it is skipped with ``reason`` and return False."""
-    if reason is None:
-        return True
-    skipped(title, reason)
-    return False
+def section(title: str, reason: str | None = None, intro: str | None = None) -> bool:
+    """A section's heading (and ``intro``, Markdown) when the data allows it: ``reason`` None.
+
+    Returns whether the section is shown. A section the data does not allow is not rendered
+    at all (no heading, no contents entry): :func:`not_covered` names it, with ``reason``,
+    once near the top of the report.
+    """
+    if reason is not None:
+        return False
+    display(Markdown(f"## {esc(title)}" + (f"\n\n{intro}" if intro else "")))
+    return True
+
+
+def not_covered(reasons: dict[str, str | None]) -> None:
+    """One line saying which parts of the report this data does not cover, and why."""
+    missing = {k: r for k, r in reasons.items() if r}
+    if missing:
+        display(Markdown("*Not covered by this data:* "
+                         + "; ".join(f"{esc(k)} ({esc(r)})" for k, r in missing.items()) + "."))
+
+
+def findings(items: list[str]) -> None:
+    """The report's opening: "What we found", 3-5 findings in plain words (Markdown from a story module)."""
+    if items:
+        display(Markdown("## What we found\n\n" + "\n".join(f"- {t}" for t in items)))
+
+
+def appendix(intro: str | None = None) -> None:
+    """Start the last section, "Method and diagnostics": collapsed in the HTML report, it holds
+    model parameters, test names and diagnostics."""
+    display(Markdown(f"## {APPENDIX}" + (f"\n\n{intro}" if intro else "")))

@@ -82,7 +82,10 @@ def date_axis(ax: plt.Axes, axis: str = "x") -> None:
 def percent_axis(ax: plt.Axes, axis: str = "y", decimals: int = 0) -> None:
     """Show fractions (0-1) on ``axis`` as percentages."""
     fmt = mticker.PercentFormatter(xmax=1.0, decimals=decimals)
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    # even steps (1, 2 or 5 × 10^k): 2.5-point steps read as 2%, 5%, 8%, 10% once rounded
+    target.set_major_locator(mticker.MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
 
 
 def money_axis(ax: plt.Axes, currency: str = "EUR", axis: str = "y") -> None:

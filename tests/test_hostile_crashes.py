@@ -253,9 +253,11 @@ def test_tiny_data_renders_every_report(tmp_path, monkeypatch, case):
     cfg = write_tiny(tmp_path / "data", TINY[case], touches=True)
     out = tmp_path / "out"
     results = render(cfg, out, NOTEBOOKS, monkeypatch, jobs=2)
-    assert {n: r.status for n, r in results.items()} == dict.fromkeys(NOTEBOOKS, "ok"), {
-        n: r.error for n, r in results.items() if r.status != "ok"}
-    # the models need more data: the reports say so, results.json gives the reason
+    # the models need more data: those reports ran, say so, and are not applicable to it
+    expected = {n: "not_applicable" if n in ("clv_bgnbd", "churn_prediction") else "ok" for n in NOTEBOOKS}
+    assert {n: r.status for n, r in results.items()} == expected, {
+        n: r.error for n, r in results.items() if r.status == "failed"}
+    # the reports say so, results.json gives the reason
     for name, key in (("clv_bgnbd", "total"), ("churn_prediction", None)):
         assert "skipped:" in cell_text(out / f"{name}.ipynb")
         res = json.loads((out / name / "results.json").read_text())
@@ -320,3 +322,11 @@ def test_channel_comparison_without_acquisition_channel_web_only(tmp_path, monke
     assert "Value by acquisition channel skipped:" in text and "Pairwise tests skipped:" in text
     res = json.loads((out / "channel_comparison" / "results.json").read_text())
     assert set(res["groups"]) == {"web"} and "acquisition" not in res
+
+
+def test_an_analysis_that_cannot_run_marks_its_report_not_applicable():
+    from engage_kit import churn, clv
+
+    why = "the data cover 2 days"
+    assert churn.unavailable_results(why)["not_applicable"] == why
+    assert clv.unavailable_results(why)["not_applicable"] == why

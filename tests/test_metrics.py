@@ -238,7 +238,7 @@ def test_change_table_and_cards_speak_plainly():
             "retention.customer_retention_rate": Metric(0.96, 0.95, 0.97, 3000)}
     cards = {c["label"]: c for c in M.kpi_cards(head, changes)}
     # whole-window card: the change names the period it is about, and still starts with its sign
-    assert cards["Web conversion rate"]["delta"] == "-10.0 pts to 30.0% in 2024-12 vs 2024-11"
+    assert cards["Web conversion rate"]["delta"] == "2024-12 alone: 30.0%, -10.0 pts vs 2024-11"
     assert cards["Customer retention rate"]["delta"].startswith("-1.0 pts vs 2024-11")
 
 
@@ -726,7 +726,8 @@ RESULT_KEYS = {
 def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     _, out = run_notebook("engagement_kpis", tmp_path, small_demo_config)
     res = json.loads((out / "results.json").read_text())
-    assert set(res) == set(RESULT_KEYS) | {"active_days", "meta"}
+    assert set(res) == set(RESULT_KEYS) | {"active_days", "meta", "findings"}
+    assert 3 <= len(res["findings"]) <= 5 and all("**" not in f for f in res["findings"])
     # the window was chosen from the data (no parameter, nothing in the config) and is recorded
     assert res["active_days"] == {"value": 180, "source": "data"}
     for area, keys in RESULT_KEYS.items():
@@ -822,6 +823,9 @@ def test_summary_names_the_data_the_periods_and_what_moved():
                             "period": ["2024-11"], "previous": [0.5], "current": [0.4], "delta": [-0.1], "z": [-3.0],
                             "p_value": [0.001], "p_holm": [0.001], "significant": [True], "better": [True]})
     text = M.summary(changes, {}, as_of="2024-12-31", period="M")
-    assert text.startswith("Data up to **2024-12-31**, periods of one month.")
-    assert "**1** changed by more than noise" in text and "Web bounce rate 40.0% in 2024-11 (-10.0 pts" in text
+    assert text.startswith("Data up to **2024-12-31**, by month.")
+    assert "Of 1 figures compared with the month before, **1** changed by more than chance from 2024-10 to 2024-11." in text
     assert not M.has_segments(None, ["web.bounce_rate"])
+    found = M.story.findings({}, changes, pd.DataFrame())
+    assert found == ["**Web bounce rate** fell from 50.0% in 2024-10 to **40.0%** in 2024-11: more than chance, "
+                     "a change for the better."]

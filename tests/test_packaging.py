@@ -143,3 +143,9 @@ def test_no_import_cycle_in_the_package():
     graph = import_graph()
     assert "engage_kit.report.runner" in graph and "engage_kit.catalogue" in graph["engage_kit.report.index"]
     assert import_cycles(graph) == []
+
+
+def test_no_module_above_800_lines():
+    big = {str(f.relative_to(PACKAGE)): n for f in PACKAGE.rglob("*.py")
+           if (n := len(f.read_text(encoding="utf-8").splitlines())) > 800}
+    assert big == {}

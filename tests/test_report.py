@@ -433,3 +433,21 @@ def test_a_report_with_nothing_to_show_is_not_applicable_not_ok(tmp_path, small_
     index = (out / "index.html").read_text()
     assert '<span class="status not_applicable">not applicable</span>' in index
     assert "Not applicable to this data: Empty Report" in index and "the data cover too few days" in index
+
+
+def test_method_and_diagnostics_is_folded_whole(tmp_path):
+    import nbformat
+
+    from engage_kit.report.html import render_html
+
+    nb = nbformat.v4.new_notebook()
+    md_out = lambda text: nbformat.v4.new_output("display_data", data={"text/markdown": text, "text/plain": ""})  # noqa: E731
+    nb.cells = [nbformat.v4.new_code_cell("a", outputs=[md_out("## Findings\n\nplain words")]),
+                nbformat.v4.new_code_cell("b", outputs=[md_out("## Method and diagnostics\n\np-values")]),
+                nbformat.v4.new_code_cell("c", outputs=[md_out("the glossary")])]
+    src = tmp_path / "r.ipynb"
+    nbformat.write(nb, src)
+    text = render_html(src, tmp_path / "r.html", meta={"report_title": "r"}).read_text(encoding="utf-8")
+    before, folded = text.split('<details class="ek-appendix" id="appendix">')
+    assert "plain words" in before and "p-values" not in before
+    assert folded.index('<div class="jp-Cell ') < folded.index("p-values") < folded.index("the glossary") < folded.index("</details>")

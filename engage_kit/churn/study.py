@@ -674,7 +674,9 @@ def churn_study_or_reason(ds: Any, **params: Any) -> tuple[ChurnStudy | None, st
 
 
 def unavailable_results(reason: str, *, mode: str | None = None) -> dict[str, Any]:
-    """results.json figures of a churn study that could not run: each ``{value: null, reason}``."""
+    """results.json figures of a churn study that could not run: each ``{value: null, reason}``,
+    and ``not_applicable`` with the reason, so the index says the report does not apply."""
     out: dict[str, Any] = {"mode": mode} if mode else {}
     out.update({key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS})
+    out["not_applicable"] = reason
     return out

@@ -347,8 +347,9 @@ def analyse_or_reason(purchases: Any, **kwargs: Any) -> tuple[CLVAnalysis | None
 
 
 def unavailable_results(reason: str) -> dict[str, Any]:
-    """results.json figures of a CLV analysis that could not run: each ``{value: null, reason}``."""
-    return {key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS}
+    """results.json figures of a CLV analysis that could not run: each ``{value: null, reason}``,
+    and ``not_applicable`` with the reason, so the index says the report does not apply."""
+    return {**{key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS}, "not_applicable": reason}
 
 
 def customers_table(a: CLVAnalysis) -> ibis.Table:

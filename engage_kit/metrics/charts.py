@@ -23,7 +23,7 @@ def _unit_axis(ax, unit: str, values: pd.Series, currency: str, axis: str = "y")
         percent_axis(ax, axis=axis, decimals=1 if top < 0.1 else 0)
         target.set_major_formatter(mticker.FuncFormatter(_distinct_percent(target, 1 if top < 0.1 else 0)))
         if axis == "x":  # narrow panels: few ticks so the labels do not run together
-            target.set_major_locator(mticker.MaxNLocator(4))
+            target.set_major_locator(mticker.MaxNLocator(4, steps=[1, 2, 5, 10]))
     elif unit == "money":  # the currency goes in the axis label, ticks stay short
         target.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}" if top >= 100 else "{x:,.1f}"))
         target.set_major_locator(mticker.MaxNLocator(5))

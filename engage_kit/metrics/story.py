@@ -98,13 +98,14 @@ def format_delta(key: str, delta: float, *, currency: str = "") -> str:
 
 def kpi_cards(
     head: Mapping[str, Metric | None], changes: pd.DataFrame, *, keys: list[str] | None = None, currency: str = "",
-    active_days: int | None = None,
+    active_days: int | None = None, span: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cards for :func:`engage_kit.nb.kpi_cards`: value, 95% interval and n, change vs the previous period.
 
-    Retention, churn, NDR and GRR are for the last complete period, so their change is the
-    card's own; the other cards show the whole window, and their change line names the
-    last complete period and its value (``-7.0 pts to 32.2% in 2024-12 vs 2024-11``).
+    Each card says the period its value is for. Retention, churn, NDR and GRR are for the
+    last complete period (named), so their change is the card's own; the other cards show
+    the whole window (``span``, e.g. "2023-01 to 2024-12"), and their change line is
+    labelled with the one period it is about (``2024-12 alone: 32.2%, -7.0 pts vs 2024-11``).
     The retention and churn cards name the activity window (``active_days``). A KPI whose
     table is absent has no card; one that cannot be computed shows "n/a" and the reason.
     """
@@ -121,24 +122,35 @@ def kpi_cards(
             why = m.why_not() if isinstance(m, Metric) else "it cannot be computed from the data"
             cards.append({"label": k.label, "value": "n/a", "detail": f"not computable: {why}{window}"})
             continue
+        r = ch.loc[k.key] if k.key in ch.index else None
         detail = f"95% CI {format_value(k.key, m.low, currency=currency)} – {format_value(k.key, m.high, currency=currency)}"
         if k.last_period:
-            detail += " · last period"
+            detail += f" · in {r['period']}" if r is not None else " · last complete period"
+        elif span:
+            detail += f" · {span}"
         if isinstance(m, Metric) and m.note:
             detail += f" · {m.note}"
         detail += window
         card = {"label": k.label, "value": format_value(k.key, m.value, currency=currency), "detail": detail}
-        if k.key in ch.index:
-            r = ch.loc[k.key]
+        if r is not None:
             d = format_delta(k.key, r["delta"], currency=currency)
             if d:
                 noise = "" if bool(r["significant"]) else " (within noise)"
-                # the card's value covers the whole window: name the period the change is about
-                where = "" if k.last_period else f" to {format_value(k.key, r['current'], currency=currency)} in {r['period']}"
-                card["delta"] = f"{d}{where} vs {r['previous_period']}{noise}"
+                # a whole-window card: its change is about one period, which the line names first
+                where = "" if k.last_period else f"{r['period']} alone: {format_value(k.key, r['current'], currency=currency)}, "
+                card["delta"] = f"{where}{d} vs {r['previous_period']}{noise}"
+                card["up"] = bool(r["delta"] > 0) if r["delta"] != 0 else None
                 card["good"] = None if not bool(r["significant"]) else r["better"]
         cards.append(card)
     return cards
+
+
+def span(long: pd.DataFrame) -> str | None:
+    """The periods a trend covers, "2023-01 to 2024-12" (None when it has none)."""
+    if long.empty:
+        return None
+    periods = long.sort_values("period_start")["period"]
+    return f"{periods.iloc[0]} to {periods.iloc[-1]}"
 
 
 def describe_unavailable(head: Mapping[str, Metric | None]) -> str:
@@ -241,18 +253,31 @@ def describe_trends(long: pd.DataFrame, keys: list[str], *, currency: str = "") 
 def summary(
     changes: pd.DataFrame, head: Mapping[str, Metric | None], *, as_of: Any, period: str, currency: str = ""
 ) -> str:
-    """The executive summary's paragraph: the data's end, the periods, what moved beyond noise,
-    what cannot be computed and what a figure includes beyond its definition."""
-    moved = changes[changes["significant"]] if len(changes) else changes
-    found = "; ".join(finding(changes, k, currency=currency) for k in moved["key"]) if len(moved) else ""
+    """The paragraph under the key figures: the data's end, the periods, how many figures moved
+    by more than chance, what cannot be computed and what a figure includes beyond its definition."""
+    word = PERIOD_WORDS[period]
+    moved = int(changes["significant"].astype(bool).sum()) if len(changes) else 0
+    when = f" from {changes['previous_period'].iloc[0]} to {changes['period'].iloc[0]}" if len(changes) else ""
     return (
-        f"Data up to **{pd.Timestamp(as_of):%Y-%m-%d}**, periods of one {PERIOD_WORDS[period]}. "
-        f"Intervals are 95%; retention, churn, NDR and GRR are for the last complete period, the rest for the whole window. "
-        f"Of {len(changes)} KPIs compared with the period before, **{len(moved)}** changed by more than noise "
-        f"(Holm-adjusted p < 0.05)"
-        + (": " + found + "." if len(moved) else ".")
-        + " " + describe_unavailable(head) + describe_notes(head)
+        f"Data up to **{pd.Timestamp(as_of):%Y-%m-%d}**, by {word}. Each figure comes with a 95% interval, the range "
+        f"its true value very likely lies in. Retention, churn and net dollar retention are for the last complete "
+        f"{word}, the other figures for the whole period. Of {len(changes)} figures compared with the {word} before, "
+        f"**{moved}** changed by more than chance{when}."
+        + (" " + describe_unavailable(head) if describe_unavailable(head) else "") + describe_notes(head)
     )
+
+
+APPENDIX_INTRO = (
+    "How the figures are computed and tested. A change counts as more than chance when the two-proportion z-test "
+    "(rates) or a z-test built from the two 95% intervals (other figures) gives a p-value below 0.05 after Holm's "
+    "adjustment for reading many figures at once."
+)
+INTERVALS = (
+    "Intervals: Wilson score for proportions; t interval for means; NPS with Var = 100²·(p + d − (p − d)²)/n; "
+    "bootstrap over customers for the customer retention rate (E − N)/S; delta method for net dollar retention, "
+    "gross revenue retention and the returned value rate; exact Poisson for the social engagement rate. A period is "
+    "complete when it ends on or before the analysis date; hollow markers on the trend charts are incomplete periods."
+)
 
 
 def historic_clv(m: Metric, *, currency: str = "") -> str:
@@ -279,3 +304,106 @@ def event_table(events: pd.DataFrame) -> pd.DataFrame:
 def interactions(m: Metric) -> str:
     """The sentence on interactions per attendee."""
     return f"Attendees made **{m.value:.2f}** interactions each on average (95% CI {m.low:.2f} – {m.high:.2f}, {m.n:,} attendances)."
+
+
+# --- findings first: what a director reads before anything else ------------------------------
+
+# what each section of the report is about, in plain words (definitions are in the glossary)
+INTRO = {
+    "retention": "Active customers bought within the activity window named at the top. Retention is the share of "
+                 "the customers active at the start of a period who are still active at its end; churn is the "
+                 "rest. Repeat purchase rate is the share of buying customers who bought more than once.",
+    "revenue": "Lines with the same order number are one order; returns are taken off. Net dollar retention follows "
+               "the customers who bought in the period before: how much of their spend came back. With short "
+               "periods most customers do not buy in two periods running, so it sits well below 100% even when "
+               "customers stay: compare it over time and between segments rather than with annual benchmarks.",
+    "returns": "Each return is matched to the purchase it cancels (the data notes say how many were matched). "
+               "Order return rate: the share of orders that came back in part or in full, counted in the period "
+               "the order was placed, so the latest periods rise as late returns arrive. Returned value rate: "
+               "returned amounts as a share of sales before returns, counted in the period of the return. "
+               "Customers who returned: the share of buying customers with a return.",
+    "satisfaction": "NPS: the share of promoters (answers 9–10) minus the share of detractors (0–6), in points. "
+                    "CSAT: the share of 4–5 answers. Customer effort: the average answer on the 1–7 scale.",
+    "service": "First contact resolution: the share of resolved tickets that took a single contact. Average "
+               "handle time: over every ticket with a handle time.",
+    "email": "Each email counts once per customer and campaign; rates are per delivered email (the bounce rate "
+             "per sent email).",
+    "web": "One row per visit: a bounce is a visit of one page; a conversion is a visit that ended in a purchase "
+           "or sign-up.",
+    "social": "Engagement rate: likes, shares, comments and clicks per view on the social channel.",
+    "events": "Attendance rate: the share of registrations that attended.",
+}
+SECTION_TITLES = {"retention": "Retention", "revenue": "Revenue", "returns": "Returns", "satisfaction": "Satisfaction",
+                  "service": "Service", "email": "Email", "web": "Web", "social": "Social", "events": "Events"}
+
+
+def between(key: str, m: Metric, *, currency: str = "") -> str:
+    """An interval in words: "between 31.2% and 34.0%" ("" when it has none)."""
+    if not (np.isfinite(m.low) and np.isfinite(m.high)):
+        return ""
+    return f"between {format_value(key, m.low, currency=currency)} and {format_value(key, m.high, currency=currency)}"
+
+
+def _change_finding(r: pd.Series, *, currency: str = "") -> str:
+    k = _kpi(str(r["key"]))
+    went = "rose" if r["delta"] > 0 else "fell"
+    verdict = {True: "a change for the better", False: "a change for the worse"}.get(r["better"], "a change")
+    return (f"**{k.label}** {went} from {format_value(k.key, r['previous'], currency=currency)} in {r['previous_period']} "
+            f"to **{format_value(k.key, r['current'], currency=currency)}** in {r['period']}: more than chance, "
+            f"{verdict}.")
+
+
+def findings(head: Mapping[str, Metric | None], changes: pd.DataFrame, long: pd.DataFrame, *,
+             active_days: int | None = None, currency: str = "", most: int = 5) -> list[str]:
+    """What we found: 3-5 sentences, each with its number and, where it matters, its interval in words.
+
+    First the changes from the period before that are more than chance (at most two, the
+    biggest first), or that none is; then retention for the last complete period, the repeat
+    purchase rate, the order return rate and the Net Promoter Score where the data has them.
+    """
+    out: list[str] = []
+    moved = changes[changes["significant"].astype(bool)] if len(changes) else changes
+    if len(moved):
+        moved = moved.assign(_size=moved["z"].abs()).sort_values("_size", ascending=False)
+        out += [_change_finding(r, currency=currency) for _, r in moved.head(2).iterrows()]
+    elif len(changes):
+        last = changes.iloc[0]
+        out.append(f"No figure changed by more than chance from {last['previous_period']} to {last['period']}.")
+    covered = span(long)
+    period_of = changes.set_index("key")["period"].to_dict() if len(changes) else {}
+    crr = head.get("retention.customer_retention_rate")
+    if isinstance(crr, Metric):
+        window = f"active = bought in the last {active_days} days" if active_days else "active = bought recently"
+        if crr.computable:
+            out.append(f"**{format_value('retention.customer_retention_rate', crr.value)}** "
+                       f"of the customers active at the start of "
+                       f"{period_of.get('retention.customer_retention_rate', 'the last complete period')} were still "
+                       "active at its end "
+                       f"({between('retention.customer_retention_rate', crr)}; {window}).")
+        else:
+            out.append(f"Customer retention cannot be computed on this data: {crr.why_not()}.")
+    rpr = head.get("retention.repeat_purchase_rate")
+    if isinstance(rpr, Metric) and rpr.computable:
+        out.append(f"**{format_value('retention.repeat_purchase_rate', rpr.value)}** of buying customers bought more "
+                   f"than once" + (f" from {covered}" if covered else "") + ".")
+    ret = head.get("returns.order_rate")
+    if isinstance(ret, Metric) and ret.computable:
+        out.append(f"**{format_value('returns.order_rate', ret.value)}** of orders came back in part or in full "
+                   f"({between('returns.order_rate', ret)}).")
+    nps = head.get("satisfaction.nps")
+    if isinstance(nps, Metric) and nps.computable:
+        out.append(f"The Net Promoter Score is **{format_value('satisfaction.nps', nps.value)}** points "
+                   f"({between('satisfaction.nps', nps)}).")
+    return out[:most]
+
+
+def not_covered(shown: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The sections the data does not allow, by their titles, with why (for :func:`engage_kit.nb.not_covered`)."""
+    return {SECTION_TITLES.get(area, area): why for area, why in shown.items()}
+
+
+def title_for(changes: pd.DataFrame, keys: list[str], *, currency: str = "") -> str:
+    """A chart title for ``keys``: the finding of the one whose last change is more than chance
+    (the first such), else of the first key."""
+    sig = changes[changes["key"].isin(keys) & changes["significant"].astype(bool)] if len(changes) else changes
+    return finding(changes, str(sig["key"].iloc[0]) if len(sig) else keys[0], currency=currency)

@@ -54,6 +54,10 @@ details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
 .jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: 600; color: #333; padding: 4px 0; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 .jp-RenderedHTMLCommon h2 { border-bottom: 1px solid #e3e3e3; padding-bottom: 4px; margin-top: 28px; }
+main .jp-RenderedHTMLCommon h1 { display: none; }  /* the notebook's own title: the header has it */
+details.ek-appendix { border-top: 1px solid #e3e3e3; margin-top: 28px; padding-top: 6px; }
+details.ek-appendix > summary { cursor: pointer; font-size: 20px; font-weight: 600; padding: 8px 0; }
+details.ek-appendix h2#Method-and-diagnostics { display: none; }
 @media (min-width: 1600px) {
   .ek-toc { position: fixed; top: 24px; left: 16px; width: 230px; max-height: 90vh; overflow-y: auto; margin: 0; }
   .ek-toc ol { columns: 1; }
@@ -101,6 +105,23 @@ def _alt_texts(body: str) -> str:
         return f'alt="Chart: {section}"' if section else 'alt="Chart"'
 
     return _HEADING_OR_ALT.sub(swap, body)
+
+
+_APPENDIX_ID = 'id="Method-and-diagnostics"'
+_CELL_START = '<div class="jp-Cell '  # a cell, not its parts (jp-Cell-outputWrapper)
+
+
+def _collapse_appendix(body: str) -> str:
+    """Fold the "Method and diagnostics" section (from the cell that opens it to the end of
+    the page's main part) under one ``<details>``, closed by default; it stays in the print."""
+    at = body.find(f"<h2 {_APPENDIX_ID}")
+    end = body.rfind("</main>")
+    if at < 0 or end < at:
+        return body
+    start = body.rfind(_CELL_START, 0, at)
+    start = at if start < 0 else start
+    return (body[:start] + '<details class="ek-appendix" id="appendix"><summary>Method and diagnostics</summary>'
+            + body[start:end] + "</details>\n" + body[end:])
 
 
 def header_html(meta: dict[str, Any]) -> str:
@@ -181,6 +202,7 @@ def render_html(
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     body = body.replace("<!--EK-TOC-->", _toc(body), 1)
     body = _alt_texts(body)
+    body = _collapse_appendix(body)
     html_path = Path(html_path)
     html_path.write_text(body, encoding="utf-8")
     return html_path

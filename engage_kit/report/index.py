@@ -15,32 +15,32 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("Customer retention", "retention.customer_retention_rate", "pct"),
         ("Repeat purchase rate", "retention.repeat_purchase_rate", "pct"),
         ("Average order value", "revenue.average_order_value", "money"),
-        ("NPS", "satisfaction.nps", "num1"),
+        ("Net Promoter Score", "satisfaction.nps", "num1"),
         ("Email open rate", "email.open_rate", "pct"),
     ],
     "cohort_retention": [
         ("Customers", "customers", "int"),
         ("Cohorts", "cohorts", "int"),
-        ("Retention at offset 1", "average_retention.1", "pct"),
-        ("Retention at offset 3", "average_retention.3", "pct"),
-        ("Trend", "trend.direction", "text"),
+        ("Bought again", "average_retention.1", "pct"),
+        ("Bought again", "average_retention.3", "pct"),
+        ("Retention across cohorts", "trend.direction", "text"),
     ],
     "clv_bgnbd": [
         ("Customers", "customers", "int"),
-        ("Total CLV", "clv.total", "money"),
-        ("Mean CLV", "clv.mean", "money"),
-        ("Holdout repeat purchases (actual)", "holdout.actual_repeat_transactions", "int"),
-        ("Holdout repeat purchases (predicted)", "holdout.predicted_repeat_transactions", "num0"),
+        ("Expected value of all customers", "clv.total", "money"),
+        ("Expected value per customer", "clv.mean", "money"),
+        ("Repeat purchases in the test period (actual)", "holdout.actual_repeat_transactions", "int"),
+        ("Repeat purchases in the test period (forecast)", "holdout.predicted_repeat_transactions", "num0"),
     ],
     "churn_prediction": [
-        ("Best model", "best_model", "text"),
-        ("Test customers", "test.customers", "int"),
-        ("Test churn rate", "test.churn_rate", "pct"),
+        ("Model", "best_model", "words"),
+        ("Customers in the test", "test.customers", "int"),
+        ("Customers who stopped buying", "test.churn_rate", "pct"),
     ],
     "channel_comparison": [
-        ("Compared by", "compare_by", "text"),
-        ("Outcome", "outcome", "text"),
-        ("Omnibus p-value", "omnibus.p_value", "p"),
+        ("Compared by", "compare_by", "words"),
+        ("Outcome", "outcome", "words"),
+        ("Differences beyond chance", "omnibus.p_value", "beyond_chance"),
     ],
 }
 
@@ -74,9 +74,10 @@ def _fmt(value: Any, kind: str, currency: str) -> str | None:
             return f"{float(value):.3f}"
         if kind == "num1":
             return f"{float(value):,.1f}"
-        if kind == "p":
-            v = float(value)
-            return "< 0.001" if v < 0.001 else f"{v:.3f}"
+        if kind == "beyond_chance":  # a p-value, said in words
+            return "yes" if float(value) < 0.05 else "no"
+        if kind == "words":  # an identifier in words: gradient_boosting -> gradient boosting
+            return str(value).replace("_", " ")
     except (TypeError, ValueError):
         return str(value)
     return str(value)
@@ -101,7 +102,7 @@ def headline_figures(name: str, results: dict[str, Any], currency: str = "") -> 
     if name == "cohort_retention" and unit:  # a purchase in that period, not the activity window
         later = " or later" if results.get("retention_mode") == "unbounded" else ""
         for k in ("1", "3"):
-            window[f"average_retention.{k}"] = f"bought in {unit} {k}{later} after joining"
+            window[f"average_retention.{k}"] = f"in {unit} {k}{later} after joining"
     for label, key, kind in HEADLINES.get(name, []):
         raw = _get(results, key)
         text = _fmt(raw, kind, currency)
@@ -118,12 +119,12 @@ def headline_figures(name: str, results: dict[str, Any], currency: str = "") -> 
         best = results.get("best_model")
         auc = _fmt(_get(results, f"models.{best}.roc_auc"), "num3", currency) if best else None
         if auc is not None:
-            out.insert(1, ("Test ROC-AUC", auc))
+            out.insert(1, ("How well it ranks who leaves (0.5 = chance, 1 = perfect)", auc))
     if name == "channel_comparison":
         pairs = results.get("pairwise") or []
         if pairs:
             sig = sum(1 for p in pairs if p.get("significant"))
-            out.append(("Significant differences", f"{sig} of {len(pairs)} pairs"))
+            out.append(("Pairs that differ beyond chance", f"{sig} of {len(pairs)}"))
     return out
 
 
@@ -149,7 +150,27 @@ dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
 .reason { font-size: 13px; color: #555; }
 .warnings { font-size: 13px; color: #6b5200; background: #fff8e1; border: 1px solid #f0e0a0; border-radius: 6px; padding: 8px 14px; margin-top: 20px; }
 footer { color: #888; font-size: 12px; text-align: center; padding: 16px; }
+.found { background: #f7f9fc; border: 1px solid #e3e8ef; border-radius: 8px; padding: 6px 18px 10px; margin: 8px 0 16px; }
+.found h2 { font-size: 18px; margin: 8px 0 6px; } .found li { margin: 4px 0; font-size: 15px; } .found a { font-size: 13px; }
 """
+
+
+def what_we_found(results: list[Any], *, most: int = 5) -> str:
+    """The index's opening: the first finding of each report (then the second...), at most
+    ``most``, each linking to the report it comes from; "" when no report has findings."""
+    e = html.escape
+    lists = [(r, list((r.results or {}).get("findings") or [])) for r in results if r.status == "ok" and r.html]
+    picked: list[tuple[Any, str]] = []
+    depth = 0
+    while len(picked) < most and any(len(f) > depth for _, f in lists):
+        picked += [(r, f[depth]) for r, f in lists if len(f) > depth][: most - len(picked)]
+        depth += 1
+    if not picked:
+        return ""
+    items = "".join(
+        f'<li>{e(str(text))} <a href="{e(r.html)}#What-we-found">{e(report_title(r.name))}</a></li>' for r, text in picked
+    )
+    return f'<section class="found"><h2>What we found</h2><ul>{items}</ul></section>'
 
 
 STATUS_WORDS = {"ok": "ok", "failed": "failed", "skipped": "not run", "not_applicable": "not applicable"}
@@ -207,7 +228,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
 <span>Data as of: <b>{e(str(meta.get("as_of", "")))}</b></span>
 <span>Data from: <b>{e(str(meta.get("data_range", "")))}</b></span>
 <span>Rendered: <b>{e(str(meta.get("run_at", "")))}</b></span></div></header>
-<main><p class="summary">{e(summary)}</p><div class="cards">{"".join(cards)}</div>{warn_html}</main>
+<main>{what_we_found(results)}<p class="summary">{e(summary)}</p><div class="cards">{"".join(cards)}</div>{warn_html}</main>
 <footer>engage-kit {e(str(meta.get("kit_version", "")))}</footer></body></html>
 """
     path = Path(folder) / "index.html"

@@ -497,6 +497,7 @@ def run_report(
             meta = {
                 "title": config.title,
                 "dataset": config.label,
+                "currency": config.currency,
                 "as_of": ds.as_of.date().isoformat(),
                 "data_range": (
                     f"{rep.start.date()} to {rep.end.date()}" if rep.start is not None and rep.end is not None else ""
