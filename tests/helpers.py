@@ -35,3 +35,44 @@ def assert_clear_error(code: int, text: str, *fragments: str) -> None:
     assert "Traceback" not in text, text
     for fragment in fragments:
         assert fragment in text, f"{fragment!r} not in:\n{text}"
+
+
+def visible_text(html_text: str) -> tuple[str, str]:
+    """A report page's visible text: (the body outside "Method and diagnostics", the appendix).
+
+    Styles, scripts and tags are dropped, entities decoded, white space folded; the
+    header's parameter line is left out (it names the notebook's parameters on purpose).
+    """
+    import html
+    import re
+
+    t = re.sub(r"<(style|script)\b.*?</\1>", " ", html_text, flags=re.S)
+    t = re.sub(r'<div class="ek-params">.*?</div>', " ", t, flags=re.S)
+    body, _, appendix = t.partition('<details class="ek-appendix"')
+
+    def text(part: str) -> str:
+        part = re.sub(r"<[^>]+>", " ", part)
+        return re.sub(r"\s+", " ", html.unescape(part)).strip()
+
+    return text(body), text(appendix)
+
+
+PLAIN_WORDS_PROBLEMS = {
+    "a snake_case identifier": r"\b[a-z]+(?:_[a-z0-9]+)+\b",
+    "a backtick": r"`",
+    "a command-line option": r"--set\b|--only\b",
+    "a traceback": r"Traceback",
+    "a bare nan, None or NaT": r"(?<![\w.])(?:nan|None|NaT)(?![\w.])",
+}
+
+
+def plain_words_problems(text: str) -> list[str]:
+    """What a director should not meet in a report's body: each problem with an example."""
+    import re
+
+    found = []
+    for what, pattern in PLAIN_WORDS_PROBLEMS.items():
+        m = re.search(pattern, text)
+        if m:
+            found.append(f"{what}: …{text[max(0, m.start() - 60):m.end() + 60]}…")
+    return found
