@@ -149,8 +149,11 @@ def table(
 ) -> None:
     """Display a readable table: formatted numbers, percentages, money, escaped text.
 
-    Columns named in ``ids`` are pseudonymised when the runner asks for it.
+    Columns named in ``ids`` are pseudonymised when the runner asks for it. Under the
+    table, a link downloads the rows shown as CSV, embedded in the page (nothing is
+    fetched; a page mailed on keeps its tables).
     """
+    cut = len(df) > max_rows
     df = df.head(max_rows).copy()
     for c in ids:
         if c in df.columns:
@@ -178,6 +181,21 @@ def table(
         styler = styler.set_caption(esc(caption))
     styler = styler.set_table_attributes('class="ek-table"')
     display(styler)
+    if len(df):
+        display(HTML(_download_link(df, caption, cut=cut)))
+
+
+def _download_link(df: pd.DataFrame, caption: str | None, *, cut: bool) -> str:
+    """A link that saves ``df`` as CSV from a data: URI (UTF-8, no index)."""
+    import html
+    import re
+    from urllib.parse import quote
+
+    name = re.sub(r"[^a-z0-9]+", "-", (caption or "table").lower()).strip("-")[:60] or "table"
+    data = quote(df.to_csv(index=False), safe="")
+    note = f" (the {len(df):,} rows shown)" if cut else ""
+    return (f'<p class="ek-download"><a download="{html.escape(name)}.csv" href="data:text/csv;charset=utf-8,{data}">'
+            f"Download this table as CSV</a>{html.escape(note)}</p>")
 
 
 def kpi_cards(cards: list[dict[str, Any]]) -> None:

@@ -451,3 +451,19 @@ def test_method_and_diagnostics_is_folded_whole(tmp_path):
     before, folded = text.split('<details class="ek-appendix" id="appendix">')
     assert "plain words" in before and "p-values" not in before
     assert folded.index('<div class="jp-Cell ') < folded.index("p-values") < folded.index("the glossary") < folded.index("</details>")
+
+
+def test_a_table_on_the_page_downloads_as_csv_from_the_page_itself():
+    from urllib.parse import unquote
+
+    import pandas as pd
+
+    from engage_kit.nb import _download_link
+
+    df = pd.DataFrame({"segment": ['<img src=x onerror="alert(1)">', "b,c"], "customers": [1200, 3]})
+    link = _download_link(df, "Customers by segment", cut=False)
+    assert link.startswith('<p class="ek-download"><a download="customers-by-segment.csv" href="data:text/csv;charset=utf-8,')
+    data = link.split("charset=utf-8,", 1)[1].split('"', 1)[0]
+    assert "<" not in data and '"' not in data  # the payload cannot leave the attribute
+    assert pd.read_csv(pd.io.common.StringIO(unquote(data))).equals(df)
+    assert "(the 2 rows shown)" in _download_link(df, None, cut=True)

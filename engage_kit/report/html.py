@@ -55,6 +55,9 @@ details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
 .jp-RenderedHTMLCommon h2 { border-bottom: 1px solid #e3e3e3; padding-bottom: 4px; margin-top: 28px; }
 main .jp-RenderedHTMLCommon h1 { display: none; }  /* the notebook's own title: the header has it */
+.ek-download { font-size: 12px; margin: -6px 0 12px; }
+.ek-download a { color: #1f77b4; }
+@media print { .ek-download { display: none; } }
 details.ek-appendix { border-top: 1px solid #e3e3e3; margin-top: 28px; padding-top: 6px; }
 details.ek-appendix > summary { cursor: pointer; font-size: 20px; font-weight: 600; padding: 8px 0; }
 details.ek-appendix h2#Method-and-diagnostics { display: none; }
