@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -38,6 +37,7 @@ from ..errors import DataError, ParameterError, did_you_mean
 from ..readiness import report_readiness
 from .index import write_index
 from .output import check_out, make_snapshot_dir, make_stage, remove_stale, replace
+from .progress import LiveLine
 
 KERNEL_NAME = "engage-kit"
 
@@ -452,10 +452,34 @@ def run_report(
     parameters, the data), validates the data once and hands every notebook the same
     validated snapshot.
     """
+
+    live = LiveLine() if log is None else None  # a terminal keeps one live line of the running notebooks
+    log = log or live
+    try:
+        return _run_report(config, out=out, only=only, sets=sets, jobs=jobs, timeout=timeout, show_code=show_code,
+                           show_ids=show_ids, log=log, live=live)
+    finally:
+        if live is not None:
+            live.close()
+
+
+def _run_report(
+    config: Config,
+    *,
+    out: str | Path | None,
+    only: list[str] | None,
+    sets: list[str] | None,
+    jobs: int,
+    timeout: float | None,
+    show_code: bool,
+    show_ids: bool,
+    log: Callable[[str], None],
+    live: LiveLine | None,
+) -> list[NotebookResult]:
+    """:func:`run_report` once its log is chosen."""
     from .. import __version__
     from ..loaders import load_dataset, write_snapshot
 
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     names = select_notebooks(only)
     if not names:
         raise ParameterError(f"no notebooks found in {notebooks_dir()}")
@@ -517,12 +541,17 @@ def run_report(
             log(f"Rendering {total} report(s) into {out} with {jobs} job(s)")
             if jobs <= 1:
                 for i, name in enumerate(names, 1):
-                    log(f"  [{i}/{total}] {name} ...")
+                    if live is None or not live.on:
+                        log(f"  [{i}/{total}] {name} ...")
+                    if live is not None:
+                        live.started(name)
                     r = run_one(name=name, parameters=params[name], **common)
                     results.append(r)
+                    if live is not None:
+                        live.finished(name)
                     log(f"  [{i}/{total}] {name}: {_status_text(r)}")
             else:
-                results.extend(_run_parallel(names, params, common, jobs, log))
+                results.extend(_run_parallel(names, params, common, jobs, log, live))
             results.extend(NotebookResult(name=n, status="skipped", reason=f"not run: this report {why}")
                            for n, why in skipped.items())
             index_meta = dict(meta, run_seconds=round(time.perf_counter() - t0, 1), warnings=warnings)
@@ -591,8 +620,13 @@ def _run_parallel(
     common: dict[str, Any],
     jobs: int,
     log: Callable[[str], None],
+    live: LiveLine | None = None,
 ) -> list[NotebookResult]:
-    """Run the notebooks in ``jobs`` spawned processes; stop them all if the run is interrupted."""
+    """Run the notebooks in ``jobs`` spawned processes; stop them all if the run is interrupted.
+
+    The pool takes the notebooks in order, so the first ``jobs`` start at once and each
+    one that ends lets the next one start: that is what the live line shows.
+    """
     # spawn, not fork: the engine (DuckDB) and BLAS run threads, and a forked copy
     # of a threaded process can abort while it tidies up
     pool = ProcessPoolExecutor(
@@ -602,10 +636,20 @@ def _run_parallel(
     total = len(names)
     try:
         futures = {pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n for n in names}
-        log("  running: " + ", ".join(names))
+        waiting = list(names)
+        if live is not None and live.on:
+            for n in waiting[:jobs]:
+                live.started(n)
+            del waiting[:jobs]
+        else:
+            log("  running: " + ", ".join(names))
         for done, fut in enumerate(as_completed(futures), 1):
             r = fut.result()
             results.append(r)
+            if live is not None and live.on:
+                live.finished(r.name)
+                if waiting:
+                    live.started(waiting.pop(0))
             log(f"  [{done}/{total}] {r.name}: {_status_text(r)}")
     except BaseException:
         # the pool's own shutdown would wait for every running notebook to finish; each
