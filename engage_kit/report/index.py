@@ -148,6 +148,7 @@ dt { color: #555; } dd { margin: 0; font-weight: 600; text-align: right; }
 .links { font-size: 13px; } .links a { margin-right: 12px; color: #1f77b4; }
 .summary { margin: 0 0 16px; font-size: 15px; }
 .reason { font-size: 13px; color: #555; }
+.warnings summary { cursor: pointer; }
 .warnings { font-size: 13px; color: #6b5200; background: #fff8e1; border: 1px solid #f0e0a0; border-radius: 6px; padding: 8px 14px; margin-top: 20px; }
 footer { color: #888; font-size: 12px; text-align: center; padding: 16px; }
 .found { background: #f7f9fc; border: 1px solid #e3e8ef; border-radius: 8px; padding: 6px 18px 10px; margin: 8px 0 16px; }
@@ -199,8 +200,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
 
         cards.append(
             f'<section class="card"><h2>{head}</h2>'
-            f'<span class="status {e(r.status)}">{e(STATUS_WORDS.get(r.status, r.status))}</span> '
-            f'<span style="font-size:12px;color:#666">{r.seconds:.1f} s</span>'
+            f'<span class="status {e(r.status)}">{e(STATUS_WORDS.get(r.status, r.status))}</span>'
             f"{err}<dl>{dl}</dl>"
             f'<div class="links">{"".join(links)}</div></section>'
         )
@@ -218,7 +218,9 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
     warnings = meta.get("warnings") or []
     warn_html = ""
     if warnings:
-        warn_html = '<div class="warnings"><b>Data notes</b><ul>' + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></div>"
+        # what loading found, with the settings that change it: for the analyst, folded
+        warn_html = ('<details class="warnings"><summary><b>Data notes</b> (what the checks found in the data, '
+                     f"{len(warnings)})</summary><ul>" + "".join(f"<li>{e(w)}</li>" for w in warnings) + "</ul></details>")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">

@@ -1,0 +1,88 @@
+"""Every report page read as a director reads it: plain words, no empty section, findings that
+agree with results.json (on the small demo and on the CDNOW sample)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from engage_kit.cli import main
+from tests.helpers import plain_words_problems, visible_text
+
+PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d)?)%")
+
+
+def stated_percentages(results: dict) -> set[str]:
+    """Every rate in a results.json, written as a report writes it (one decimal or none)."""
+    out: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, float) and -10 < node < 10:
+            out.update({f"{100 * node:.1f}", f"{100 * node:.0f}", f"{100 * node:.2f}".rstrip("0").rstrip(".")})
+
+    walk(results)
+    return out
+
+
+def section_without_content(page: str) -> list[str]:
+    """The h2 headings of the body followed by nothing to read before the next one."""
+    body = page.partition('<details class="ek-appendix"')[0]
+    parts = re.split(r'<h2 id="[^"]*">', body)[1:]
+    empty = []
+    for part in parts:
+        title = re.sub(r"<[^>]+>", "", part.split("</h2>", 1)[0]).replace("¶", "").strip()
+        rest = part.split("</h2>", 1)[1] if "</h2>" in part else ""
+        if not re.search(r"<(img|table|p|li)\b", rest):
+            empty.append(title)
+    return empty
+
+
+@pytest.fixture(scope="module", params=["small-demo", "cdnow-sample"])
+def run(request, small_demo_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reading") / "out"
+    args = [str(small_demo_config)] if request.param == "small-demo" else ["--dataset", "cdnow-sample"]
+    code = main(["report", *args, "--out", str(out), "--jobs", "2"])
+    assert code == 0
+    return out
+
+
+@pytest.mark.slow
+def test_pages_speak_plain_words_and_have_no_empty_section(run: Path):
+    pages = sorted(p for p in run.glob("*.html") if p.name != "index.html")
+    assert pages
+    for page in pages:
+        html_text = page.read_text(encoding="utf-8")
+        body, _ = visible_text(html_text)
+        assert plain_words_problems(body) == [], page.name
+        assert section_without_content(html_text) == [], page.name
+
+
+@pytest.mark.slow
+def test_findings_agree_with_results_json(run: Path):
+    for res_path in sorted(run.glob("*/results.json")):
+        res = json.loads(res_path.read_text(encoding="utf-8"))
+        findings = res.get("findings") or []
+        if res.get("not_applicable"):
+            continue
+        assert 3 <= len(findings) <= 5, res_path.parent.name
+        known = stated_percentages({k: v for k, v in res.items() if k != "findings"})
+        for text in findings:
+            for pct in PERCENT.findall(text):
+                assert pct in known, f"{res_path.parent.name}: {pct}% in {text!r} is not in results.json"
+
+
+@pytest.mark.slow
+def test_the_index_opens_with_what_we_found(run: Path):
+    index = (run / "index.html").read_text(encoding="utf-8")
+    assert '<section class="found"><h2>What we found</h2>' in index
+    body, _ = visible_text(index)
+    assert plain_words_problems(body.split("Data notes")[0]) == []
