@@ -158,8 +158,6 @@ class ActiveWindow:
                 text += " (no customer bought on two different days, so the longest window)"
             else:
                 text += " (no transactions to choose it from, so the longest window)"
-        elif self.source == "config":
-            text += " (`active_days`)"
         return text + ". " + (uses or "Retention, churn and lapse figures use this window.")
 
     def to_dict(self) -> dict[str, Any]:

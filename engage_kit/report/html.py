@@ -49,6 +49,7 @@ details.ek-code > summary { cursor: pointer; color: #1f77b4; font-size: 12px; }
 .jp-RenderedHTMLCommon table, table.ek-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
 .jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td { padding: 4px 10px; }
 .jp-RenderedHTMLCommon td { white-space: nowrap; }
+.jp-RenderedHTMLCommon td:first-child { white-space: nowrap; word-break: keep-all; hyphens: none; }
 .jp-OutputArea-output { overflow-x: auto; }
 .jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #f8f8f8; }
 .jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: 600; color: #333; padding: 4px 0; }
@@ -196,7 +197,7 @@ def render_html(
         "ek_csp": CSP,
         "ek_header": header_html(meta),
         "ek_footer": html.escape(
-            f"engage-kit {meta.get('kit_version', '')} · {meta.get('notebook', '')} · "
+            f"engage-kit {meta.get('kit_version', '')} · {meta.get('report_title', '')} · "
             "every figure is computed from the data named at the top of this page"
         ),
         "ek_show_code": show_code,
