@@ -445,7 +445,10 @@ def _figures(**kw):
              at_risk_value_share=0.13075, at_risk_median_days=301.0, expected_churners=7750.2,
              expected_churn_share=0.6024, best_model="gradient_boosting", best_auc=0.8123, best_auc_low=0.80,
              bgnbd_auc=0.7912, bgnbd_auc_high=0.79, recency_auc=0.7456, best_top_rate=0.963,
-             recency_top_rate=0.951, test_churn_rate=0.6024, perfect_top_reach=0.166)
+             recency_top_rate=0.951, test_churn_rate=0.6024, perfect_top_reach=0.166, best_auc_high=0.82,
+             test_churn_low=0.594, test_churn_high=0.611, reachable_days=90, reachable=8000, gone=4866,
+             gone_value=150_000.0, reachable_at_risk=800, reachable_at_risk_value=40_000.0,
+             reachable_at_risk_loss=31_000.4, reachable_at_risk_probability=0.78)
     s.update(kw)
     return s
 
@@ -453,26 +456,27 @@ def _figures(**kw):
 def test_story_sentences_read_the_figures():
     st, s = _facts(), _figures()
     cards = churn.story.summary_cards(st, s, "EUR")
-    assert [c["value"] for c in cards] == ["1,287", "52,300 EUR", "96%", "0.81"]
-    assert cards[0]["detail"] == ("the top 10% by churn probability, of 12,866 customers who bought in the last "
-                                  "365 days; predicted churn 91% (no purchase in the next 90 days)")
-    assert cards[1]["detail"] == "13% of all scored customers' value; spend in the last 365 days"
-    assert cards[3]["detail"] == "gradient boosting; recency alone 0.75; BG/NBD 0.79 (0.5 = coin toss, 1 = perfect)"
-    assert churn.story.at_risk_sentence(st, s, "EUR") == (
-        "**1,287 customers are at risk** (the top 10% by churn probability among the 12,866 who bought in the last "
-        "365 days). The model gives them on average a 91% chance not to buy in the next 90 days; together they are "
-        "worth **52,300 EUR a year** (13% of the value of all scored customers; value is spend in the last 365 "
-        "days). Most have already gone quiet: the median one last bought 301 days ago."
-    )
-    assert churn.story.expected_sentence(st, s) == (
-        "Across all 12,866 scored customers, about 7,750 (60%) are expected not to buy in the next 90 days.")
+    assert [c["value"] for c in cards] == ["800", "31,000 EUR", "4,866", "96%"]
+    assert cards[0]["detail"] == "of the 8,000 who bought in the last 90 days; average chance not to buy in the next 90 days: 78%"
+    assert cards[2]["detail"] == "bought in the last 365 days, but not in the last 90 days: a win-back audience"
+    found = churn.story.findings(st, s, "EUR", pd.DataFrame({"label": ["days since last web session"]}))
+    assert len(found) == 5
+    assert found[0].startswith("**800 customers at risk can still be won back**: they bought in the last 90 days")
+    assert "**31,000 EUR**" in found[0] and "contact them first" in found[0]
+    assert found[1].startswith("**4,866 customers have already gone**") and "not on the list" in found[1]
+    assert "**96% stopped buying**, against 95%" in found[2] and found[2].endswith("the list is worth using.")
+    assert found[3].startswith("**60%** of the customers who bought in the year before 5 July 2024")
+    assert "(between 59% and 61%)" in found[3] and "monthly" in found[3]
+    assert found[4].startswith("**Days since last web session** tells leavers apart the most")
     trust = churn.story.trust_sentence(st, s)
-    assert trust.startswith("**How far to trust the list.** The model was trained on what happened after 2024-04-06 "
-                            "and tested on what happened after 2024-07-05, a period it had not seen.")
-    assert "the model beats simply calling" in trust
-    assert trust.endswith("reaches 0.79: the gradient boosting is clearly better (the 95% intervals do not overlap).")
-    narrow = churn.story.trust_sentence(st, _figures(best_auc_low=0.78))
-    assert narrow.endswith("the gradient boosting is only narrowly ahead.")
+    assert trust == ("The model learnt from what happened after 6 April 2024 and was tested on what happened after "
+                     "5 July 2024, a period it had not seen. It ranks leavers above stayers with a score of **0.81** "
+                     "(between 0.80 and 0.82; 0.5 is chance, 1 is perfect), better than sorting customers by the time "
+                     "since their last purchase (0.75).")
+    base = churn.story.baseline_sentence(st, s)
+    assert base.endswith("reaches 0.79: the gradient boosting model is clearly better (the 95% intervals do not overlap).")
+    narrow = churn.story.baseline_sentence(st, _figures(best_auc_low=0.78))
+    assert narrow.endswith("the gradient boosting model is only narrowly ahead.")
     assert churn.story.auc_sentence(s, {"recency": 0.7456, "bgnbd": 0.7912}) == (
         "On the test set the gradient boosting reaches a ROC-AUC of 0.81; the recency baseline 0.75; "
         "the BG/NBD baseline 0.79.")
@@ -481,22 +485,113 @@ def test_story_sentences_read_the_figures():
                                          churn.confusion_rates({"tp": 3, "fp": 1, "fn": 6, "tn": 10})) == (
         "Contacting the top 10% by churn probability selects 4 test customers, 75% of whom churned; "
         "they are 33% of all churners.")
+    assert churn.story.not_covered(False) == {"Cost and benefit": "no cost per retention contact was given"}
+    assert churn.story.not_covered(True) == {"Cost and benefit": None}
+    # the old sentences stay for callers of the package
+    assert churn.story.at_risk_sentence(st, s, "EUR").startswith("**1,287 customers are at risk**")
+    assert churn.story.expected_sentence(st, s) == (
+        "Across all 12,866 scored customers, about 7,750 (60%) are expected not to buy in the next 90 days.")
 
 
 def test_story_for_a_labelled_snapshot_and_unknown_values():
     st = _facts(mode="labelled", cutoff=None, test_cutoff=None, inactivity_days=None, train_label_end=None)
     s = _figures(at_risk_value_share=float("nan"), at_risk_median_days=float("nan"), recency_top_rate=float("nan"),
-                 recency_auc=float("nan"), bgnbd_auc=float("nan"))
+                 recency_auc=float("nan"), bgnbd_auc=float("nan"), reachable_days=None, gone=float("nan"),
+                 gone_value=float("nan"), reachable=12866)
     cards = churn.story.summary_cards(st, s, "USD")
-    assert cards[0]["detail"].endswith("of 12,866 current customers; predicted churn 91%")
-    assert cards[1]["detail"] == "spend in the last 365 days"
-    assert cards[2]["detail"] == "of its top 10% in the test period; everyone: 60%"
-    assert cards[3]["detail"] == "gradient boosting (0.5 = coin toss, 1 = perfect)"
+    assert [c["label"] for c in cards] == ["At risk, still reachable", "Their value at risk",
+                                           "Leavers on the model's list"]
+    assert cards[0]["detail"] == "of 12,866 current customers; average chance to churn: 78%"
+    assert cards[2]["detail"] == "of its top 10% in the test period; all customers: 60%"
+    found = churn.story.findings(st, s, "USD")
+    assert len(found) == 1 and "they are current" in found[0]
     assert churn.story.trust_sentence(st, s) == (
-        "**How far to trust the list.** The model was tested on a random 30% of a labelled snapshot "
-        "(a weaker test than a later period).")
+        "The model was tested on a random 30% of the labelled customers (a weaker test than a later period). It ranks "
+        "leavers above stayers with a score of **0.81** (between 0.80 and 0.82; 0.5 is chance, 1 is perfect).")
     assert churn.story.periods_sentence(st).startswith("This is a labelled snapshot: there is no time order")
     assert churn.story.expected_sentence(st, s).endswith("(60%) are expected to churn.")
+
+
+def test_not_applicable_in_plain_words():
+    why = ("the data cover 546 day(s) (1997-01-01 to 1998-06-30): churn prediction needs at least 730 days of "
+           "history before as_of, one label window of 365 days (inactivity_days) to train on and one to test on; "
+           "use more history, or a shorter window that fits these data (at most 272 days): active_days in the "
+           "config, or notebooks.churn_prediction.inactivity_days")
+    text = churn.story.not_applicable(why)
+    assert text == ("the data cover 546 days (1 January 1997 to 30 June 1998), and predicting who stops buying over "
+                    "365 days needs 730 days: one period of 365 days to learn from and a later one to test on. A churn "
+                    "window of at most 272 days would fit these data.")
+    other = churn.story.not_applicable("table customers: only 5 customers have a churned value; at least 20 are needed")
+    assert other == "the customers: only 5 customers have a churned value; at least 20 are needed."
+    hint = churn.story.not_applicable("no customer has a purchase; choose a later cutoff or a longer feature_window_days")
+    assert hint == "no customer has a purchase."
+    r = churn.unavailable_results(why, plain=text)
+    assert r["not_applicable"] == text and r["best_model"] == {"value": None, "reason": why}
+
+
+def test_the_list_leaves_out_customers_already_gone():
+    import ibis
+
+    from engage_kit.churn.actionable import actionable
+
+    # G has the highest chance of leaving and the most value, but has been quiet longer than
+    # reachable_days (90): gone, counted apart, never on the list
+    df = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "G"],
+        "churn_probability": [0.50, 0.90, 0.80, 0.10, 0.99],
+        "days_since_purchase": [10.0, 80.0, 90.0, 5.0, 200.0],
+        "annual_value": [400.0, 100.0, 300.0, 50.0, 5000.0],
+    })
+    df["expected_loss"] = df["churn_probability"] * df["annual_value"]
+    for k in (1, 2, 3):
+        df[f"reason_{k}"] = ""
+    ranked, _ = churn.rank_scores(ibis.memtable(df), threshold=0.3)
+    listed = actionable(ranked, reachable_days=90, kind="threshold", threshold=0.3).execute()
+    assert listed["customer_id"].tolist() == ["C", "A", "B"]  # by value at risk: 240, 200, 90
+    top = actionable(ranked, reachable_days=90, kind="top").execute()
+    assert top["customer_id"].tolist() == ["B"]  # the top 10% of the 4 reachable: one customer
+    everyone = actionable(ranked, reachable_days=None, kind="threshold", threshold=0.3).execute()
+    assert everyone["customer_id"].iloc[0] == "G"
+
+    from dataclasses import replace
+
+    from engage_kit.churn.study import ChurnStudy
+
+    study = ChurnStudy(
+        mode="non_contractual", as_of=TS("2024-12-31"), cutoff=TS("2024-04-06"), test_cutoff=TS("2024-07-05"),
+        inactivity_days=90, feature_window_days=365, train=pd.DataFrame(), test=pd.DataFrame(), numeric=[],
+        categorical=[], models={}, predictions=pd.DataFrame(), metrics={}, best_model="logistic",
+        importance=pd.DataFrame(), scores=ranked, rule="the customers with a churn probability of at least 30%",
+        value_basis="spend", threshold=0.3, reachable_days=90, rule_kind="threshold",
+    )
+    st = study.score_stats()
+    assert (st["scored"], st["reachable"], st["gone"], st["gone_value"]) == (5, 4, 1, 5000.0)
+    assert st["at_risk"] == 4  # the rule over everyone scored (the scores file) still counts G
+    assert st["reachable_at_risk"] == 3 and st["reachable_at_risk_value"] == 800.0
+    assert st["reachable_at_risk_loss"] == pytest.approx(240 + 200 + 90)
+    shown = study.at_risk_display(10, "EUR")
+    assert shown["customer"].tolist() == ["C", "A", "B"] and "G" not in shown["customer"].tolist()
+    assert list(shown.columns) == ["customer", "chance of leaving", "days since last purchase", "yearly value (EUR)",
+                                   "value at risk (EUR)", churn.story.REASONS_HEADER]
+    wider = replace(study, reachable_days=365, _stats=None, _actionable=None).score_stats()
+    assert wider["gone"] == 0 and wider["reachable_at_risk"] == 4
+
+
+def test_reasons_come_from_the_model_that_scored():
+    from engage_kit.churn.actionable import model_reasons, typical_values
+
+    class OnlyX:  # a model whose chance of leaving depends on x alone
+        def predict_proba(self, X):
+            p = np.clip(np.asarray(X["x"], dtype=float) / 100, 0, 1)
+            return np.column_stack([1 - p, p])
+
+    ref = pd.DataFrame({"x": [10.0, 20.0, 30.0], "y": [1.0, 2.0, 3.0], "c": ["a", "a", "b"]})
+    typical = typical_values(ref, ["x", "y"], ["c"])
+    assert typical == {"x": 20.0, "y": 2.0, "c": "a"}
+    X = pd.DataFrame({"x": [80.0, 20.0], "y": [9.0, 9.0], "c": ["b", "b"]})
+    reasons = model_reasons(OnlyX(), X, typical, ["x", "y"], ["c"])
+    assert reasons.loc[0, "reason_1"].startswith("x: 80 (average 20)")
+    assert reasons.loc[0, "reason_2"] == "" and (reasons.loc[1] == "").all()  # y and c do not move this model
 
 
 def test_story_escapes_data_values_in_markdown():
@@ -505,7 +600,7 @@ def test_story_escapes_data_values_in_markdown():
     assert "&lt;b&gt;&#36;&lt;/b&gt; a year" in text and "Monthly&#95;Charges x 12" in text
     assert churn.story.notes(["a *b*", "c"]) == "- a &#42;b&#42;\n- c"
     # the cards are escaped by nb.kpi_cards: their text stays as it is
-    assert churn.story.summary_cards(st, _figures(), "<b>")[1]["value"] == "52,300 <b>"
+    assert churn.story.summary_cards(st, _figures(), "<b>")[1]["value"] == "31,000 <b>"
     assert churn.story.contact_rule_text("expected_value", threshold=None, contact_cost=5, save_rate=0.3) == (
         "the customers whose expected saving (churn probability x 30% kept x yearly value) exceeds the contact "
         "cost of 5.00")
@@ -596,8 +691,13 @@ def test_demo_summary_and_reader_tables(demo_study):
     assert 0 < s["at_risk_value"] <= s["scored_value"]
     assert s["best_auc_low"] <= s["best_auc"]
     risk = demo_study.at_risk_display(10)
-    assert list(risk.columns[:3]) == ["customer_id", "rank", "churn probability"] and len(risk) == 10
+    assert list(risk.columns[:3]) == ["customer", "chance of leaving", "days since last purchase"]
+    assert len(risk) == 10 and risk["days since last purchase"].le(90).all()  # still reachable
+    assert risk["value at risk"].is_monotonic_decreasing
     assert risk.iloc[:, -1].str.len().gt(0).all()  # reasons joined into one readable column
+    assert risk.iloc[:, -1].nunique() > 5  # each customer's own reasons
+    assert s["reachable"] + s["gone"] == s["scored"] and s["gone"] > 0
+    assert r["at_risk.reachable"] == s["reachable_at_risk"] and r["gone.customers"] == s["gone"]
     periods = demo_study.periods_display()
     assert periods["cutoff"].tolist() == [str(demo_study.cutoff.date()), str(demo_study.test_cutoff.date())]
     mt = demo_study.metrics_display()
@@ -651,6 +751,39 @@ def test_notebook_runs_on_the_small_demo(tmp_path, small_demo_config):
     scores = pd.read_csv(out / "scores.csv")
     assert {"customer_id", "churn_probability", "rank", "reason_1"} <= set(scores.columns)
     assert len(scores) == r["scored"]["customers"]
+
+
+@pytest.mark.slow
+def test_rendered_report_opens_with_findings_in_plain_words(tmp_path, small_demo_config):
+    import re
+
+    from engage_kit.cli import main
+    from tests.helpers import plain_words_problems, visible_text
+
+    out = tmp_path / "report"
+    assert main(["report", str(small_demo_config), "--out", str(out), "--only", "churn_prediction"]) == 0
+    page = (out / "churn_prediction.html").read_text(encoding="utf-8")
+    body, appendix = visible_text(page)
+    assert plain_words_problems(body) == []
+    assert re.search(r'<h2 id="([^"]+)"', page.split("<main>", 1)[1]).group(1) == "What-we-found"
+    assert body.index("What we found") < body.index("Key figures") < body.index("Customers to contact first")
+    assert "ROC-AUC" not in body and "BG/NBD" not in body and "logistic regression" not in body
+    assert "ROC-AUC" in appendix and "Glossary" in appendix
+    r = json.loads((out / "churn_prediction" / "results.json").read_text())
+    found = r["findings"]
+    assert 3 <= len(found) <= 5
+    assert found[0].startswith(f"{r['at_risk']['reachable']:,} customers at risk can still be won back")
+    assert f"{r['at_risk']['reachable_expected_loss']:,.0f} EUR" in found[0]
+    assert found[1].startswith(f"{r['gone']['customers']:,} customers have already gone")
+    assert f"{r['gone']['value']:,.0f} EUR" in found[1]
+    rate = r["test"]["churn_rate"]
+    assert f"{rate['value']:.0%} of the customers who bought" in found[3]
+    assert f"between {rate['low']:.0%} and {rate['high']:.0%}" in found[3]
+    assert r["reachable_days"] == r["inactivity_days"] == 180
+    assert r["reachable"]["customers"] + r["gone"]["customers"] == r["scored"]["customers"]
+    assert "Not covered by this data: Cost and benefit" in body
+    scores = pd.read_csv(out / "churn_prediction" / "scores.csv")
+    assert len(scores) == r["scored"]["customers"] and int(scores["at_risk"].sum()) == r["at_risk"]["customers"]
 
 
 def test_labelled_split_in_the_engine_and_batches_do_not_change_the_scores(shared_data):

@@ -50,19 +50,21 @@ def plot_auc(study: ChurnStudy, ax=None):
 
 
 def plot_gains(study: ChurnStudy, ax=None):
-    """Cumulative gains: share of churners found when contacting the top x% by score."""
+    """Cumulative gains: share of leavers found when contacting the top x% by the best model's score,
+    against the longest without a purchase first and random calls."""
     from ..plots import percent_axis
 
     ax = _axes(ax, (7, 4.5))
     y = study.predictions["churned"].to_numpy(dtype=float)
-    for m in _available(study):
+    shown = {study.best_model: "the model's list", "recency": "longest without a purchase first"}
+    for m in [m for m in shown if m in _available(study)]:
         share, found = gains_curve(y, study.predictions[f"score_{m}"].to_numpy())
-        ax.plot(share, found, label=MODEL_LABELS.get(m, m), color=MODEL_COLORS.get(m), lw=2 if m == study.best_model else 1.2)
-    ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="random")
+        ax.plot(share, found, label=shown[m], color=MODEL_COLORS.get(m), lw=2 if m == study.best_model else 1.2)
+    ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="random calls")
     percent_axis(ax, "x")
     percent_axis(ax, "y")
     ax.set_xlabel("customers contacted (highest risk first)")
-    ax.set_ylabel("churners reached")
+    ax.set_ylabel("leavers reached")
     g = study.gains()
     top20 = g.loc[min(1, len(g) - 1), "share_of_churners"]
     rec = None
@@ -96,7 +98,7 @@ def plot_importance(study: ChurnStudy, ax=None, top: int = 12):
     imp = study.importance.head(top).iloc[::-1]
     ax = _axes(ax, (8, 0.35 * len(imp) + 1.2))
     ax.barh(imp["label"], imp["importance"], xerr=imp["std"], color="#1f77b4")
-    ax.set_xlabel("drop in ROC-AUC when the feature is shuffled")
+    ax.set_xlabel("how much the model relies on the input (drop in its ranking score without it)")
     if len(imp):
         ax.set_title(story.importance_title(str(study.importance.loc[0, "label"])))
     return ax

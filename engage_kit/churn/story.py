@@ -19,12 +19,20 @@ from .features import feature_label
 from .models import MODEL_LABELS
 
 # the reason given where a section of the report needs a fitted model and there is none
-NO_MODEL = "no model could be fitted on this data (see the executive summary)"
-NO_CONTACT_COST = "no contact_cost given (set contact_cost, in currency per contact, to see it)"
+NO_MODEL = "no model could be fitted on this data"
+NO_CONTACT_COST = "no cost per retention contact was given"
+REASONS_HEADER = "main reasons (the average customer in brackets)"
 REASONS_NOTE = (
     "The reasons are the inputs that raise each customer's risk the most in a logistic regression, with the average "
     "active customer's value in brackets; they point to what to check, not to proven causes."
 )
+# the report's sections, by their titles, and what each says first
+SECTION_TITLES = {
+    "list": "Customers to contact first",
+    "trust": "How far to trust the list",
+    "drivers": "What drives churn",
+    "cost": "Cost and benefit",
+}
 METRICS_CAPTION = (
     "Test-set metrics: ROC-AUC (95% bootstrap interval), PR-AUC, Brier score (lower is better), churn rate and "
     "lift in the top 10%"
@@ -136,33 +144,169 @@ def active_sentence(active: Any, study: StudyFacts | None = None) -> str:
     and what churn means here: no purchase in that window after a cutoff, or the churned label."""
     if study is not None and study.mode == "labelled":
         return active.sentence(uses="This report's churn is the customers table's churned label instead.")
-    return active.sentence(uses=f"Here churn = no purchase in the {active.days} days after a cutoff.")
+    reach = getattr(study, "reachable_days", None)
+    if reach is None or reach == active.days:
+        tail = " and customers within it can still be won back" if reach is not None else ""
+        return active.sentence(uses=f"Here churn = no purchase in the {active.days} days after a cutoff{tail}.")
+    return active.sentence(uses=f"Here churn = no purchase in the {active.days} days after a cutoff; customers who "
+                                f"bought in the last {reach} days can still be won back.")
 
 
 def summary_cards(study: StudyFacts, s: dict[str, Any], currency: str) -> list[dict[str, str]]:
     """The four headline cards, from :meth:`~engage_kit.churn.study.ChurnStudy.summary` ``s``.
 
-    Customers at risk, their yearly value, the churners on the model's list (its top 10%
-    of the test set) and the model's ROC-AUC, each with its detail line.
+    The customers at risk who can still be won back and their yearly value, the customers
+    already gone, and how many of the model's top 10% of the test period really left.
     """
-    share = s["at_risk_value_share"]
-    best_label = MODEL_LABELS[s["best_model"]]
-    return [
-        {"label": "Customers at risk", "value": f"{s['at_risk']:,}",
-         "detail": (f"{study.rule}, of {s['scored']:,} {scored_who(study)}; "
-                    f"predicted churn {s['at_risk_probability']:.0%}{churn_window(study)}")},
-        {"label": "Their yearly value", "value": f"{s['at_risk_value']:,.0f} {currency}",
-         "detail": (f"{share:.0%} of all scored customers' value; " if _known(share) else "") + study.value_basis},
-        {"label": "Churners on the model's list", "value": f"{s['best_top_rate']:.0%}",
-         "detail": "of its top 10% in the test period"
-         + (f"; calling those longest without a purchase: {s['recency_top_rate']:.0%}"
-            if _known(s["recency_top_rate"]) else "")
-         + f"; everyone: {s['test_churn_rate']:.0%}"},
-        {"label": "Model quality (ROC-AUC)", "value": f"{s['best_auc']:.2f}",
-         "detail": best_label
-         + (f"; recency alone {s['recency_auc']:.2f}" if _known(s["recency_auc"]) else "")
-         + (f"; BG/NBD {s['bgnbd_auc']:.2f}" if _known(s["bgnbd_auc"]) else "") + " (0.5 = coin toss, 1 = perfect)"},
+    gone = s["gone"]
+    cards = [
+        {"label": "At risk, still reachable", "value": f"{s['reachable_at_risk']:,}",
+         "detail": (f"{_reach_words(study, s)}; average chance {_horizon(study)}: "
+                    f"{s['reachable_at_risk_probability']:.0%}" if s["reachable_at_risk"] else _reach_words(study, s))},
+        {"label": "Their value at risk", "value": f"{s['reachable_at_risk_loss']:,.0f} {currency}",
+         "detail": f"chance of leaving x yearly value; their yearly value is {s['reachable_at_risk_value']:,.0f} "
+                   f"{currency}"},
     ]
+    if _known(gone):
+        cards.append({"label": "Already gone", "value": f"{int(gone):,}",
+                      "detail": f"bought in the last {study.feature_window_days} days, but not in the last "
+                                f"{s['reachable_days']} days: a win-back audience"})
+    cards.append({"label": "Leavers on the model's list", "value": f"{s['best_top_rate']:.0%}",
+                  "detail": "of its top 10% in the test period"
+                  + (f"; those longest without a purchase: {s['recency_top_rate']:.0%}"
+                     if _known(s["recency_top_rate"]) else "")
+                  + f"; all customers: {s['test_churn_rate']:.0%}"})
+    return cards
+
+
+def _reach_words(study: StudyFacts, s: dict[str, Any]) -> str:
+    """Who is reachable, in words."""
+    if s.get("reachable_days") is None or not _known(s["gone"]):
+        return f"of {s['scored']:,} {scored_who(study)}"
+    return f"of the {s['reachable']:,} who bought in the last {s['reachable_days']} days"
+
+
+def _pct_between(low: float, high: float) -> str:
+    """An interval of a share in words: "between 59% and 61%"."""
+    return f"between {low:.0%} and {high:.0%}"
+
+
+def findings(study: StudyFacts, s: dict[str, Any], currency: str, importance: pd.DataFrame | None = None) -> list[str]:
+    """What we found: 3-5 sentences, each with its number and what it suggests doing.
+
+    The customers at risk who can still be won back and their value at risk; those already
+    gone (a separate audience); how well the model picks leavers, against the time since the
+    last purchase alone; what churn counts here, and why it is not the KPI report's monthly
+    churn; the input that tells leavers apart the most (the first of ``importance``).
+    """
+    top_driver = str(importance["label"].iloc[0]) if importance is not None and len(importance) else None
+    out = []
+    if s["reachable_at_risk"]:
+        out.append(
+            f"**{s['reachable_at_risk']:,} customers at risk can still be won back**: they "
+            f"{'bought in the last ' + str(s['reachable_days']) + ' days' if s.get('reachable_days') else 'are current'}"
+            f", and the model puts their average chance {_horizon(study)} at {s['reachable_at_risk_probability']:.0%}. "
+            f"Their value at risk (chance of leaving x yearly value) is **{s['reachable_at_risk_loss']:,.0f} "
+            f"{esc(currency)}**, of the {s['reachable_at_risk_value']:,.0f} {esc(currency)} they spend a year: contact "
+            "them first, highest value at risk first (the list below)."
+        )
+    else:
+        out.append(f"**No customer who can still be won back is at risk** by the contact rule ({esc(study.rule)}).")
+    if _known(s["gone"]):
+        out.append(
+            f"**{int(s['gone']):,} customers have already gone**: they bought in the last {study.feature_window_days} "
+            f"days but not in the last {s['reachable_days']} days, together {s['gone_value']:,.0f} {esc(currency)} a "
+            "year. They are a win-back audience (a new offer), not a retention one, and are not on the list."
+        )
+    if _known(s["recency_top_rate"]):
+        verdict = ("the list is worth using" if s["best_auc"] > s["recency_auc"]
+                   else "the model adds little to sorting customers by the time since their last purchase")
+        out.append(
+            f"Of the 10% of test customers the model ranked highest, **{s['best_top_rate']:.0%} stopped buying**, "
+            f"against {s['recency_top_rate']:.0%} of the 10% longest without a purchase and {s['test_churn_rate']:.0%} "
+            f"of all: {verdict}."
+        )
+    if _non_contractual(study):
+        out.append(
+            f"**{s['test_churn_rate']:.0%}** of the customers who bought in the year before "
+            f"{_day(study.test_cutoff)} made no purchase in the {study.inactivity_days} days after it "
+            f"({_pct_between(s['test_churn_low'], s['test_churn_high'])}). This churn counts a "
+            f"{study.inactivity_days}-day silence among everyone who bought in a year; the Engagement KPIs report's "
+            "churn rate is a monthly figure among active customers, so it is much lower: compare each with itself "
+            "over time, not with the other."
+        )
+    if top_driver:
+        out.append(f"**{esc(top_driver[:1].upper() + top_driver[1:])}** tells leavers apart the most: it is the "
+                   "first thing to watch for an early warning.")
+    return out[:5]
+
+
+def _day(day: pd.Timestamp | None) -> str:
+    """A date in words: "4 July 2024"."""
+    return "" if day is None else f"{day.day} {day:%B %Y}"
+
+
+def definition_sentence(study: StudyFacts, s: dict[str, Any]) -> str:
+    """What churn counts here and why it differs from the KPI report's churn rate."""
+    if not _non_contractual(study):
+        return ("**What churn means here:** the customers table's churned label; the model learns who resembles the "
+                "customers marked as churned.")
+    return (
+        f"**What churn means here:** a customer who bought in the {study.feature_window_days} days up to a cutoff "
+        f"churns when they make no purchase in the {study.inactivity_days} days after it; "
+        f"{s['test_churn_rate']:.0%} did after {_day(study.test_cutoff)}. The Engagement KPIs report's churn rate "
+        f"counts, month by month, the active customers (a purchase in the last {study.inactivity_days} days) who "
+        "are no longer active at the month's end. A month is much shorter than this window and its customers are "
+        "all active, so that rate is far lower; both are right for what they count."
+    )
+
+
+def list_intro(study: StudyFacts, s: dict[str, Any]) -> str:
+    """What the list to act on holds, and who is left out."""
+    gone = (f" The {int(s['gone']):,} customers quiet for more than {s['reachable_days']} days have already gone "
+            "and are left out." if _known(s["gone"]) and s["gone"] else "")
+    return (f"Customers who can still be won back ({_reach_words(study, s)}) and are at risk: "
+            f"{esc(study.rule)} among them, highest value at risk (chance of leaving x yearly value) first.{gone}")
+
+
+def reasons_note(best_model: str) -> str:
+    """Where each customer's reasons come from."""
+    return (f"Each customer's reasons come from the model that scored them (the {esc(MODEL_LABELS[best_model])} "
+            "model): the inputs which, set to the average customer's value (in brackets), would lower that "
+            "customer's chance of leaving the most. They point to what to check, not to proven causes.")
+
+
+def list_caption(shown: int, total: int) -> str:
+    """The caption of the list to act on."""
+    return f"The first {shown:,} of {total:,} customers at risk who can still be won back"
+
+
+def not_covered(has_cost_view: bool) -> dict[str, str | None]:
+    """The sections this data does not allow, by their titles, with why (for :func:`engage_kit.nb.not_covered`):
+    the cost and benefit view needs a cost per contact (``has_cost_view``: the study has one)."""
+    return {SECTION_TITLES["cost"]: None if has_cost_view else NO_CONTACT_COST}
+
+
+def not_applicable(why: str) -> str:
+    """Why the report does not apply to these data, in plain words (the study's reason without
+    the analyst's instructions and parameter names)."""
+    import re
+
+    m = re.match(r"the data cover ([\d,]+) day\(s\) \((\S+) to (\S+)\): churn prediction needs at least ([\d,]+) "
+                 r"days of history before as_of, one label window of (\d+) days .*?at most ([\d,]+) days", why)
+    if m:
+        days, first, last, need, window, most = m.groups()
+        return (f"the data cover {days} days ({_day(pd.Timestamp(first))} to {_day(pd.Timestamp(last))}), and "
+                f"predicting who stops buying over {window} days needs {need} days: one period of {window} days to "
+                f"learn from and a later one to test on. A churn window of at most {most} days would fit these data.")
+    text = re.split(r"; (?:use|choose|set) ", why)[0]
+    text = re.sub(r"\b([a-z]+)_([a-z_]+)\b", lambda g: g.group(0).replace("_", " "), text)
+    return text.replace("table ", "the ", 1) + "."
+
+
+def not_applicable_sentence(why: str) -> str:
+    """The one sentence a report that cannot run shows."""
+    return f"**This report does not apply to these data:** {esc(not_applicable(why))}"
 
 
 def at_risk_sentence(study: StudyFacts, s: dict[str, Any], currency: str) -> str:
@@ -190,31 +334,70 @@ def expected_sentence(study: StudyFacts, s: dict[str, Any]) -> str:
 
 
 def trust_sentence(study: StudyFacts, s: dict[str, Any]) -> str:
-    """How the model was tested, and how it compares with calling those longest without a purchase
-    and with the BG/NBD baseline."""
-    best_label = MODEL_LABELS[s["best_model"]]
+    """How the model was tested, and how well it ranks leavers against the time since the last purchase alone."""
     if _non_contractual(study):
-        when = (f"trained on what happened after {study.cutoff.date()} and tested on what happened after "
-                f"{study.test_cutoff.date()}, a period it had not seen")
+        when = (f"learnt from what happened after {_day(study.cutoff)} and was tested on what happened after "
+                f"{_day(study.test_cutoff)}, a period it had not seen")
     else:
-        when = "tested on a random 30% of a labelled snapshot (a weaker test than a later period)"
-    compare = ""
-    if _known(s["recency_top_rate"]):
+        when = "was tested on a random 30% of the labelled customers (a weaker test than a later period)"
+    score = (f" It ranks leavers above stayers with a score of **{s['best_auc']:.2f}** "
+             f"(between {s['best_auc_low']:.2f} and {s['best_auc_high']:.2f}; 0.5 is chance, 1 is perfect)")
+    if _known(s["recency_auc"]):
+        better = "better than" if s["best_auc"] > s["recency_auc"] else "no better than"
+        score += (f", {better} sorting customers by the time since their last purchase "
+                  f"({s['recency_auc']:.2f})")
+    return f"The model {when}.{score}."
+
+
+def baseline_sentence(study: StudyFacts, s: dict[str, Any]) -> str:
+    """How the best model compares with the recency and BG/NBD baselines (ROC-AUC, for the appendix)."""
+    best_label = MODEL_LABELS[s["best_model"]]
+    out = f"The {best_label} model was the better of the fitted models (test ROC-AUC {s['best_auc']:.2f})."
+    if _known(s["recency_auc"]):
         verdict = "beats" if s["best_auc"] > s["recency_auc"] else "does not beat"
-        compare = (f" Of the 10% of test customers the {best_label} ranked highest, **{s['best_top_rate']:.0%} churned**, "
-                   f"against {s['recency_top_rate']:.0%} of the 10% who had gone longest without buying and "
-                   f"{s['test_churn_rate']:.0%} of all test customers: the model {verdict} simply calling everyone who "
-                   f"has not bought lately (ROC-AUC {s['best_auc']:.2f} vs {s['recency_auc']:.2f}).")
+        out += f" It {verdict} the recency baseline (ROC-AUC {s['recency_auc']:.2f})."
     if _known(s["bgnbd_auc"]):
         if s["best_auc_low"] > s["bgnbd_auc_high"]:
-            standing = f"{best_label} is clearly better (the 95% intervals do not overlap)"
+            standing = "clearly better (the 95% intervals do not overlap)"
         elif s["best_auc"] > s["bgnbd_auc"]:
-            standing = f"{best_label} is only narrowly ahead"
+            standing = "only narrowly ahead"
         else:
-            standing = f"{best_label} does not beat it"
-        compare += (f" The BG/NBD baseline, which reads only the purchase pattern, reaches {s['bgnbd_auc']:.2f}: "
-                    f"the {standing}.")
-    return f"**How far to trust the list.** The model was {when}.{compare}"
+            standing = "not better"
+        out += (f" The BG/NBD baseline, which reads only the purchase pattern, reaches {s['bgnbd_auc']:.2f}: the "
+                f"{best_label} model is {standing}.")
+    return out
+
+
+def appendix_intro(study: StudyFacts, s: dict[str, Any]) -> str:
+    """What the appendix holds, and how the reasons and the scores file differ."""
+    best_label = MODEL_LABELS[s["best_model"]]
+    out = ("The models compared, their test figures, the training and test periods, calibration and the "
+           f"decision rule on the test set. The scores come from the {best_label} model, refitted on the latest "
+           "complete period. The reasons on the page come from that model (each input set to the average customer's "
+           "value); the three reasons per customer in the scores file come from a logistic regression fitted on "
+           "the same customers, quicker to compute for every customer.")
+    if study.contact_cost is None:
+        out += (" No cost per retention contact was given, so the cost and benefit view is left out; give the "
+                "report a cost per contact (in the currency of the data) to see it.")
+    return out
+
+
+GLOSSARY = pd.DataFrame({
+    "term": ["ROC-AUC", "PR-AUC", "Brier score", "Top-decile lift", "Recency baseline", "BG/NBD baseline",
+             "Calibration", "Permutation importance", "Wilson interval", "Value at risk"],
+    "meaning": [
+        "Chance that a random leaver gets a higher score than a random customer who stayed (0.5 chance, 1 perfect).",
+        "Average share of leavers on the list over all list lengths.",
+        "Mean squared gap between predicted probabilities and what happened (lower is better).",
+        "How many times more leavers the top 10% holds than a random 10%.",
+        "Ranking customers by the days since their last purchase, nothing else.",
+        "A purchase-pattern model's chance of no purchase in the window (from the purchase history alone).",
+        "Whether customers given 70% really leave 70% of the time.",
+        "Drop in the test ROC-AUC when one input is shuffled: how much the model relies on it.",
+        "The 95% interval of a share, from the number of customers counted.",
+        "Chance of leaving x yearly value.",
+    ],
+})
 
 
 def value_column(currency: str) -> str:
@@ -248,10 +431,11 @@ def periods_sentence(study: StudyFacts) -> str:
 
 
 def gains_sentence(s: dict[str, Any], gains: pd.DataFrame) -> str:
-    """The share of churners the top 10% and 30% reach (a :meth:`~engage_kit.churn.study.ChurnStudy.gains` table)."""
-    return (f"Contacting the top 10% of test customers by the {esc(MODEL_LABELS[s['best_model']])} reaches "
-            f"{gains.loc[0, 'share_of_churners']:.0%} of all churners; the top 30% reaches "
-            f"{gains.loc[2, 'share_of_churners']:.0%}. With {s['test_churn_rate']:.0%} of customers churning, a "
+    """The share of leavers the top 10% and 30% of the model's list reach (a
+    :meth:`~engage_kit.churn.study.ChurnStudy.gains` table)."""
+    return (f"Contacting the top 10% of the model's list in the test period would have reached "
+            f"**{gains.loc[0, 'share_of_churners']:.0%} of all who left**; the top 30% reaches "
+            f"{gains.loc[2, 'share_of_churners']:.0%}. With {s['test_churn_rate']:.0%} of customers leaving, a "
             f"perfect list of 10% could reach at most {s['perfect_top_reach']:.0%}.")
 
 
@@ -283,6 +467,16 @@ def cost_benefit_sentence(study: StudyFacts, best: pd.Series, currency: str) -> 
     return (f"With a contact cost of {study.contact_cost:,.2f} {esc(currency)} and {study.save_rate:.0%} of contacted "
             f"churners kept, contacting the {int(best['contacted']):,} test customers with the highest expected saving "
             f"would have netted {best['net']:,.0f} {esc(currency)}; value is {esc(study.value_basis)}.")
+
+
+def drivers_sentence(importance: pd.DataFrame) -> str:
+    """The inputs the model relies on the most, in plain words."""
+    labels = [esc(x) for x in importance["label"].head(3)]
+    if not labels:
+        return ""
+    rest = f", then {' and '.join(labels[1:])}" if len(labels) > 1 else ""
+    return (f"The model relies most on **{labels[0]}**{rest}: customers who differ from the rest on these are the ones "
+            "it flags. They tell leavers apart; they are not proven causes.")
 
 
 def importance_sentence(importance: pd.DataFrame) -> str:
@@ -317,9 +511,10 @@ def auc_title(best_model: str, best_auc: float, recency_auc: float | None = None
 
 
 def gains_title(best_model: str, top20: float, recency_top20: float | None = None) -> str:
-    """The title of the gains chart: the share of churners the top 20% reaches."""
-    title = f"Calling the top 20% by {MODEL_LABELS[best_model]} reaches {top20:.0%} of churners"
-    return title if recency_top20 is None else f"{title}\n(recency alone {recency_top20:.0%}, random calls 20%)"
+    """The title of the gains chart: the share of leavers the top 20% on the model's list reaches."""
+    title = f"Calling the top 20% on the model's list reaches {top20:.0%} of leavers"
+    return (title if recency_top20 is None
+            else f"{title}\n(longest without a purchase first: {recency_top20:.0%}; random calls: 20%)")
 
 
 def calibration_title(gap: float) -> str:
@@ -329,7 +524,7 @@ def calibration_title(gap: float) -> str:
 
 def importance_title(label: str) -> str:
     """The title of the importance chart: the input that tells churners apart the most."""
-    return f"{label[:1].upper() + label[1:]} tells churners apart the most"
+    return f"{label[:1].upper() + label[1:]} tells leavers apart the most"
 
 
 def cost_benefit_title(contacted: int, net: float, currency: str) -> str:

@@ -24,8 +24,17 @@ from ..engine import kind_of, training_cap
 from ..errors import DataError, ModelError
 from ..stats import proportion
 from . import story
+from .actionable import actionable, list_reasons, reachable, typical_values
 from .columns import ColumnPlan, apply_columns, plan_columns
-from .decisions import _check_costs, best_contact, contact_rule, cost_benefit_curve, value_of, value_source
+from .decisions import (
+    _check_costs,
+    _rule_kind,
+    best_contact,
+    contact_rule,
+    cost_benefit_curve,
+    value_of,
+    value_source,
+)
 from .evaluation import calibration_table, confusion, evaluate_scores, gains_table, top_fraction_rate
 from .explain import Explainer, permutation_importance_table
 from .features import _check_int, churn_tables, detect_mode
@@ -78,7 +87,11 @@ class ChurnStudy:
     notes: list[str] = field(default_factory=list)
     train_counts: dict[int, int] = field(default_factory=dict)
     test_counts: dict[int, int] = field(default_factory=dict)
+    reachable_days: int | None = None
+    rule_kind: str = "top"
+    list_reasons: pd.DataFrame | None = None
     _stats: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _actionable: ibis.Table | None = field(default=None, repr=False, compare=False)
 
     def _set_size(self, which: str) -> tuple[int, int]:
         """(customers, churners) of the whole training or test set."""
@@ -161,12 +174,28 @@ class ChurnStudy:
         """The scored customers the contact rule selects, highest probability first (in the engine)."""
         return self.scores.filter(self.scores.at_risk).order_by("rank")
 
+    @property
+    def actionable(self) -> ibis.Table:
+        """The list to act on: reachable customers (last purchase within ``reachable_days``) the
+        contact rule selects among the reachable, highest value at risk first (in the engine;
+        :func:`~engage_kit.churn.actionable.actionable`)."""
+        if self._actionable is None:
+            self._actionable = actionable(
+                self.scores, reachable_days=self.reachable_days, kind=self.rule_kind, threshold=self.threshold,
+                contact_cost=self.contact_cost, save_rate=self.save_rate,
+            )
+        return self._actionable
+
     def score_stats(self) -> dict[str, Any]:
         """Counts and sums over all scored customers, from two engine queries (kept once computed).
 
         scored, scored_value, expected_churners (sum of probabilities), expected_loss,
         at_risk, at_risk_value, at_risk_probability (mean) and at_risk_median_days
-        (median days since the last purchase on the at-risk list; NaN without it).
+        (median days since the last purchase on the at-risk list; NaN without it); then
+        reachable (customers whose last purchase is within ``reachable_days``), gone and
+        gone_value (the others: NaN without days since the last purchase), and over the
+        list to act on (:attr:`actionable`): reachable_at_risk, reachable_at_risk_value,
+        reachable_at_risk_loss (value at risk) and reachable_at_risk_probability (mean).
         """
         if self._stats is not None:
             return self._stats
@@ -192,6 +221,22 @@ class ChurnStudy:
             # (a filter, not median(where=...): Ibis compiles that for Spark into invalid SQL)
             median = s.filter(risk).days_since_purchase.cast("float64").median().execute()
             out["at_risk_median_days"] = nan if median is None or pd.isna(median) else float(median)
+        reach = reachable(s, self.reachable_days)
+        if reach is None:
+            out["reachable"], out["gone"], out["gone_value"] = out["scored"], nan, nan
+        else:
+            split = s.aggregate(reachable=s.count(where=reach), gone_value=s.annual_value.sum(where=~reach))
+            row = split.to_pyarrow().to_pylist()[0]
+            out["reachable"] = int(row["reachable"])
+            out["gone"] = out["scored"] - out["reachable"]
+            out["gone_value"] = float(row["gone_value"] or 0.0)
+        a = self.actionable
+        row = a.aggregate(n=a.count(), value=a.annual_value.sum(), loss=a.expected_loss.sum(),
+                          probability=a.churn_probability.mean()).to_pyarrow().to_pylist()[0]
+        out["reachable_at_risk"] = int(row["n"])
+        out["reachable_at_risk_value"] = float(row["value"] or 0.0)
+        out["reachable_at_risk_loss"] = float(row["loss"] or 0.0)
+        out["reachable_at_risk_probability"] = nan if row["probability"] is None else float(row["probability"])
         self._stats = out
         return out
 
@@ -251,7 +296,23 @@ class ChurnStudy:
                                     if float(st["scored_value"]) else nan),
             "expected_churn_share": float(st["expected_churners"]) / st["scored"] if st["scored"] else nan,
             "perfect_top_reach": min(1, 0.1 / rate) if rate else nan,
+            "reachable_days": self.reachable_days,
+            "reachable": st["reachable"],
+            "gone": st["gone"],
+            "gone_value": st["gone_value"],
+            "reachable_at_risk": st["reachable_at_risk"],
+            "reachable_at_risk_value": st["reachable_at_risk_value"],
+            "reachable_at_risk_loss": st["reachable_at_risk_loss"],
+            "reachable_at_risk_probability": st["reachable_at_risk_probability"],
+            "test_churn_low": self.results_rate("test").low,
+            "test_churn_high": self.results_rate("test").high,
+            "best_auc_high": best["roc_auc"].high,
         }
+
+    def results_rate(self, which: str) -> Any:
+        """The churn rate of the training or test set with its 95% Wilson interval."""
+        n, k = self._set_size(which)
+        return proportion(k, n)
 
     # --- tables as a reader sees them (headers in words, dates as dates) ---
     def metrics_display(self) -> pd.DataFrame:
@@ -280,23 +341,31 @@ class ChurnStudy:
                          "95% interval": f"{est.low:.1%} to {est.high:.1%}"})
         return pd.DataFrame(rows)
 
-    def at_risk_display(self, top_n: int = 25) -> pd.DataFrame:
-        """The first ``top_n`` customers of the at-risk list, columns named for a reader.
-
-        The reasons are joined into one column ("; "); ``customer_id`` keeps its name so
-        the report can pseudonymise it.
+    def at_risk_display(self, top_n: int = 25, currency: str = "") -> pd.DataFrame:
+        """The first ``top_n`` customers of the list to act on (:attr:`actionable`), columns named
+        for a reader: customer, chance of leaving, days since the last purchase, yearly value,
+        value at risk and the main reasons from the model that scored them
+        (:attr:`list_reasons`; the logistic reasons of the scores file where a customer has none).
         """
-        risk = self.at_risk.limit(int(top_n)).execute()
-        out = pd.DataFrame({"customer_id": risk["customer_id"].to_numpy(), "rank": risk["rank"].to_numpy(),
-                            "churn probability": risk["churn_probability"].to_numpy()})
+        risk = self.actionable.limit(int(top_n)).execute()
+        ids = risk["customer_id"].astype(str).to_numpy()
+        money = f" ({currency})" if currency else ""
+        out = pd.DataFrame({"customer": ids, "chance of leaving": risk["churn_probability"].to_numpy()})
         if "days_since_purchase" in risk.columns:
             out["days since last purchase"] = risk["days_since_purchase"].to_numpy()
-        out["yearly value"] = risk["annual_value"].to_numpy()
-        reasons = [c for c in risk.columns if c.startswith("reason_")]
-        if reasons:
-            out["main reasons (the average customer in brackets)"] = [
+        out[f"yearly value{money}"] = risk["annual_value"].to_numpy()
+        out[f"value at risk{money}"] = risk["expected_loss"].to_numpy()
+        cols = [f"reason_{k}" for k in (1, 2, 3)]
+        reasons = risk[[c for c in cols if c in risk.columns]].copy()
+        if self.list_reasons is not None and len(self.list_reasons):
+            own = self.list_reasons.set_index("customer_id")
+            known = np.isin(ids, own.index.to_numpy())
+            for c in reasons.columns:
+                reasons.loc[known, c] = own.loc[ids[known], c].to_numpy()
+        if len(reasons.columns):
+            out[story.REASONS_HEADER] = [
                 "; ".join(r for r in row if isinstance(r, str) and r) or "–"
-                for row in risk[reasons].itertuples(index=False)
+                for row in reasons.itertuples(index=False)
             ]
         return out
 
@@ -355,6 +424,14 @@ class ChurnStudy:
         out["at_risk.customers"] = s["at_risk"]
         out["at_risk.value"] = s["at_risk_value"]
         out["at_risk.expected_loss"] = s["expected_loss"]
+        out["reachable_days"] = self.reachable_days
+        out["reachable.customers"] = s["reachable"]
+        out["gone.customers"] = None if not np.isfinite(s["gone"]) else int(s["gone"])
+        out["gone.value"] = None if not np.isfinite(s["gone_value"]) else s["gone_value"]
+        out["at_risk.reachable"] = s["reachable_at_risk"]
+        out["at_risk.reachable_value"] = s["reachable_at_risk_value"]
+        out["at_risk.reachable_expected_loss"] = s["reachable_at_risk_loss"]
+        out["reasons_model"] = self.best_model
         out["value_basis"] = self.value_basis
         cb = self.cost_benefit()
         if cb is not None:
@@ -393,6 +470,8 @@ def run_churn_study(
     random_state: int = 0,
     chunk_size: int = SCORING_CHUNK_ROWS,
     work_dir: str | Path | None = None,
+    reachable_days: int | None = None,
+    list_size: int = 25,
 ) -> ChurnStudy:
     """Build features, fit the models, evaluate them against the baselines, score customers.
 
@@ -451,6 +530,13 @@ def run_churn_study(
         temporary folder). On DuckDB the scores are copied into the engine and the file is
         removed; Spark reads it lazily, so it stays (a temporary folder is removed when the
         program exits normally; on a cluster, pass a folder the executors can read).
+    reachable_days : int, optional
+        A scored customer can still be won back when their last purchase is at most this
+        many days old (:attr:`ChurnStudy.actionable`); the others are counted as gone.
+        None: the label window ``inactivity_days`` (the activity window); in labelled mode
+        without it, every scored customer is reachable.
+    list_size : int
+        How many customers of the list to act on get their reasons from the scoring model.
 
     Returns
     -------
@@ -463,6 +549,9 @@ def run_churn_study(
     feature_window_days = _check_int("feature_window_days", feature_window_days)
     trend_days = _check_int("trend_days", trend_days)
     chunk_size = _check_int("chunk_size", chunk_size)
+    list_size = _check_int("list_size", list_size, low=0)
+    if reachable_days is not None:
+        reachable_days = _check_int("reachable_days", reachable_days)
     if max_training_rows is not None:
         max_training_rows = _check_int("max_training_rows", max_training_rows, low=2)
     as_of = pd.Timestamp(as_of).normalize()
@@ -498,8 +587,9 @@ def run_churn_study(
                                                   plan.numeric, plan.categorical, random_state=random_state)
         # scoring: refit on the latest complete labels (non-contractual), out-of-fold (labelled)
         refit = mode == "non_contractual"
-        predict, explainer = _scorer(best, fitted[best], Xtest if refit else reference_frame, plan, refit=refit,
-                                     class_weight=class_weight, random_state=random_state)
+        explained = Xtest if refit else reference_frame
+        predict, explainer, scorer = _scorer(best, fitted[best], explained, plan, refit=refit,
+                                             class_weight=class_weight, random_state=random_state)
         own_dir = work_dir is None
         folder = Path(tempfile.mkdtemp(prefix="engage-kit-churn-")) if own_dir else Path(work_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -513,13 +603,20 @@ def run_churn_study(
         except BaseException:
             _remove_work_file(path, own_dir)
             raise
-    for table in sets.kept:
-        table.release()
-
     scores, rule, value_known = _rank_in_engine(
         sets.con, path, threshold=threshold, contact_cost=contact_cost, save_rate=save_rate, customers=sets.n_score,
         spark=spark,
     )
+    rule_kind, _ = _rule_kind(threshold=threshold, has_value=value_known, contact_cost=contact_cost,
+                              save_rate=save_rate)
+    if reachable_days is None:
+        reachable_days = sets.inactivity_days
+    listed = actionable(scores, reachable_days=reachable_days, kind=rule_kind, threshold=threshold,
+                        contact_cost=contact_cost, save_rate=save_rate)
+    reasons = list_reasons(listed, sets.score_all, list_size, plan=plan, model=scorer,
+                                 typical=typical_values(explained, plan.numeric, plan.categorical))
+    for table in sets.kept:
+        table.release()
     if not spark:  # the engine holds its own copy: the file is no longer needed
         _remove_work_file(path, own_dir)
     elif own_dir:  # Spark reads the file lazily: keep it while the program runs
@@ -533,7 +630,8 @@ def run_churn_study(
         categorical=plan.categorical, models=fitted, predictions=preds, metrics=metrics, best_model=best,
         importance=importance, scores=scores, rule=rule, value_basis=value_rule[1], contact_cost=contact_cost,
         save_rate=save_rate, threshold=threshold, bgnbd_params=bgnbd_params, notes=notes,
-        train_counts=sets.train_counts, test_counts=sets.test_counts,
+        train_counts=sets.train_counts, test_counts=sets.test_counts, reachable_days=reachable_days,
+        rule_kind=rule_kind, list_reasons=reasons, _actionable=listed,
     )
 
 
@@ -605,8 +703,8 @@ def _fit_and_test(
 def _scorer(
     best: str, tested: Any, frame: pd.DataFrame, plan: ColumnPlan, *, refit: bool, class_weight: Any,
     random_state: int,
-) -> tuple[Callable[[pd.DataFrame], np.ndarray], Explainer]:
-    """How the customers to score get their probability and their reasons.
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], Explainer, Any]:
+    """How the customers to score get their probability and their reasons, and the model that scores them.
 
     ``refit`` (non-contractual): the ``best`` model refitted on ``frame``, the test set,
     whose labels are the latest complete ones; the reasons come from a logistic regression
@@ -645,7 +743,8 @@ def _scorer(
                 prob[missing] = tested.predict_proba(X.loc[missing, cols])[:, 1]
             return prob
 
-    return predict, Explainer(explainer_model, frame[cols], numeric, categorical)
+    scorer = final if refit else tested  # labelled: the out-of-fold models are of its kind, fitted on folds
+    return predict, Explainer(explainer_model, frame[cols], numeric, categorical), scorer
 
 
 def churn_study(ds: Any, **params: Any) -> ChurnStudy:
@@ -673,10 +772,11 @@ def churn_study_or_reason(ds: Any, **params: Any) -> tuple[ChurnStudy | None, st
         return None, str(e)
 
 
-def unavailable_results(reason: str, *, mode: str | None = None) -> dict[str, Any]:
+def unavailable_results(reason: str, *, mode: str | None = None, plain: str | None = None) -> dict[str, Any]:
     """results.json figures of a churn study that could not run: each ``{value: null, reason}``,
-    and ``not_applicable`` with the reason, so the index says the report does not apply."""
+    and ``not_applicable`` with the reason in plain words (``plain``, default the reason), so the
+    index says the report does not apply."""
     out: dict[str, Any] = {"mode": mode} if mode else {}
     out.update({key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS})
-    out["not_applicable"] = reason
+    out["not_applicable"] = plain or reason
     return out
