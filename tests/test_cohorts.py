@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -561,7 +562,8 @@ def test_revenue_sentences_and_cumulative_title_agree(small_demo):
     surv_text = co.describe_survival(
         co.survival_summary(lap := co.lapse_durations(ds.orders, as_of=ds.as_of), co.survival_curves(lap)),
         inactivity_days=180)
-    assert "count as still buying up to 180 days before the analysis date" in surv_text
+    assert "count as lapsed" in surv_text and "Kaplan" not in surv_text
+    assert "count as still buying up to 180 days before the analysis date" in co.method.survival_method(180)
 
 def test_analysis_and_story_tables(small_demo):
     from types import SimpleNamespace
@@ -571,20 +573,22 @@ def test_analysis_and_story_tables(small_demo):
     expected = co.results_dict(a.summary, revenue=a.revenue, survival=a.survival, segments=a.segments,
                                segment_test=a.segment_test)
     assert json.dumps(a.results(), default=repr, sort_keys=True) == json.dumps(expected, default=repr, sort_keys=True)
-    trend = co.story.trend_table(a)
+    trend = co.method.trend_table(a)
     assert list(trend["df"].columns) == ["Cohort", "Customers", "Active in month 1", "Retention", "95% CI low",
                                          "95% CI high"]
     assert trend["caption"] == "Retention at month 1 by cohort (Wilson 95% interval)"
     assert len(trend["df"]) == int(a.overall.eligible(20).size) - 1  # the newest cohort has not completed month 1
     seg = co.story.segment_table(a.segments, period=a.period, segment=a.segment)
-    assert seg["caption"] == "Size-weighted retention and net revenue retention at month 1, 3, 6, 12 by acquisition_channel"
-    assert "retention_1" in seg["percent"] and "retention_1_low" not in seg["df"].columns
-    surv = co.story.survival_table(a.survival)
+    assert seg["caption"] == ("Share of customers buying, and net revenue against the first month, by "
+                              "acquisition channel")
+    assert list(seg["df"].columns[:4]) == ["Acquisition channel", "Customers", "Cohorts", "Bought in month 1"]
+    assert "Bought in month 1" in seg["percent"] and "paid search" in set(seg["df"]["Acquisition channel"])
+    surv = co.method.survival_table(a.survival)
     assert surv["df"].columns[0] == "Group" and "Still buying after 365 days" in surv["percent"]
-    assert co.story.skipped_survival(90) == (
-        "Survival", "no customer bought before as_of minus 90 days, so no lapse can be seen yet")
-    text = co.story.exports_sentence("W", "/tmp/out/retention")
-    assert "per week)" in text and "<code>retention</code> folder" in text
+    assert co.story.not_covered(a) == {"Sign-up cohorts and the split by segment": None,
+                                       "How long customers keep buying": None}
+    text = co.method.exports_sentence("W", "/tmp/out/retention")
+    assert "per week)" in text and "in the retention folder" in text
     # without a customers table, sign-up cohorts and the split fall back to first-purchase cohorts
     bare = SimpleNamespace(orders=small_demo.orders, as_of=small_demo.as_of, config=small_demo.config,
                            has=lambda name: False)
@@ -595,10 +599,10 @@ def test_analysis_and_story_tables(small_demo):
 def test_chart_titles_are_the_story_titles(tiny):
     m = co.cohort_matrix(tiny, as_of="2024-03-15")
     values = m.values
-    assert co.story.heatmap_title(m, values) == "Month-1 retention ranges from 33% (2024-01) to 33% (2024-01)"
-    assert co.story.heatmap_pending_note("M", m.as_of) == "Hatched: month not complete on 2024-03-15 (left blank, not zero)"
+    assert co.story.heatmap_title(m, values) == "In month 1, 33% of a cohort buy again (2024-01)"
+    assert co.story.heatmap_pending_note("M", m.as_of) == "Hatched: month not over on 2024-03-15 (left blank, not zero)"
     orders = m.with_options(metric="orders")
-    assert co.story.heatmap_title(orders, orders.values).startswith("Month-1 orders per customer ranges from 0.33")
+    assert co.story.heatmap_title(orders, orders.values).startswith("In month 1, cohorts place 0.33")
     assert co.story.curves_title(co.average_curve(m).iloc[0:0], period="M", retention_mode="n_period") == (
         "No cohort has a complete retention curve yet")
 
@@ -646,3 +650,120 @@ def test_notebook_quarterly_signup_unbounded(tmp_path, small_demo_config):
     assert matrix["cohort"].str.fullmatch(r"\d{4}Q[1-4]").all()
     assert matrix["cohort"].iloc[-1] == "2024Q4" and matrix.iloc[-1, 2:].isna().all()  # Q4 not complete
     assert "segments" not in res
+
+
+# --- findings first, plain words, one number per concept --------------------------------
+
+_NUMBER = re.compile(r"([+-]?\d[\d,]*(?:\.\d+)?)(%| days| points)")
+_DAYS_RANGE = re.compile(r"between (\d[\d,]*) and (\d[\d,]*) days")
+
+
+def _quoted_numbers(text: str) -> list[str]:
+    """Every number with its unit in ``text``: "22.3%", "118 days", "+1.9 points"."""
+    found = [n + u for n, u in _NUMBER.findall(text.replace("**", ""))]
+    return found + [f"{n} days" for pair in _DAYS_RANGE.findall(text) for n in pair]
+
+
+def _formatted_values(res: dict) -> set[str]:
+    """Each number of results.json the way a sentence may quote it."""
+    out: set[str] = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif hasattr(v, "to_dict") and not isinstance(v, pd.DataFrame):
+            walk(v.to_dict())
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v):
+            out.update({f"{100 * v:.1f}%", f"{100 * v:.0f}%", f"{v:,.0f} days", f"{100 * v:+.1f} points"})
+
+    walk(res)
+    return out
+
+
+def _check_numbers(sentences: list[str], res: dict) -> None:
+    allowed = _formatted_values(res)
+    for s in sentences:
+        for n in _quoted_numbers(s):
+            assert n in allowed, f"{n} in {s!r} is not a figure of results.json"
+
+
+def test_findings_quote_results(small_demo):
+    a = co.analyse(small_demo, segment="acquisition_channel", min_cohort_size=20)
+    res = {**a.results(), "active_days": {"value": a.inactivity_days}}  # as the report writes it
+    items = co.findings(a)
+    assert 3 <= len(items) <= 5
+    _check_numbers(items, res)
+    # the month-1 figure with its interval in words, the trend, the survival and the segment findings
+    e1 = res["average_retention"]["1"]
+    assert f"**{100 * e1.value:.1f}%**" in items[0] and f"between {100 * e1.low:.1f}% and {100 * e1.high:.1f}%" in items[0]
+    assert items[1].startswith("Newer customers")
+    assert any("referral" in f for f in items)
+    for f in items:
+        assert "_" not in f and "p =" not in f and "Kaplan" not in f
+
+
+def test_layers_title_sentence_and_results_agree_without_a_new_cohort(tiny):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    # April is complete and nobody joins in April: all of April's revenue is from earlier cohorts,
+    # although the newest cohort (2024-03) buys in April too
+    more = pd.DataFrame([("E", "2024-04-10 08:00", 8.0, "e2"), ("A", "2024-04-12 08:00", 10.0, "a3")],
+                        columns=tiny.columns).assign(timestamp=lambda d: pd.to_datetime(d["timestamp"]))
+    m = co.cohort_matrix(pd.concat([tiny, more]), as_of="2024-04-30")
+    rev = co.revenue_retention(m)
+    share = co.earlier_cohorts_share(rev)
+    assert share["period"] == "2024-04" and share["share"] == pytest.approx(1.0) and share["revenue"] == 18
+    title = co.plot_revenue_layers(rev).axes[0].get_title()
+    assert title == "In 2024-04, 100% of net revenue came from customers acquired earlier"
+    assert "100% of it from customers acquired in earlier months" in co.describe_revenue(rev, part="layers")
+    s = co.executive_summary(m)
+    assert co.results_dict(s, revenue=rev)["revenue_from_earlier_cohorts"]["share"] == pytest.approx(1.0)
+
+
+def test_charts_are_readable_at_page_width(small_demo):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    a = co.analyse(small_demo, segment="acquisition_channel", min_cohort_size=20)
+    figs = {"heatmap": co.plot_heatmap(a.overall, min_cohort_size=20), "curves": co.plot_curves(a.overall, min_cohort_size=20),
+            "cumulative": co.plot_cumulative_revenue(a.revenue, min_cohort_size=20),
+            "segments": co.plot_segment_curves(a.matrix, min_cohort_size=20),
+            "survival": co.plot_survival(a.curves)}
+    for name, fig in figs.items():
+        fig.canvas.draw()
+        assert fig.get_figwidth() <= 10.3, name  # shown at its size on the page (1,030 px at 100 dpi)
+        texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+        assert min(t.get_fontsize() for t in texts) >= 9, name
+        if name != "heatmap":
+            assert len(fig.axes[0].get_lines()) <= 8, name
+        plt.close(fig)
+    # the heatmap leaves out month 0 (100% by definition) and labels every cell
+    heat = co.plot_heatmap(a.overall, min_cohort_size=20)
+    assert heat.axes[0].get_xticklabels()[0].get_text() == "1"
+
+
+@pytest.mark.slow
+def test_report_reads_in_plain_words(tmp_path, small_demo_config):
+    from engage_kit.cli import main
+    from tests.helpers import plain_words_problems, visible_text
+
+    out = tmp_path / "out"
+    assert main(["report", str(small_demo_config), "--out", str(out), "--only", "cohort_retention",
+                 "--set", "cohort_retention.segment=acquisition_channel"]) == 0
+    page = (out / "cohort_retention.html").read_text(encoding="utf-8")
+    body, appendix = visible_text(page)
+    assert plain_words_problems(body) == []
+    for word in ("Kaplan", "Greenwood", "censored", "Wilson", "p =", "chi-square", "as_of", "within 0 days"):
+        assert word not in body, word
+    assert "Kaplan–Meier" in appendix and "Greenwood" in appendix
+    assert re.search(r"<h2[^>]*>\s*What we found", page)
+    first_h2 = re.search(r"<h2[^>]*>(.*?)</h2>", page, flags=re.S).group(1)
+    assert "What we found" in first_h2
+    res = json.loads((out / "cohort_retention" / "results.json").read_text())
+    assert 3 <= len(res["findings"]) <= 5
+    for f in res["findings"]:
+        assert f in body
+    _check_numbers(res["findings"], res)

@@ -43,19 +43,21 @@ The package
 - ``survival``: time to lapse, Kaplan–Meier with Greenwood intervals.
 - ``analysis``: the headline figures, the whole analysis of a dataset (:func:`analyse`,
   :class:`CohortAnalysis`) and results.json.
-- ``story``: every sentence, title, caption and card of the report.
+- ``story``: every sentence, title, caption and card of the report's body, in plain words,
+  and its opening findings (:func:`findings`).
+- ``method``: the appendix, "Method and diagnostics": the tests, intervals and glossary.
 - ``charts``: every figure.
 
 Typical use::
 
     from engage_kit import cohorts
     a = cohorts.analyse(ds, period="M", min_cohort_size=30)
-    cohorts.story.interpretation(a.summary, revenue=a.revenue)
+    cohorts.story.findings(a)
 """
 
 from __future__ import annotations
 
-from . import charts, story
+from . import charts, method, story
 from .analysis import (
     CohortAnalysis,
     analyse,
@@ -83,6 +85,7 @@ from .matrix import (
     cohort_matrix,
     net_revenue_retention,
 )
+from .method import interpretation, trend_sentence
 from .params import (
     CENSOR_AT,
     COHORT_BY,
@@ -110,6 +113,7 @@ from .retention import (
 from .revenue import (
     RevenueRetention,
     _cumulative_offset,  # noqa: F401 - the offset the cumulative-revenue title and sentence share
+    earlier_cohorts_share,
     revenue_retention,
 )
 from .story import (
@@ -118,9 +122,8 @@ from .story import (
     describe_revenue,
     describe_segments,
     describe_survival,
-    interpretation,
+    findings,
     summary_cards,
-    trend_sentence,
 )
 from .survival import (
     kaplan_meier,
@@ -133,6 +136,7 @@ from .survival import (
 
 __all__ = [
     "charts",
+    "method",
     "story",
     "CohortAnalysis",
     "analyse",
@@ -178,6 +182,8 @@ __all__ = [
     "describe_revenue",
     "describe_segments",
     "describe_survival",
+    "earlier_cohorts_share",
+    "findings",
     "interpretation",
     "summary_cards",
     "trend_sentence",

@@ -20,7 +20,7 @@ from .compare import TrendResult, retention_trend, segment_difference
 from .matrix import CohortMatrix, cohort_matrix
 from .params import SUMMARY_OFFSETS, _non_negative_int, _resolve_as_of, as_table, check_period
 from .retention import average_retention, cohort_curves, extreme_cohorts
-from .revenue import RevenueRetention, revenue_retention
+from .revenue import RevenueRetention, earlier_cohorts_share, revenue_retention
 from .survival import lapse_durations, survival_curves, survival_summary
 
 
@@ -117,6 +117,10 @@ def results_dict(
         out["net_revenue_retention"] = {
             str(int(r.offset)): float(r.value) for r in revenue.average_nrr.itertuples() if r.offset in SUMMARY_OFFSETS
         }
+    share = earlier_cohorts_share(revenue) if revenue is not None else None
+    if share is not None:
+        out["revenue_from_earlier_cohorts"] = {"period": share["period"], "revenue": share["revenue"],
+                                               "share": share["share"]}
     if survival is not None and len(survival):
         s = survival.iloc[0]
         out["survival"] = {
@@ -124,6 +128,8 @@ def results_dict(
                                      int(s["customers"]), "wilson"),
             "median_days": Estimate(float(s["median_days"]), float(s["median_low"]), float(s["median_high"]),
                                     int(s["customers"]), "kaplan-meier"),
+            "one_day_only": Estimate(float(s["one_day"]), float(s["one_day_low"]), float(s["one_day_high"]),
+                                     int(s["customers"]), "kaplan-meier"),
         }
     if segments is not None and len(segments):
         out["segments"] = {

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..stats import Estimate
 from . import story
 from .matrix import CohortMatrix
 from .periods import period_index_of, period_label, period_name
@@ -28,8 +29,12 @@ def _offset_label(period: str, cohort_by: str | None = None) -> str:
 
 
 def _heatmap(ax, values: pd.DataFrame, pending: pd.DataFrame, *, fmt: str, vmax: float | None, cmap: str,
-             annotate: bool) -> Any:
-    """Draw ``values`` as a heatmap; ``pending`` cells (started, not complete) are hatched."""
+             annotate: bool, fontsize: float = 9) -> Any:
+    """Draw ``values`` as a heatmap; ``pending`` cells (started, not complete) are hatched.
+
+    Cell labels are ``fontsize`` points; a percentage label drops its "%" sign when the
+    cells are too narrow for it (the colour bar then says the cells are in %).
+    """
     import matplotlib.patches as mpatches
 
     data = values.to_numpy(dtype=float)
@@ -40,25 +45,29 @@ def _heatmap(ax, values: pd.DataFrame, pending: pd.DataFrame, *, fmt: str, vmax:
     for i, j in zip(*np.nonzero(pending), strict=True):
         ax.add_patch(mpatches.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#f0f0f0", edgecolor="#999999",
                                         hatch="///", linewidth=0))
+    bare = False
     if annotate:
+        fig = ax.figure
+        cell_pt = ax.get_position().width * fig.get_figwidth() * 72 / max(values.shape[1], 1)
+        bare = fmt.endswith("%") and cell_pt < 3.2 * fontsize  # "100%" needs about 3 ems
         for i, j in zip(*np.nonzero(np.isfinite(data)), strict=True):
             v = data[i, j]
             dark = v > 0.6 * vmax
-            ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=7,
-                    color="white" if dark else "#222222")
+            text = f"{100 * v:.0f}" if bare else format(v, fmt)
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, color="white" if dark else "#222222")
     ax.set_xticks(range(values.shape[1]))
-    ax.set_xticklabels([str(c) for c in values.columns], fontsize=8)
+    ax.set_xticklabels([str(c) for c in values.columns], fontsize=fontsize)
     ax.set_yticks(range(values.shape[0]))
     labels = [" · ".join(map(str, ix)) if isinstance(ix, tuple) else str(ix) for ix in values.index]
-    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_yticklabels(labels, fontsize=fontsize)
     ax.grid(False)
-    if values.shape[1] > 30:
+    if values.shape[1] > 24:
         for lab in ax.get_xticklabels()[1::2]:
             lab.set_visible(False)
     if values.shape[0] > 40:
         for lab in ax.get_yticklabels()[1::2]:
             lab.set_visible(False)
-    return im, pending.any()
+    return im, pending.any(), bare
 
 
 def plot_heatmap(
@@ -71,62 +80,90 @@ def plot_heatmap(
     """Cohort heatmap of ``matrix.values`` with cohort sizes beside the rows.
 
     Incomplete cells (period not finished at ``as_of``) are hatched grey, never 0; cells
-    whose period has not started are blank. Cohorts below ``min_cohort_size`` are left out.
-    Returns the Figure.
+    whose period has not started are blank. Cohorts below ``min_cohort_size`` are left out;
+    so is offset 0 of first-purchase retention (100% by definition). The figure is page
+    wide (10 in) so that its 9-pt labels are read at their size. Returns the Figure.
     """
     import matplotlib.pyplot as plt
     import matplotlib.ticker as mticker
 
     m = matrix
     keep = m.eligible(min_cohort_size)
-    values = m.values.loc[keep]
-    pending = m.pending.loc[keep]
+    full = m.values.loc[keep]
+    first = 1 if story._drops_offset_zero(m) else 0
+    values = full.iloc[:, first:]
+    pending = m.pending.loc[keep].iloc[:, first:]
     sizes = m.sizes.loc[keep]
     rows, cols = values.shape
-    annotate = (cols <= 26 and rows <= 40) if annotate is None else annotate
-    height = min(24, max(3.5, 0.32 * rows + 1.8))
-    fig = plt.figure(figsize=(min(18, max(9, 0.5 * cols + 3.5)), height))
-    gs = fig.add_gridspec(1, 2, width_ratios=[max(cols, 4), 3], wspace=0.04, top=1 - 0.75 / height)
+    annotate = (cols <= 30 and rows <= 40) if annotate is None else annotate
+    height = min(24, max(3.5, 0.3 * rows + 2.0))
+    fig = plt.figure(figsize=(10, height))
+    gs = fig.add_gridspec(1, 3, width_ratios=[max(cols, 4), 2.2, 0.35], wspace=0.05, left=0.09, right=0.93,
+                          bottom=1.0 / height, top=1 - 0.8 / height)
     ax = fig.add_subplot(gs[0])
     axs = fig.add_subplot(gs[1], sharey=ax)
+    cax = fig.add_subplot(gs[2])
     pct = m.metric in ("customers", "revenue")
     fmt = ".0%" if pct else ".2f"
     finite = values.to_numpy(float)
     vmax = None  # orders, or no finished cell yet: _heatmap scales on the data (1.0 when empty)
     if m.metric == "customers" and np.isfinite(finite).any():
-        # offset 0 is 1.0 for first-purchase cohorts: scale colours on the later offsets
-        later = finite[:, 1:] if finite.shape[1] > 1 else finite
+        later = finite[:, 1:] if first == 0 and finite.shape[1] > 1 else finite
         vmax = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
         vmax = max(vmax, 0.05)
     elif m.metric == "revenue" and np.isfinite(finite).any():
-        later = finite[:, 1:] if finite.shape[1] > 1 else finite
+        later = finite[:, 1:] if first == 0 and finite.shape[1] > 1 else finite
         vmax = float(np.nanquantile(later[np.isfinite(later)], 0.98)) if np.isfinite(later).any() else 1.0
         vmax = max(vmax, 0.05)
-    im, has_pending = _heatmap(ax, values, pending, fmt=fmt, vmax=vmax, cmap="YlGnBu", annotate=annotate)
-    ax.set_xlabel(_offset_label(m.period, m.cohort_by))
-    ax.set_ylabel("Cohort")
-    cbar = fig.colorbar(im, ax=axs, fraction=0.2, pad=0.25)
+    im, has_pending, bare = _heatmap(ax, values, pending, fmt=fmt, vmax=vmax, cmap="YlGnBu", annotate=annotate)
+    ax.set_xlabel(_offset_label(m.period, m.cohort_by), fontsize=10)
+    ax.set_ylabel("Cohort", fontsize=10)
+    cbar = fig.colorbar(im, cax=cax)
     if pct:
         cbar.ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0, decimals=0))
-    cbar.set_label({"customers": "Share of the cohort active", "revenue": "Net revenue retention",
-                    "orders": "Orders per cohort customer"}[m.metric])
+    cbar.ax.tick_params(labelsize=9)
+    cbar.set_label({"customers": "Share of the cohort buying", "revenue": "Net revenue vs the first period",
+                    "orders": "Orders per cohort customer"}[m.metric] + (" (cells in %)" if bare else ""),
+                   fontsize=10)
     axs.barh(range(rows), sizes.to_numpy(), color="#9ecae1", height=0.8)
     for i, s in enumerate(sizes.to_numpy()):
-        axs.text(s, i, f" {s:,}", va="center", fontsize=7)
-    axs.set_xlabel("Cohort size")
+        axs.text(s, i, f" {s:,}", va="center", fontsize=9)
+    axs.set_xlabel("Customers", fontsize=10)
     axs.tick_params(axis="y", left=False, labelleft=False)
-    axs.set_xlim(0, sizes.max() * 1.45 if len(sizes) else 1)
+    axs.tick_params(axis="x", bottom=False, labelbottom=False)
+    axs.set_xlim(0, sizes.max() * 1.9 if len(sizes) else 1)
     axs.grid(False)
-    axs.spines[["top", "right"]].set_visible(False)
-    axs.xaxis.set_major_locator(mticker.MaxNLocator(2))
+    axs.spines[["top", "right", "bottom"]].set_visible(False)
     if has_pending:
         ax.set_title(story.heatmap_pending_note(m.period, m.as_of),
                      fontsize=9, fontweight="normal", color="#555555", loc="left")
     if title is None:
-        title = story.heatmap_title(m, values)
+        title = story.heatmap_title(m, full)
     fig.suptitle(title, x=0.01, y=1 - 0.1 / height, ha="left", va="top", fontsize=13, fontweight="bold")
     return fig
 
+
+def _range_and_average(ax, lines: list[tuple[str, pd.Series]], average: pd.Series, *, label: str,
+                       cmap_name: str = "viridis_r", most: int = 6) -> None:
+    """Cohort lines on ``ax``: each of them when there are at most ``most``, else the range
+    across cohorts as a light band with the oldest and the newest cohort (with at least two
+    points) drawn; ``average`` in black on top. At most ``most`` + 1 lines in all."""
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap(cmap_name)
+    n = len(lines)
+    if n <= most:
+        for i, (name, y) in enumerate(lines):
+            ax.plot(y.index, y.to_numpy(), color=cmap(0.15 + 0.75 * i / max(n - 1, 1)), lw=1.3,
+                    marker="o" if len(y) == 1 else None, ms=3, label=f"Cohort {name}")
+    else:
+        wide = pd.concat([y.rename(name) for name, y in lines], axis=1)
+        ax.fill_between(wide.index, wide.min(axis=1), wide.max(axis=1), color="#bbbbbb", alpha=0.35, lw=0,
+                        label="Range across cohorts")
+        long = [(name, y) for name, y in lines if len(y) >= 2]
+        for (name, y), col, what in ((long[0], cmap(0.2), "oldest"), (long[-1], cmap(0.9), "newest")) if long else ():
+            ax.plot(y.index, y.to_numpy(), color=col, lw=1.4, label=f"{what.capitalize()} cohort ({name})")
+    ax.plot(average.index, average.to_numpy(), color="black", lw=2.5, label=label)
 
 
 def plot_curves(
@@ -134,13 +171,14 @@ def plot_curves(
     *,
     min_cohort_size: int = 1,
     title: str | None = None,
-    show_intervals: bool = True,
+    show_intervals: bool = False,
 ):
-    """Retention curves per cohort (with Wilson 95% bands) and the size-weighted average.
+    """Retention curves: the size-weighted average in black, and the cohorts around it.
 
-    Cohorts are coloured from old (light) to recent (dark); the average is drawn in black
-    with its own band. Offset 0 is left out for first-purchase cohorts (it is 1 by
-    definition). Returns the Figure.
+    Up to six cohorts are drawn each (coloured from old, light, to recent, dark; with
+    ``show_intervals`` the average's Wilson 95% band too); more cohorts are shown as the range across them (a light band)
+    with the oldest and the newest drawn. Offset 0 is left out for first-purchase cohorts
+    (it is 1 by definition). Returns the Figure.
     """
     import matplotlib.pyplot as plt
 
@@ -153,29 +191,17 @@ def plot_curves(
     cc = cc[cc["offset"] >= start]
     avg = avg[avg["offset"] >= start]
     fig, ax = plt.subplots(figsize=(10, 5))
-    cohorts = cc["cohort"].drop_duplicates().tolist()
-    cmap = plt.get_cmap("viridis_r")
-    for i, c in enumerate(cohorts):
-        g = cc[cc["cohort"] == c]
-        color = cmap(0.15 + 0.75 * i / max(len(cohorts) - 1, 1))
-        ax.plot(g["offset"], g["retention"], color=color, lw=1, alpha=0.8, marker="o" if len(g) == 1 else None, ms=3)
-        if show_intervals:
-            ax.fill_between(g["offset"], g["low"], g["high"], color=color, alpha=0.08, lw=0)
+    lines = [(str(c), g.set_index("offset")["retention"]) for c, g in cc.groupby("cohort", sort=True)]
     if len(avg):
-        ax.fill_between(avg["offset"], avg["low"], avg["high"], color="black", alpha=0.15, lw=0)
-        ax.plot(avg["offset"], avg["value"], color="black", lw=2.5, label="Size-weighted average (95% CI)")
-    if len(cohorts) >= 2:
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], color=cmap(0.15), lw=1.5, label=f"Oldest cohort ({cohorts[0]})"),
-                   Line2D([], [], color=cmap(0.9), lw=1.5, label=f"Newest cohort ({cohorts[-1]})")]
-        ax.legend(handles=[*ax.get_legend_handles_labels()[0], *handles], loc="upper right")
-    elif len(avg):
-        ax.legend(loc="upper right")
+        if show_intervals:  # the average's own 95% band
+            ax.fill_between(avg["offset"], avg["low"], avg["high"], color="black", alpha=0.12, lw=0)
+        _range_and_average(ax, lines, avg.set_index("offset")["value"], label="Average, weighted by cohort size")
+        ax.legend(loc="upper right", fontsize=10)
     ax.set_xlabel(_offset_label(m.period, m.cohort_by))
-    mode = "active" if m.retention_mode == "n_period" else "active then or later"
-    ax.set_ylabel(f"Share of cohort {mode}")
+    word = "buying" if m.retention_mode == "n_period" else "buying then or later"
+    ax.set_ylabel(f"Share of the cohort {word}")
     ax.set_ylim(bottom=0)
+    _whole_periods(ax)
     percent_axis(ax)
     if title is None:
         title = story.curves_title(avg, period=m.period, retention_mode=m.retention_mode)
@@ -183,8 +209,16 @@ def plot_curves(
     return fig
 
 
+def _whole_periods(ax) -> None:
+    """Offsets are whole periods: integer ticks at an even step."""
+    import matplotlib.ticker as mticker
+
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True, steps=[1, 2, 3, 6, 10]))
+
+
 def plot_segment_curves(matrix: CohortMatrix, *, min_cohort_size: int = 1, title: str | None = None):
-    """Size-weighted average retention curve per segment with Wilson 95% bands."""
+    """Size-weighted average retention curve per segment with Wilson 95% bands (the eight
+    largest segments; the title and the legend name them in words)."""
     import matplotlib.pyplot as plt
 
     from ..plots import color_for, percent_axis
@@ -195,19 +229,20 @@ def plot_segment_curves(matrix: CohortMatrix, *, min_cohort_size: int = 1, title
     start = 1 if matrix.cohort_by == "first_purchase" else 0
     avg = avg[avg["offset"] >= start]
     fig, ax = plt.subplots(figsize=(10, 5))
-    order = matrix.cohorts.groupby("segment")["customers"].sum().sort_values(ascending=False).index
+    order = matrix.cohorts.groupby("segment")["customers"].sum().sort_values(ascending=False).index[:8]
     for seg in order:
         g = avg[avg["segment"] == seg]
         if g.empty:
             continue
         col = color_for(seg)
         ax.fill_between(g["offset"], g["low"], g["high"], color=col, alpha=0.15, lw=0)
-        ax.plot(g["offset"], g["value"], color=col, lw=2, label=str(seg))
-    ax.set_xlabel(_offset_label(matrix.period))
-    ax.set_ylabel("Share of cohort active")
+        ax.plot(g["offset"], g["value"], color=col, lw=2, label=story.words(seg))
+    ax.set_xlabel(_offset_label(matrix.period, matrix.cohort_by))
+    ax.set_ylabel("Share of the cohort buying")
     ax.set_ylim(bottom=0)
+    _whole_periods(ax)
     percent_axis(ax)
-    ax.legend(title=matrix.segment, loc="upper right")
+    ax.legend(title=story.words(matrix.segment), loc="upper right")
     if title is None:
         title = story.segment_curves_title(avg, period=matrix.period, segment=matrix.segment)
     ax.set_title(title)
@@ -215,7 +250,11 @@ def plot_segment_curves(matrix: CohortMatrix, *, min_cohort_size: int = 1, title
 
 
 def plot_revenue_layers(rev: RevenueRetention, *, currency: str = "", min_cohort_size: int = 1, title: str | None = None):
-    """Net revenue per calendar period stacked by cohort (the "layer cake")."""
+    """Net revenue per calendar period stacked by cohort (the "layer cake").
+
+    The title states the share of the last complete period's net revenue from earlier
+    cohorts, the figure its sentence and results.json give (:func:`earlier_cohorts_share`).
+    """
     import matplotlib.pyplot as plt
 
     from ..plots import money_axis
@@ -237,43 +276,40 @@ def plot_revenue_layers(rev: RevenueRetention, *, currency: str = "", min_cohort
     if (~incomplete).any():
         i0 = int(np.flatnonzero(~incomplete)[0])
         ax.axvspan(i0 - 0.5, len(wide) - 0.5, color="#dddddd", alpha=0.6, lw=0)
-        ax.text(i0, ax.get_ylim()[1] * 0.97, " incomplete", fontsize=8, va="top", color="#555555")
+        ax.text(i0, ax.get_ylim()[1] * 0.97, " not over yet", fontsize=9, va="top", color="#555555")
     labels = period_label([period_index_of(d, rev.period) for d in wide.index], rev.period)
     step = max(1, len(labels) // 12)
     ax.set_xticks(x[::step])
-    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=8)
+    ax.set_xticklabels(labels[::step], rotation=45, ha="right", fontsize=9)
     ax.set_xlim(-0.5, len(wide) - 0.5)
     money_axis(ax, currency)
     ax.set_ylabel("Net revenue")
-    total = wide.sum(axis=1)
-    complete_total = total[incomplete] if incomplete.any() else total
-    if title is None and len(complete_total):
-        last = complete_total.index[-1]
-        share_old = 1 - wide.loc[last, wide.columns.max()] / total.loc[last] if total.loc[last] else np.nan
-        lab = period_label([period_index_of(last, rev.period)], rev.period)[0]
-        title = story.revenue_layers_title(lab, share_old)
+    if title is None:
+        shared = story.revenue_layers_share(rev)
+        if shared is not None:
+            title = story.revenue_layers_title(*shared)
     ax.set_title(title or "Net revenue by cohort")
     return fig
 
 
 def plot_nrr(rev: RevenueRetention, *, min_cohort_size: int = 1, title: str | None = None):
-    """Heatmap of net revenue retention by cohort (R(c, k) / R(c, 0); can exceed 100%)."""
+    """Heatmap of net revenue retention by cohort (R(c, k) / R(c, 0); can exceed 100%); offset 0
+    (100% by definition) is left out."""
     import matplotlib.pyplot as plt
     import matplotlib.ticker as mticker
 
     keep = rev.sizes.index[rev.sizes >= min_cohort_size]
-    nrr = rev.nrr.loc[keep]
-    pending = rev.pending.loc[keep]
+    nrr = rev.nrr.loc[keep].iloc[:, 1:] if rev.nrr.shape[1] > 1 else rev.nrr.loc[keep]
+    pending = rev.pending.loc[keep].iloc[:, 1:] if rev.nrr.shape[1] > 1 else rev.pending.loc[keep]
     rows, cols = nrr.shape
-    fig, ax = plt.subplots(figsize=(min(18, max(9, 0.5 * cols + 2)), min(24, max(3.5, 0.32 * rows + 1.8))))
+    fig, ax = plt.subplots(figsize=(10, min(24, max(3.5, 0.3 * rows + 1.8))))
     finite = nrr.to_numpy(float)
-    later = finite[:, 1:] if cols > 1 else finite
-    vmax = float(np.nanquantile(later[np.isfinite(later)], 0.98)) if np.isfinite(later).any() else 1.0
-    im, _ = _heatmap(ax, nrr, pending, fmt=".0%", vmax=max(vmax, 0.05), cmap="YlGnBu",
-                     annotate=cols <= 26 and rows <= 40)
+    vmax = float(np.nanquantile(finite[np.isfinite(finite)], 0.98)) if np.isfinite(finite).any() else 1.0
+    im, _, bare = _heatmap(ax, nrr, pending, fmt=".0%", vmax=max(vmax, 0.05), cmap="YlGnBu",
+                           annotate=cols <= 30 and rows <= 40)
     cbar = fig.colorbar(im, ax=ax, fraction=0.04)
     cbar.ax.yaxis.set_major_formatter(mticker.PercentFormatter(1.0, decimals=0))
-    cbar.set_label("Net revenue vs the cohort's first period")
+    cbar.set_label("Net revenue vs the cohort's first period" + (" (cells in %)" if bare else ""))
     ax.set_xlabel(_offset_label(rev.period))
     ax.set_ylabel("Cohort")
     if title is None:
@@ -284,7 +320,8 @@ def plot_nrr(rev: RevenueRetention, *, min_cohort_size: int = 1, title: str | No
 
 def plot_cumulative_revenue(rev: RevenueRetention, *, currency: str = "", min_cohort_size: int = 1,
                             title: str | None = None):
-    """Cumulative net revenue per cohort customer by offset, one line per cohort."""
+    """Cumulative net revenue per cohort customer by offset: the average of the cohorts in
+    black, the cohorts around it (see :func:`_range_and_average`)."""
     import matplotlib.pyplot as plt
 
     from ..plots import money_axis
@@ -292,17 +329,16 @@ def plot_cumulative_revenue(rev: RevenueRetention, *, currency: str = "", min_co
     keep = rev.sizes.index[rev.sizes >= min_cohort_size]
     cum = rev.cumulative_per_customer.loc[keep]
     fig, ax = plt.subplots(figsize=(10, 5))
-    cmap = plt.get_cmap("viridis_r")
-    n = len(cum)
-    for i, (c, row) in enumerate(cum.iterrows()):
-        r = row.dropna()
-        ax.plot(r.index, r.to_numpy(), color=cmap(0.15 + 0.75 * i / max(n - 1, 1)), lw=1.2,
-                marker="o" if len(r) == 1 else None, ms=3, label=str(c) if i in (0, n - 1) else None)
+    lines = [(str(c), row.dropna()) for c, row in cum.iterrows() if row.notna().any()]
+    if lines:
+        reached = cum.notna().sum(axis=0)
+        average = cum.mean(axis=0)[reached >= min(3, len(lines))]  # not the tail one or two cohorts reach
+        _range_and_average(ax, lines, average, label="Average of the cohorts")
+        ax.legend(loc="lower right", fontsize=10)
     ax.set_xlabel(_offset_label(rev.period))
-    ax.set_ylabel("Cumulative net revenue per customer")
+    ax.set_ylabel("Net revenue per customer, to date")
+    _whole_periods(ax)
     money_axis(ax, currency)
-    if n >= 1:
-        ax.legend(title="cohort (light: oldest, dark: newest)", loc="lower right")
     if title is None:
         title = story.cumulative_title(cum, period=rev.period, currency=currency)
     ax.set_title(title)
@@ -311,7 +347,8 @@ def plot_cumulative_revenue(rev: RevenueRetention, *, currency: str = "", min_co
 
 def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int | None = None, title: str | None = None,
                   max_days: float | None = None):
-    """Kaplan–Meier curves (log-log Greenwood 95% bands) of the time to lapse, in days."""
+    """Kaplan–Meier curves (log-log Greenwood 95% bands) of the time to lapse, in days: the share
+    of customers still buying so many days after their first purchase."""
     import matplotlib.pyplot as plt
 
     from ..plots import color_for, percent_axis
@@ -324,11 +361,11 @@ def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int | Non
         lo = np.concatenate([[1.0], km["low"].to_numpy()])
         hi = np.concatenate([[1.0], km["high"].to_numpy()])
         ax.step(t, s, where="post", color=col, lw=2.2 if name == "all" else 1.5,
-                label="All customers" if name == "all" else str(name))
+                label="All customers" if name == "all" else story.words(name))
         ax.fill_between(t, lo, hi, step="post", color=col, alpha=0.12, lw=0)
     ax.axhline(0.5, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("Days from the first purchase")
-    ax.set_ylabel("Share not yet lapsed")
+    ax.set_ylabel("Share still buying")
     ax.set_ylim(0, 1.02)
     if max_days:
         ax.set_xlim(0, max_days)
@@ -336,6 +373,9 @@ def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int | Non
     ax.legend(loc="upper right")
     if title is None:
         km = curves["all"]
-        title = story.survival_title(median_survival(km), survival_at(km, 365), inactivity_days=inactivity_days)
+        s0 = survival_at(km, 0)
+        gone = Estimate(1 - s0.value, 1 - s0.high, 1 - s0.low, s0.n)
+        title = story.survival_title(median_survival(km), survival_at(km, 365), inactivity_days=inactivity_days,
+                                     first_day=gone)
     ax.set_title(title)
     return fig

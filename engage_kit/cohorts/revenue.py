@@ -83,3 +83,25 @@ def _cumulative_offset(cum: pd.DataFrame) -> int | None:
         if ks:
             return max(ks)
     return None
+
+
+def earlier_cohorts_share(rev: RevenueRetention) -> dict[str, object] | None:
+    """Net revenue of the last complete period and the share of it from customers acquired earlier.
+
+    Counts the cohorts with at least ``min_cohort_size`` customers (those the revenue chart
+    stacks). Returns ``{period, period_index, revenue, share}`` (``share`` NaN when the
+    period's net revenue is 0), or None when no period is complete. The one figure the
+    revenue chart's title, its sentence and results.json share.
+    """
+    keep = set(rev.sizes.index[rev.sizes >= rev.min_cohort_size])
+    bp = rev.by_period[rev.by_period["cohort"].isin(keep)]
+    done = bp.groupby("period_index")["complete"].all()
+    done = done[done]
+    if done.empty:
+        return None
+    last = int(done.index.max())
+    cur = bp[bp["period_index"] == last]
+    total = float(cur["revenue"].sum())
+    new = float(cur.loc[cur["cohort_index"] == last, "revenue"].sum())
+    share = 1 - new / total if total else float("nan")
+    return {"period": period_label([last], rev.period)[0], "period_index": last, "revenue": total, "share": share}

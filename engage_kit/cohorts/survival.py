@@ -216,8 +216,10 @@ def survival_curves(lapses: pd.DataFrame, *, confidence: float = 0.95) -> dict[s
 def survival_summary(lapses: pd.DataFrame, curves: dict[str, pd.DataFrame], *, at_days: int = 365) -> pd.DataFrame:
     """Per curve: customers, lapsed share (Wilson), median lifetime in days, S(at_days).
 
-    ``customers`` and the lapsed share count every customer; the median and S(at_days)
-    come from the Kaplan–Meier curve (customers with follow-up).
+    ``customers`` and the lapsed share count every customer; the median, S(at_days) and
+    ``one_day`` (1 − S(0): the share whose last purchase was on their first purchase day
+    and who have lapsed since, with ``one_day_low`` and ``one_day_high``) come from the
+    Kaplan–Meier curve (customers with follow-up).
     """
     rows = []
     for name, km in curves.items():
@@ -227,10 +229,12 @@ def survival_summary(lapses: pd.DataFrame, curves: dict[str, pd.DataFrame], *, a
         lo, hi = wilson_interval(k, n)
         med = median_survival(km)
         s = survival_at(km, at_days)
+        s0 = survival_at(km, 0)
         rows.append({
             "group": name, "customers": n, "lapsed": k, "lapsed_share": k / n if n else np.nan,
             "lapsed_low": lo, "lapsed_high": hi,
             "median_days": med.value, "median_low": med.low, "median_high": med.high,
             f"survival_{at_days}d": s.value, f"survival_{at_days}d_low": s.low, f"survival_{at_days}d_high": s.high,
+            "one_day": 1 - s0.value, "one_day_low": 1 - s0.high, "one_day_high": 1 - s0.low,
         })
     return pd.DataFrame(rows)
