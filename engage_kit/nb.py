@@ -172,8 +172,11 @@ def table(
             fmt[c] = "{:,}"
     styler = df.style.format(fmt, na_rep="–", escape="html")
     text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    if text_cols:  # numbers stay right-aligned, words read left to right
+    if text_cols:  # numbers stay right-aligned, words read left to right (their headers too)
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+        styler = styler.set_table_styles(
+            [{"selector": f"th.col_heading.col{list(df.columns).index(c)}", "props": [("text-align", "left")]}
+             for c in text_cols], overwrite=False)
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     if not index:
         styler = styler.hide(axis="index")
