@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -294,7 +295,7 @@ def test_display_tables_read_as_words():
     touches = pd.DataFrame(rows, columns=["timestamp", "channel", "event", "customer_id", "campaign_id", "value"])
     touches["timestamp"] = pd.to_datetime(touches["timestamp"])
     res = ch.compare_channels(touches, period=None)
-    f = res.funnel_display("EUR").set_index("group")
+    f = res.funnel_display("EUR").set_index("channel")
     assert f.loc["email", "opened"] == 100 and np.isnan(f.loc["sms", "opened"])  # not tracked, not zero
     assert f.loc["email", "converted"] == 30 and f.loc["email", "95% interval"].endswith("%")
     pw = res.pairwise_display()
@@ -305,23 +306,69 @@ def test_display_tables_read_as_words():
 def test_story_words_a_comparison(tiny):
     touches, customers = tiny
     res = ch.compare_channels(touches, customers, period=None)
-    text = ch.story.summary_text(res)
-    assert text.startswith("- ") and text.count("\n\n- ") == len(res.summary()) - 1
+    found = res.summary()
+    assert 1 <= len(found) <= 5 and all(isinstance(t, str) and t for t in found)
     om = ch.story.omnibus_sentence(res)
     assert om.startswith(f"Chi-square test of homogeneity across {len(res.groups)} groups")
     assert om.endswith(f"Correction: {ch.CORRECTION_NAMES['holm']}.")
     res.notes.append("<b>web</b> left out")
     caveats = ch.story.caveats(res).split("\n")
-    assert "&lt;b&gt;" in caveats[-5] and caveats[-4:] == [f"- {c}" for c in ch.story.CAVEATS]
+    assert "&lt;b&gt;" in caveats[-6] and "no opens recorded" in caveats[-5]  # sms clicks without opens
+    assert caveats[-4:] == [f"- {c}" for c in ch.story.CAVEATS]
     assert ch.story.cost_skip_reason(None, res).startswith("no costs given")
     assert ch.story.cost_skip_reason({"email": 5.0}, res) == "no compared group has a cost"
     assert ch.story.no_units_reason("customer_campaign") == "no customer-campaign units to count"
     assert ch.story.acquisition_reason("no column", "acquisition_channel") == (
         "the customers table has no acquisition_channel column")
-    hint = ch.story.lift_skip_text(res, {"test_group": "control"})
-    assert "compare_by='test_group', control='control'" in hint
-    assert ch.story.lift_skip_text(res, {}) == "this run compares channels, and no channel is a no-message control group"
-    assert "<code>a&amp;b</code>" in ch.story.outputs_sentence("a&b")
+    # the reason is plain words; how to measure the lift on a control group is a separate hint
+    assert ch.story.lift_skip_text(res, {"test_group": "control"}) == (
+        "none of the compared channel groups is a control group that got no message")
+    hint = html.unescape(ch.story.control_hint({"test_group": "control"}))
+    assert "column test_group, group control" in hint and "=" not in hint and "compare_by" not in hint
+    assert ch.story.control_hint({}) == ""
+    assert ch.story.outputs_sentence("a&b", ["results.json", "groups.csv"]) == (
+        "Written in the folder <code>a&amp;b</code> next to this report: groups.csv, results.json.")
+
+
+def _two_channel_touches(k_a: int, k_b: int, *, n: int = 400, sends_a: int = 1) -> pd.DataFrame:
+    """Channels a and b, ``n`` customers each; a sends ``sends_a`` campaigns per customer; k_* customers convert."""
+    rows = []
+    for name, k, sends in (("a", k_a, sends_a), ("b", k_b, 1)):
+        for i in range(n):
+            cid = f"{name}{i}"
+            for j in range(sends):
+                rows.append((f"2024-01-{j + 1:02d}", name, "sent", cid, f"{name}-K{j}", None))
+            if i < k:
+                rows.append((f"2024-01-{sends:02d}", name, "conversion", cid, f"{name}-K{sends - 1}", 20.0))
+    t = pd.DataFrame(rows, columns=["timestamp", "channel", "event", "customer_id", "campaign_id", "value"])
+    t["timestamp"] = pd.to_datetime(t["timestamp"])
+    return t
+
+
+def test_findings_say_which_channel_to_use_and_whether_it_is_chance():
+    # a clear winner: "use a", more than chance
+    res = ch.compare_channels(_two_channel_touches(80, 20), period=None)
+    found = ch.story.findings(res)
+    assert found[0].startswith("Use **a** for conversions: **20.0%**") and "more than chance above b (5.0%)" in found[0]
+    # a gap within chance says so, and names no winner
+    res = ch.compare_channels(_two_channel_touches(22, 20), period=None)
+    found = ch.story.findings(res)
+    assert "not by more than chance over b" in found[0] and "no group is a clear winner" in found[0]
+    # a writes 5 times to each customer: it leads per customer, b per message; the frequency is named
+    t = _two_channel_touches(60, 40, sends_a=5)
+    per_customer = ch.compare_channels(t, period="M")
+    per_message, _ = ch.compare_other_unit(t, None, per_customer)
+    found = ch.story.findings(per_customer, per_message)
+    assert found[0].startswith("Use **b** for conversions: **10.0%** of its messages led to a conversion")
+    assert found[1].startswith("**a** converts the most customers from 2024-01 to 2024-01: **15.0%**")
+    assert "about **5.0** times against 1.0 for b" in found[1]
+    cards = ch.story.summary_cards(per_customer, other=per_message)
+    assert [c["value"] for c in cards[1:3]] == ["b: 10.0%", "a: 15.0%"]
+    assert ch.story.rates_title(per_customer, per_message) == "a converts the most customers, b the most per message"
+    # no messages at all: one finding saying so, and the report is not applicable
+    assert ch.story.findings(None) == [f"Channels cannot be compared on this data: {ch.story.NO_TOUCHES_PLAIN}."]
+    assert ch.story.not_applicable(None, None).startswith(ch.story.NO_TOUCHES_PLAIN)
+    assert ch.story.not_applicable(res, None) is None
 
 
 def test_acquisition_value_by_hand():
@@ -468,3 +515,72 @@ def test_notebook_experiment_on_small_demo(tmp_path, small_demo_config, small_de
     assert res["groups"]["control"]["units"] == int(direct.groups.set_index("group").loc["control", "units"])
     assert res["groups"]["sms"]["spend"] == 1000.0
     assert len(res["pairwise"]) == 6  # the control is in the family
+
+
+def _numbers_results_allow(res: dict) -> set[str]:
+    """Every way a report writes a number of results.json: rates, money, counts, points; messages per
+    customer (per-message units over per-customer units) and ratios of acquisition values."""
+    values: list[float] = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, int | float) and not isinstance(x, bool):
+            values.append(float(x))
+
+    walk({k: v for k, v in res.items() if k not in ("meta", "findings")})
+    other = res.get("other_unit", {}).get("groups", {})
+    for g, entry in other.items():
+        if g in res["groups"] and res["groups"][g]["units"]:
+            values.append(entry["units"] / res["groups"][g]["units"])
+    acq = [a["revenue_per_customer_year"] for a in res.get("acquisition", {}).values()]
+    ratios = {f"{x / y:.1f}×" for x in acq for y in acq if y > 0}
+    out = set(ratios)
+    for v in values:
+        out |= {f"{v * 100:.1f}%", f"{v * 100:.2f}%", f"{v:,.2f}", f"{v:,.0f}", f"{v:.1f}", f"{v * 100:+.1f}"}
+    return out
+
+
+@pytest.mark.slow
+def test_report_opens_with_findings_in_plain_words(tmp_path, small_demo_config):
+    import re
+
+    from engage_kit.cli import main
+    from tests.helpers import plain_words_problems, visible_text
+
+    out = tmp_path / "out"
+    assert main(["report", str(small_demo_config), "--out", str(out), "--only", "channel_comparison"]) == 0
+    page = (out / "channel_comparison.html").read_text(encoding="utf-8")
+    body, appendix = visible_text(page)
+    assert plain_words_problems(body) == []
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", page, flags=re.S)
+    assert re.sub(r"<[^>]+>|¶", "", headings[0]).strip() == "What we found"
+    for word in ("Holm", "Newcombe", "Cramér", "Beta(1, 1)", "chi-square", "p-value", "compare_by", "Outputs"):
+        assert word not in body, word
+    assert "Holm" in appendix and "Beta(1, 1)" in appendix and "results.json" in appendix
+    res = json.loads((out / "channel_comparison" / "results.json").read_text())
+    found = res["findings"]
+    assert 3 <= len(found) <= 5
+    # every number a finding quotes is a figure of results.json (dates: within the data's window)
+    allowed = _numbers_results_allow(res)
+    start, end = res["meta"]["data_start"][:7], res["meta"]["data_end"][:7]
+    for text in found:
+        for date in re.findall(r"\b\d{4}-\d{2}\b", text):
+            assert start <= date <= end, (date, text)
+        rest = re.sub(r"\b\d{4}-\d{2}\b", " ", text)
+        for number in re.findall(r"[+−-]?\d[\d,]*(?:\.\d+)?[%×]?", rest):
+            assert number.replace("−", "-") in allowed, (number, text)
+    # the first finding names the best group per message, with its rate and interval from results.json
+    per_message = res["other_unit"]["groups"]
+    best = max(per_message, key=lambda g: per_message[g]["rate"]["value"])
+    rate = per_message[best]["rate"]
+    assert found[0].startswith(f"Use {best} for conversions: {rate['value']:.1%}")
+    assert f"between {rate['low']:.1%} and {rate['high']:.1%}" in found[0]
+    assert res["findings"][0] in html.unescape(re.sub(r"<[^>]+>", "", page))
+    # the written files are the ones listed, and nothing else is claimed
+    written = sorted(p.name for p in (out / "channel_comparison").iterdir())
+    assert f"next to this report: {', '.join(written)}." in appendix

@@ -18,7 +18,8 @@ from . import story, tables
 from .acquisition import acquisition_or_reason
 from .comparison import ChannelComparison, compare_channels, compare_other_unit, cost_table
 from .costs import check_costs, parse_costs
-from .lift import lift_skip_reason
+from .counts import unit_text
+from .lift import find_control_groups, lift_skip_reason
 
 
 @dataclass
@@ -51,18 +52,36 @@ class ChannelAnalysis:
     acquisition_reason: str | None
     cost: pd.DataFrame | None
 
+    @property
+    def primary(self) -> ChannelComparison | None:
+        """The comparison the report leads with: per message when there is a view per message, else the run's."""
+        r, o = self.result, self.other
+        return o if r is not None and r.unit == "customer" and o is not None else r
+
+    @property
+    def secondary(self) -> ChannelComparison | None:
+        """The other view of :attr:`primary` (None when there is only one)."""
+        return self.result if self.primary is not self.result else self.other
+
     def unknown_costs(self) -> list[str]:
         """The cost keys that match neither a compared group nor an acquisition channel (see :func:`check_costs`).
 
         Raises a ParameterError when no key matches.
         """
-        return check_costs(self.costs, self.result.groups.group if self.result is not None else [], self.acquisition.group)
+        acquired = self.acquisition.group if self.acquisition is not None else []
+        return check_costs(self.costs, self.result.groups.group if self.result is not None else [], acquired)
 
     def lift_skip_reason(self) -> str | None:
         """Why the incremental-lift section cannot be shown, or None."""
         if self.result is None:
             return story.NO_TOUCHES_SHORT
         return lift_skip_reason(self.result, self.customers)
+
+    def control_hint(self) -> str:
+        """How to measure the causal lift when the customers table marks a control group ("" otherwise)."""
+        if self.result is None or self.result.lift is not None or self.customers is None:
+            return ""
+        return story.control_hint(find_control_groups(self.customers))
 
     def unit_views_skip_reason(self) -> str | None:
         """Why the per-customer and per-message views cannot be shown side by side, or None."""
@@ -79,6 +98,71 @@ class ChannelAnalysis:
         r = self.result
         return story.NO_PERIODS if r is None or r.trends is None or r.trends.empty else None
 
+    # what the report shows, and why not
+
+    def title(self, section: str) -> str:
+        """The heading of a section of the report's body (a key of ``story.TITLES``)."""
+        word = story.PERIOD_WORDS.get(self.period or "", "period")
+        if section == "rates" and self.other is None:
+            return f"{tables.words(self.outcome).capitalize()} rates"
+        if section == "funnel":
+            return f"Funnel per {tables.words(self.compare_by)}"
+        if section == "trends":
+            return f"Rates by {word}"
+        return story.TITLES[section]
+
+    def intro(self, section: str) -> str:
+        """The plain-words introduction of a section of the report's body."""
+        return story.INTRO["rates_one" if section == "rates" and self.other is None else section]
+
+    def reason(self, section: str) -> str | None:
+        """Why a section of the report's body (a key of ``story.TITLES``) is not shown, in plain words, or None."""
+        r = self.result
+        if section == "acquisition":
+            return None if self.acquisition is not None else story.ACQUISITION_PLAIN
+        if r is None:
+            return story.NO_TOUCHES_PLAIN
+        if section == "differences":
+            return story.pairwise_skip_reason(r)
+        if section == "lift":
+            return story.lift_skip_text(r, {})
+        if section == "cost":
+            return story.cost_plain_reason(self.costs) if self.cost_skip_reason() else None
+        if section == "trends":
+            word = story.PERIOD_WORDS.get(self.period or "", "period")
+            return f"no {word} has units to count" if self.trends_skip_reason() else None
+        return None
+
+    def not_covered(self) -> dict[str, str | None]:
+        """The parts of the report the data does not allow, by title, with why (for ``nb.not_covered``)."""
+        if self.result is None:
+            return {"Channel comparison": story.NO_TOUCHES_PLAIN,
+                    story.TITLES["acquisition"]: self.reason("acquisition")}
+        return {self.title(k): self.reason(k) for k in story.TITLES}
+
+    def left_out(self) -> dict[str, str]:
+        """The technical reason of every part left out (for "Method and diagnostics"), by name."""
+        out = {
+            "Channel comparison": story.NO_TOUCHES if self.result is None else None,
+            "Pairwise tests": story.pairwise_skip_reason(self.result) if self.result is not None else None,
+            "Incremental lift": self.lift_skip_reason() if self.result is not None else None,
+            "Per customer or per message": self.unit_views_skip_reason() if self.result is not None else None,
+            "Value by acquisition channel": self.acquisition_reason,
+            "Cost and return": self.cost_skip_reason(),
+            "Trends": self.trends_skip_reason() if self.result is not None else None,
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def findings(self) -> list[str]:
+        """What we found (:func:`story.findings`): which group to use for what, and whether it is more than chance."""
+        return story.findings(self.result, self.other, self.acquisition, currency=self.currency)
+
+    def cards(self) -> list[dict[str, Any]]:
+        """The key figures (:func:`story.summary_cards`); none without a comparison."""
+        if self.result is None:
+            return []
+        return story.summary_cards(self.result, currency=self.currency, other=self.other)
+
     # the report's tables: keyword arguments of ``nb.table``
 
     def funnel_table(self) -> dict[str, Any]:
@@ -87,30 +171,33 @@ class ChannelAnalysis:
         return dict(df=r.funnel_display(self.currency), percent=[f"{r.outcome} rate"],
                     integer=["units", "exposed", "opened", "clicked", "converted"], caption=story.funnel_caption(r))
 
-    def pairwise_table(self) -> dict[str, Any]:
-        """Every pair's test, smallest p-value first."""
-        r = self.result
+    def pairwise_table(self, *, other: bool = False) -> dict[str, Any]:
+        """Every pair's test, smallest p-value first (``other``: of the comparison per the other unit)."""
+        r = self.other if other else self.result
         return dict(df=r.pairwise_display(), percent=["rate a", "rate b", "relative lift"],
                     caption=story.pairwise_caption(r))
 
     def posterior_table(self) -> dict[str, Any]:
         """Each group's posterior rate and chance of being best."""
-        post = tables.posterior_frame(self.result)
+        post = tables.posterior_frame(self.primary)
         return dict(df=post, percent=[c for c in post.columns if c not in ("group", "units", "conversions")],
-                    integer=["units", "conversions"], caption=story.POSTERIOR_CAPTION)
+                    integer=["units", "conversions"],
+                    caption=story.POSTERIOR_CAPTION.format(unit=unit_text(self.primary.unit)))
 
     def lift_table(self) -> dict[str, Any]:
         """The lift of each group over the control."""
         return dict(df=tables.lift_frame(self.result),
-                    percent=["rate", "control_rate", "lift", "lift_low", "lift_high", "relative_lift", "relative_low",
-                             "relative_high"],
-                    integer=["units"], decimals=1, caption=story.lift_caption(self.result))
+                    percent=["rate", "control rate", "relative lift", "95% low ", "95% high "],
+                    integer=["units", "extra outcomes"], decimals=1, caption=story.lift_caption(self.result))
 
     def unit_views_table(self) -> dict[str, Any]:
         """The groups per customer and per customer-campaign pair side by side."""
         both = tables.unit_views(self.result, self.other)
+        if {"customers", "messages"} <= set(both.columns):
+            both["messages per customer"] = both["messages"] / both["customers"]
         return dict(df=both, percent=[c for c in both.columns if c.startswith("rate")],
-                    integer=[c for c in both.columns[1:] if not c.startswith("rate")], caption=story.UNIT_VIEWS_CAPTION)
+                    integer=[c for c in both.columns[1:] if not c.startswith(("rate", "messages per"))], decimals=1,
+                    caption=story.UNIT_VIEWS_CAPTION)
 
     def acquisition_table(self) -> dict[str, Any]:
         """Retention and historic value by acquisition channel."""
@@ -126,15 +213,28 @@ class ChannelAnalysis:
     # outputs
 
     def results(self) -> dict[str, Any]:
-        """The results.json payload: the comparison (:meth:`ChannelComparison.to_results`) and acquisition."""
+        """The results.json payload: the comparison (:meth:`ChannelComparison.to_results`), the same groups per
+        the other unit (``other_unit``: unit, groups, pairwise, significant_pairs), acquisition, and
+        ``not_applicable`` with its reason when the data allows none of the report."""
         r = self.result
         out = r.to_results() if r is not None else {"compare_by": self.compare_by, "outcome": self.outcome, "groups": {}}
+        if self.other is not None:
+            o = self.other.to_results()
+            out["other_unit"] = {k: o[k] for k in ("unit", "groups", "pairwise", "significant_pairs")}
         if self.acquisition is not None:
             out["acquisition"] = {str(a.group): {"customers": int(a.customers), "active_rate": a.active_rate,
                                                  "revenue_per_customer": a.revenue_per_customer,
                                                  "revenue_per_customer_year": a.revenue_per_customer_year}
                                   for a in self.acquisition.itertuples()}
+        na = story.not_applicable(r, self.acquisition)
+        if na:
+            out["not_applicable"] = na
         return out
+
+    def files(self, ctx: Any) -> list[str]:
+        """The files written in the report's output folder (results.json and the CSV exports)."""
+        folder = ctx.output_dir
+        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
     def export(self, ctx: Any) -> None:
         """Write the CSV exports (groups, pairwise, trends, acquisition) with ``ctx.export``."""

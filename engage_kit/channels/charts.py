@@ -15,30 +15,48 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..plots import ACCENT, color_for, money_axis, percent_axis
+from ..plots import ACCENT, color_for, date_axis, money_axis, percent_axis
 from ..stats import error_bars
 from ..text import chart_label
 from . import story
 from .picks import not_tracked
+from .tables import unit_noun, words
 
 if TYPE_CHECKING:
     from .comparison import ChannelComparison
 
 
-def plot_rates(result: ChannelComparison, ax: Any = None) -> Any:
-    """Each group's outcome rate with its 95% Wilson interval (dots and bars)."""
-    g = result.groups.iloc[::-1]
+def plot_rates(result: ChannelComparison, ax: Any = None, *, order: list[Any] | None = None) -> Any:
+    """Each group's outcome rate with its 95% interval (dots and bars), the rate written beside each dot.
+
+    ``order``: the groups from top to bottom (by default the comparison's, best rate first).
+    """
+    g = result.groups
+    if order is not None:
+        g = g.set_index("group").reindex([x for x in order if x in set(g["group"])]).reset_index()
+    g = g.iloc[::-1]
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(g) + 1)))
     y = np.arange(len(g))
-    labels = [str(x) for x in g["group"]]
     for i, r in enumerate(g.itertuples()):
         ax.errorbar(r.rate, i, xerr=error_bars(r.rate, r.rate_low, r.rate_high), fmt="o",
                     color=color_for(r.group), capsize=4, ms=7)
-    ax.set_yticks(y, [chart_label(x) for x in labels])
-    percent_axis(ax, "x", decimals=1)
-    ax.set_xlabel(f"{result.outcome} rate per {result.unit.replace('_', '-')} (95% Wilson interval)")
+        ax.annotate(f"{r.rate:.1%}", (r.rate_high, i), xytext=(6, 0), textcoords="offset points", va="center",
+                    fontsize=10)
+    ax.set_yticks(y, [chart_label(words(x)) for x in g["group"]])
+    ax.set_ylim(-0.6, len(g) - 0.4)
+    ax.set_xlim(0, float(g["rate_high"].max()) * 1.25 if len(g) and g["rate_high"].max() > 0 else 1)
+    percent_axis(ax, "x", decimals=1 if len(g) and g["rate_high"].max() < 0.05 else 0)
+    ax.set_xlabel(f"{words(result.outcome)} rate per {unit_noun(result.unit)} (95% interval)")
     return ax
+
+
+def _points_axis(ax: Any) -> None:
+    """Differences of rates on the x axis in percentage points, "+0.5", with the decimals the tick step needs."""
+    ticks = [t for t in ax.get_xticks() if np.isfinite(t)]
+    step = min((abs(b - a) for a, b in zip(ticks, ticks[1:], strict=False)), default=0.01) * 100
+    digits = 0 if step >= 1 else (1 if step >= 0.1 else 2)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v * 100:+.{digits}f}" if abs(v) > 1e-12 else "0"))
 
 
 def plot_pairwise(result: ChannelComparison, ax: Any = None, max_pairs: int = 30) -> Any:
@@ -51,9 +69,10 @@ def plot_pairwise(result: ChannelComparison, ax: Any = None, max_pairs: int = 30
         ax.errorbar(r.difference, i, xerr=error_bars(r.difference, r.diff_low, r.diff_high),
                     fmt="o", color=colour, capsize=3)
     ax.axvline(0, color="#444", lw=1)
-    ax.set_yticks(np.arange(len(pw)), [f"{chart_label(a)} − {chart_label(b)}" for a, b in zip(pw["a"], pw["b"], strict=True)])
-    percent_axis(ax, "x", decimals=1)
-    ax.set_xlabel("difference in rate (points; 95% Newcombe interval); blue = significant after correction")
+    ax.set_yticks(np.arange(len(pw)), [f"{chart_label(words(a))} − {chart_label(words(b))}"
+                                       for a, b in zip(pw["a"], pw["b"], strict=True)])
+    _points_axis(ax)
+    ax.set_xlabel("difference in rate, percentage points (95% interval); blue: more than chance")
     return ax
 
 
@@ -69,16 +88,16 @@ def plot_funnel(result: ChannelComparison, ax: Any = None) -> Any:
     untracked = set(g.loc[not_tracked(g), "group"])
     for i, r in enumerate(g.itertuples()):
         vals = [getattr(r, s) for s in stages]
-        bars = ax.bar(x + i * width, vals, width, label=chart_label(r.group), color=color_for(r.group))
+        bars = ax.bar(x + i * width, vals, width, label=chart_label(words(r.group)), color=color_for(r.group))
         for j, (b, v) in enumerate(zip(bars, vals, strict=True)):
             text = "not\ntracked" if names[j] == "opened" and r.group in untracked else f"{v:.0%}" if v >= 0.1 else f"{v:.1%}"
-            ax.annotate(text, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8,
+            ax.annotate(text, (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=9,
                         xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x + width * (len(g) - 1) / 2, names)
     ax.set_ylim(0, 1.12)
     percent_axis(ax, "y")
-    ax.set_ylabel(f"share of {result.unit.replace('_', '-')}s")
-    ax.legend(title=result.compare_by, fontsize=9, loc="upper right", framealpha=0.95)
+    ax.set_ylabel(f"share of {unit_noun(result.unit)}s")
+    ax.legend(title=words(result.compare_by), fontsize=10, loc="upper right", framealpha=0.95)
     return ax
 
 
@@ -88,11 +107,12 @@ def plot_trends(trends: pd.DataFrame, ax: Any = None, *, outcome: str = "convers
         _, ax = plt.subplots()
     for grp, sub in trends.groupby("group", sort=False):
         colour = color_for(grp)
-        ax.plot(sub["period"], sub["rate"], marker="o", ms=3, color=colour, label=chart_label(grp))
+        ax.plot(sub["period"], sub["rate"], marker="o", ms=4, color=colour, label=chart_label(words(grp)))
         ax.fill_between(sub["period"], sub["rate_low"], sub["rate_high"], color=colour, alpha=0.15)
-    percent_axis(ax, "y", decimals=1)
-    ax.set_ylabel(f"{outcome} rate")
-    ax.legend(fontsize=9)
+    percent_axis(ax, "y", decimals=1 if len(trends) and trends["rate_high"].max() < 0.05 else 0)
+    date_axis(ax, "x")
+    ax.set_ylabel(f"{words(outcome)} rate")
+    ax.legend(fontsize=10)
     return ax
 
 
@@ -105,9 +125,9 @@ def plot_lift(result: ChannelComparison, ax: Any = None) -> Any:
         ax.errorbar(r.lift, i, xerr=error_bars(r.lift, r.lift_low, r.lift_high), fmt="o", capsize=4,
                     color=color_for(r.group), ms=7)
     ax.axvline(0, color="#444", lw=1)
-    ax.set_yticks(np.arange(len(lift)), [chart_label(x) for x in lift["group"]])
-    percent_axis(ax, "x", decimals=1)
-    ax.set_xlabel(f"lift over {chart_label(result.control)} (points, 95% Newcombe interval)")
+    ax.set_yticks(np.arange(len(lift)), [chart_label(words(x)) for x in lift["group"]])
+    _points_axis(ax)
+    ax.set_xlabel(f"lift over {chart_label(words(result.control))}, percentage points (95% interval)")
     return ax
 
 
@@ -116,7 +136,8 @@ def plot_acquisition(value: pd.DataFrame, ax: Any = None, *, currency: str = "")
     a = value.sort_values("revenue_per_customer_year")
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(2.5, 0.5 * len(a) + 1.2)))
-    ax.barh([chart_label(x) for x in a["group"]], a["revenue_per_customer_year"], color=[color_for(x) for x in a["group"]])
+    ax.barh([chart_label(words(x)) for x in a["group"]], a["revenue_per_customer_year"],
+            color=[color_for(x) for x in a["group"]])
     money_axis(ax, currency, axis="x")
     ax.set_xlabel(f"net revenue per customer-year ({currency})")
     return ax
@@ -137,9 +158,26 @@ def _figure(draw: Callable[..., Any], title: str, rows: float | None = None) -> 
     return fig
 
 
-def rates(result: ChannelComparison) -> plt.Figure:
-    """The rates chart of the report (:func:`plot_rates`), titled with the leader."""
-    return _figure(partial(plot_rates, result), story.rates_title(result), 0.5 * len(result.groups))
+def rates(result: ChannelComparison, other: ChannelComparison | None = None) -> plt.Figure:
+    """The rates chart of the report (:func:`plot_rates`), titled with the leader.
+
+    With ``other`` (the same groups per the other unit), two panels side by side, per customer
+    and per message, the groups in the same order in both.
+    """
+    if other is None or other.groups.empty:
+        return _figure(partial(plot_rates, result), story.rates_title(result), 0.5 * len(result.groups))
+    per_customer, per_message = (result, other) if result.unit == "customer" else (other, result)
+    order = list(per_customer.groups["group"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, max(2.8, 0.55 * len(order) + 1.6)), sharey=False)
+    for ax, c, name in ((axes[0], per_customer, "per customer reached, whole window"),
+                        (axes[1], per_message, "per message")):
+        plot_rates(c, ax=ax, order=order)
+        ax.set_title(name, fontsize=11, fontweight="normal")
+    if set(per_message.groups["group"]) == set(order):
+        axes[1].set_yticklabels([])
+    fig.suptitle(story.rates_title(result, other), x=0.02, ha="left", fontsize=13, fontweight="bold")
+    fig.tight_layout()
+    return fig
 
 
 def funnel(result: ChannelComparison) -> plt.Figure:

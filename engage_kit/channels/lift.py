@@ -79,8 +79,8 @@ def find_control_groups(customers: Any, *, names: Sequence[str] = ("control", "h
 def lift_skip_reason(result: ChannelComparison, customers: Any = None) -> str | None:
     """Why the incremental-lift section cannot be shown (no control group, or nothing beside it), or None.
 
-    Without a control group, the customers table (when given) is searched for one
-    (:func:`find_control_groups`) so that the reason can say how to rerun.
+    ``customers`` is accepted for the callers that pass it; how to measure the lift on a
+    control group of the customers table is :func:`find_control_groups` with
+    :func:`story.control_hint`.
     """
-    hint = find_control_groups(customers) if result.lift is None and customers is not None else {}
-    return story.lift_skip_text(result, hint)
+    return story.lift_skip_text(result, {})

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .counts import unit_text
 from .picks import not_tracked
 
 if TYPE_CHECKING:
@@ -21,7 +20,17 @@ if TYPE_CHECKING:
 POSTERIOR_HEADERS = {"posterior_mean": "posterior rate", "cred_low": "95% low", "cred_high": "95% high",
                      "p_best": "chance of being best", "p_beats_control": "chance of beating control"}
 LIFT_COLUMNS = ["group", "units", "rate", "control_rate", "lift", "lift_low", "lift_high", "relative_lift", "relative_low",
-                "relative_high", "incremental", "p_adjusted", "significant"]
+                "relative_high", "incremental", "significant"]
+
+
+def words(value: object) -> str:
+    """A group, column or outcome name from the data as words: ``paid_search`` reads "paid search"."""
+    return str(value).replace("_", " ")
+
+
+def unit_noun(unit: str) -> str:
+    """What a unit is called in the report: a customer, or a message (one campaign to one customer)."""
+    return "message" if unit == "customer_campaign" else "customer"
 
 
 def interval_text(low: Iterable[float], high: Iterable[float], spec: str) -> list[str]:
@@ -36,7 +45,7 @@ def funnel_frame(result: ChannelComparison, currency: str = "") -> pd.DataFrame:
     cur = f" ({currency})" if currency else ""
     opened = g["opened"].astype("float64").where(~not_tracked(g))
     return pd.DataFrame({
-        "group": g["group"].to_numpy(),
+        words(result.compare_by): [words(x) for x in g["group"]],
         "units": g["units"].to_numpy(),
         "exposed": g["exposed"].to_numpy(),
         "opened": opened.to_numpy(),
@@ -77,7 +86,7 @@ def acquisition_display(value: pd.DataFrame, currency: str = "") -> pd.DataFrame
     money in whole units with the currency in the header."""
     cur = f" ({currency})" if currency else ""
     out = pd.DataFrame({
-        "acquisition channel": value["group"].to_numpy(),
+        "acquisition channel": [words(x) for x in value["group"]],
         "customers": value["customers"].to_numpy(),
         "repeat rate": value["repeat_rate"].to_numpy(),
         "95% interval": interval_text(value["repeat_low"], value["repeat_high"], ".1%"),
@@ -99,10 +108,11 @@ def unit_views(result: ChannelComparison, other: ChannelComparison | None) -> pd
     """The groups counted per ``result.unit`` and per ``other.unit`` side by side (headers in words)."""
     if other is None:
         return pd.DataFrame(columns=["group"])
-    a, b = unit_text(result.unit), unit_text(other.unit)
+    a, b = unit_noun(result.unit), unit_noun(other.unit)
     both = result.groups[["group", "units", "rate"]].merge(
         other.groups[["group", "units", "rate"]], on="group", suffixes=("_a", "_b"))
     both.columns = ["group", f"{a}s", f"rate per {a}", f"{b}s", f"rate per {b}"]
+    both["group"] = [words(x) for x in both["group"]]
     return both
 
 
@@ -114,6 +124,20 @@ def posterior_frame(result: ChannelComparison) -> pd.DataFrame:
     return g[cols].rename(columns=POSTERIOR_HEADERS)
 
 
+LIFT_HEADERS = {"group": "group", "units": "units", "rate": "rate", "control_rate": "control rate",
+                "lift": "lift (points)", "lift_low": "95% low", "lift_high": "95% high",
+                "relative_lift": "relative lift", "relative_low": "95% low ", "relative_high": "95% high ",
+                "incremental": "extra outcomes", "significant": "more than chance"}
+
+
 def lift_frame(result: ChannelComparison) -> pd.DataFrame:
-    """The lift of each group over the control: rates, lift, relative lift, incremental outcomes, test."""
-    return result.lift[LIFT_COLUMNS]
+    """The lift of each group over the control: rates, lift (in points), relative lift, incremental
+    outcomes and whether it is more than chance, headers in words."""
+    cols = [c for c in LIFT_COLUMNS if c in result.lift.columns]
+    out = result.lift[cols].copy()
+    for c in ("lift", "lift_low", "lift_high"):
+        out[c] = out[c] * 100
+    if "significant" in out.columns:
+        out["significant"] = np.where(out["significant"].astype(bool), "yes", "no")
+    out["group"] = [words(x) for x in out["group"]]
+    return out.rename(columns=LIFT_HEADERS)
