@@ -800,7 +800,12 @@ def test_index_figures_say_n_a_with_the_reason_once_and_name_their_window():
     # a churn study that could not run: the reason once, then plain n/a
     gone = {"test": {"customers": {"value": None, "reason": "too short"}, "churn_rate": {"value": None, "reason": "too short"}},
             "best_model": {"value": None, "reason": "too short"}}
-    assert [v for _, v in headline_figures("churn_prediction", gone)] == ["n/a (too short)", "n/a", "n/a"]
+    assert [v for _, v in headline_figures("churn_prediction", gone)] == ["n/a (too short)"]
+    ran = {"at_risk": {"reachable": 1029}, "gone": {"customers": 4696},
+           "test": {"churn_rate": {"value": 0.6, "low": 0.59, "high": 0.61, "n": 100}}, "inactivity_days": 180}
+    assert headline_figures("churn_prediction", ran) == [
+        ("At risk and still reachable", "1,029"), ("Already gone", "4,696"),
+        ("Customers who stopped buying (no purchase in 180 days)", "60.0%")]
 
 
 # --- the report's sections and sentences ---------------------------------------------------

@@ -33,8 +33,8 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("Repeat purchases in the test period (forecast)", "holdout.predicted_repeat_transactions", "num0"),
     ],
     "churn_prediction": [
-        ("Model", "best_model", "words"),
-        ("Customers in the test", "test.customers", "int"),
+        ("At risk and still reachable", "at_risk.reachable", "int"),
+        ("Already gone", "gone.customers", "int"),
         ("Customers who stopped buying", "test.churn_rate", "pct"),
     ],
     "channel_comparison": [
@@ -115,11 +115,6 @@ def headline_figures(name: str, results: dict[str, Any], currency: str = "") -> 
         if window.get(key):
             label = f"{label} ({window[key]})"
         out.append((label, text))
-    if name == "churn_prediction":
-        best = results.get("best_model")
-        auc = _fmt(_get(results, f"models.{best}.roc_auc"), "num3", currency) if best else None
-        if auc is not None:
-            out.insert(1, ("How well it ranks who leaves (0.5 = chance, 1 = perfect)", auc))
     if name == "channel_comparison":
         pairs = results.get("pairwise") or []
         if pairs:
