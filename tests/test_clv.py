@@ -7,6 +7,7 @@ calibration to 1997-09-30, holdout to 1998-06-30, weeks.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 
 from engage_kit import clv
 from engage_kit.errors import DataError, ModelError, ParameterError
+from tests.helpers import plain_words_problems, visible_text
 
 CAL, OBS = "1997-09-30", "1998-06-30"
 
@@ -663,33 +665,80 @@ def _story_analysis(**extra):
 
     base = dict(
         horizon=52.0, unit_name="weeks", annual_discount_rate=0.1, margin=1.0, holdout_length=26.0,
-        calibration_end=pd.Timestamp("2024-06-30"), notes=[],
+        first_day=pd.Timestamp("2023-01-01"), calibration_end=pd.Timestamp("2024-06-30"),
+        observation_end=pd.Timestamp("2024-12-31"), notes=[],
         holdout={"error": 0.034, "predicted_repeat_transactions": 1034.4, "actual_repeat_transactions": 1000,
                  "mae_per_customer": 0.456},
         lift={"lift": 3.21, "captured": 0.321},
         segments=pd.DataFrame({"segment": ["champions", "lost"], "share": [0.2, 0.8], "share_of_clv": [0.6, 0.4]}),
+        bgnbd_full=SimpleNamespace(name="BG/NBD", boundary_={}),
     )
     return SimpleNamespace(**(base | extra))
 
 
+STORY_RESULTS = {
+    "clv.customers": 1234, "clv.expected_purchases": 5678.4, "clv.total": 91011.2, "clv.mean": 73.75,
+    "clv.top_share_of_clv": 0.456, "clv.range_low": 88011.2, "clv.range_high": 94011.2,
+    "holdout.error": 0.034, "holdout.predicted_repeat_transactions": 1034.4, "holdout.actual_repeat_transactions": 1000,
+    "holdout.top_decile_captured": 0.321,
+    "segments": {"champions": {"customers": 200, "share": 0.162, "total_clv": 50000.0},
+                 "active": {"customers": 300, "share": 0.243, "total_clv": 20000.0},
+                 "at_risk": {"customers": 100, "share": 0.081, "total_clv": 5000.0},
+                 "lost": {"customers": 100, "share": 0.081, "total_clv": 1000.0},
+                 "one_time": {"customers": 534, "share": 0.433, "total_clv": 15011.2}},
+}
+
+
 def test_the_report_sentences_carry_the_analysis_numbers():
-    results = {"clv.customers": 1234, "clv.expected_purchases": 5678.4, "clv.total": 91011.2, "clv.mean": 73.75}
     a = _story_analysis(notes=["Few customers *bought* twice."])
-    text = clv.story.executive_summary(a, results, "EUR")
-    assert text.startswith("Over the next 52 weeks the 1,234 customers are expected to make 5,678 purchases worth 91,011 EUR "
-                           "(discounted at 10% a year, margin 100%). Validated on the 26 weeks after 2024-06-30")
-    assert "predicted 1,034 repeat purchases against 1,000 (+3.4%); per customer it is off by 0.46" in text
-    assert "Champions, 20% of customers, hold 60% of the predicted value." in text
+    items = clv.story.findings(a, STORY_RESULTS, "EUR")
+    assert len(items) == 5
+    assert items[0].startswith("Over the next 52 weeks the 1,234 customers are expected to bring **91,011 EUR** of revenue")
+    assert "between 88,000 and 94,000 EUR" in items[0] and items[0].endswith("on this figure.")
+    far_off = clv.story.value_finding(a, STORY_RESULTS | {"holdout.value_error": -0.173}, "EUR")
+    assert far_off.endswith("Plan on the range rather than the single figure: in the test period the revenue "
+                            "forecast ran 17% low.")
+    assert "(123 customers) hold **46%**" in items[1]
+    assert items[2].startswith("Of the 700 customers who bought more than once, **500 (71%)** are likely still buying")
+    assert "forecast **1,034** repeat purchases against 1,000 that happened (3.4% too high)" in items[3]
+    assert "made 32% of the revenue" in items[3]
+    assert items[4].startswith("**534** customers (43%) have bought only once; together they hold 16% of the expected value")
+    text = clv.story.key_figures_text(a, STORY_RESULTS, "EUR")
     paragraphs = text.split("\n\n")
     assert len(paragraphs) == 2 and paragraphs[1].startswith("> **Note:** Few customers ") and "*bought*" not in paragraphs[1]
-    assert clv.story.executive_summary(_story_analysis(), results, "EUR").count("\n\n") == 0
-    cards = clv.story.kpi_cards(a, results, "EUR")
-    assert [c["value"] for c in cards] == ["91,011 EUR", "5,678", "+3.4%", "3.2x"]
-    assert cards[2]["good"] is True and cards[0]["label"] == "Predicted value, next 52 weeks"
+    assert clv.story.key_figures_text(_story_analysis(), STORY_RESULTS, "EUR").count("\n\n") == 0
+    cards = clv.story.kpi_cards(a, STORY_RESULTS, "EUR")
+    assert [c["value"] for c in cards] == ["91,011 EUR", "500", "+3.4%", "46%"]
+    # a forecast error is neither good nor bad: a grey arrow
+    assert cards[2]["good"] is None and cards[2]["delta"] == "3.4% too high" and cards[2]["up"] is True
+    assert cards[0]["label"] == "Expected value, next 52 weeks" and "88,000 – 94,000 EUR" in cards[0]["detail"]
     assert clv.story.holdout_accuracy(a) == (
-        "Per customer the forecast is off by 0.46 purchases on average (MAE). The 10% of customers with the highest "
-        "predicted holdout value made 32% of the holdout revenue: a lift of 3.2."
+        "Per customer the forecast is off by 0.46 purchases on average over the 26 weeks after 2024-06-30. The 10% of "
+        "customers it ranked highest beforehand made 32% of the revenue in those weeks, 3.2 times their share: the "
+        "ranking is worth using to choose whom to target."
     )
+
+
+def test_without_drop_out_the_note_opens_the_findings():
+    from types import SimpleNamespace
+
+    a = _story_analysis(bgnbd_full=SimpleNamespace(name="BG/NBD", boundary_={"a": "a = 1e-09, at its lower bound 0"}))
+    items = clv.story.findings(a, STORY_RESULTS, "EUR")
+    assert items[0].startswith("**Note:** This data shows almost no drop-out") and len(items) == 5
+    assert not any("likely still buying" in t for t in items)
+    assert clv.story.not_covered(a)["Who is still buying"] == "this data shows almost no drop-out, so every customer looks active"
+    assert clv.story.findings(None, {}, "EUR") == []
+
+
+def test_value_bands_have_round_edges_and_add_up():
+    scored = pd.DataFrame({"clv": np.r_[np.linspace(0.5, 9, 50), np.linspace(11, 90, 40), [150.0, 400.0, 2500.0]]})
+    b = clv.value_bands(scored)
+    assert b["customers"].sum() == len(scored) and b["value"].sum() == pytest.approx(scored["clv"].sum())
+    assert b["low"].iloc[0] == 0 and np.isnan(b["high"].iloc[-1]) and len(b) <= 8
+    assert set(b["low"].iloc[1:]) <= {1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0}
+    assert clv.story.band_label(0, 10, "EUR") == "under 10 EUR"
+    assert clv.story.band_label(200, float("nan"), "EUR") == "200 EUR or more"
+    assert clv.story.band_label(10, 20, "EUR") == "10–20 EUR"
 
 
 def test_the_comparison_summary_names_the_lowest_aic_and_the_models_that_failed():
@@ -697,7 +746,7 @@ def test_the_comparison_summary_names_the_lowest_aic_and_the_models_that_failed(
     a = _story_analysis(comparison=cmp, model_errors={"mbgnbd": "MBG/NBD did not converge"})
     assert clv.story.comparison_summary(a) == (
         "Pareto/NBD has the lowest AIC (100.0); holdout errors range from -2.0% to +1.2%."
-        "\n\n> **mbgnbd skipped:** MBG/NBD did not converge"
+        "\n\n> **MBG/NBD not fitted:** MBG/NBD did not converge"
     )
     assert clv.story.comparison_summary(_story_analysis(comparison=cmp, model_errors={})).count("\n") == 0
 
@@ -732,6 +781,69 @@ def test_clv_report_renders_on_data_without_drop_out(tmp_path, no_dropout):
     res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
     assert {"a", "b"} & set(res["bgnbd_full"]["at_boundary"])
     assert all(isinstance(m["at_boundary"], bool) for m in res["models"])
+    # the plain note opens the findings; the section on who is still buying is left out, and said so
+    assert res["findings"][0].startswith("Note: This data shows almost no drop-out")
+    body, _ = visible_text(html)
+    assert plain_words_problems(body.split("Contents", 1)[1]) == []  # the header names the config's folder
+    assert "Not covered by this data: Who is still buying" in body and 'id="Who-is-still-buying"' not in html
+
+
+NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\d[\d,]*(?:\.\d+)?%?")
+
+
+def _quotable(res: dict) -> set[str]:
+    """Every way a report sentence may write a results.json number (and the sums the findings quote)."""
+    values: list[float] = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            values.append(float(v))
+
+    walk({k: v for k, v in res.items() if k not in ("meta", "findings")})
+    seg = res["segments"]
+    likely = seg["champions"]["customers"] + seg["active"]["customers"]
+    repeat = likely + seg["at_risk"]["customers"] + seg["lost"]["customers"]
+    values += [likely, repeat, likely / repeat, seg["one_time"]["total_clv"] / res["clv"]["total"],
+               abs(res["holdout"]["error"]), abs(res["holdout"]["value_error"]), round(0.1 * res["clv"]["customers"]),
+               0.1, 0.5]
+    out = {res["calibration_end"], res["observation_end"]}
+    for v in values:
+        out |= {f"{v:,.0f}", f"{v:.0%}", f"{v:.1%}", f"{v:g}", f"{clv.story.rounded(v):,.0f}"}
+    return out
+
+
+@pytest.mark.slow
+def test_the_report_opens_with_findings_in_plain_words(tmp_path, small_demo_config):
+    from engage_kit.cli import main
+
+    out = tmp_path / "out"
+    assert main(["report", str(small_demo_config), "--out", str(out), "--only", "clv_bgnbd"]) == 0
+    html = (out / "clv_bgnbd.html").read_text()
+    body, appendix = visible_text(html)
+    assert plain_words_problems(body) == []
+    assert re.search(r"<h2[^>]*>(.*?)</h2>", html, re.S).group(1).startswith("What we found")
+    text = body.split("Contents", 1)[1]  # the page's own text: the header names the report by its model
+    for word in ("BG/NBD", "Pareto/NBD", "Gamma-Gamma", "AIC", "P(alive)", "log-likelihood"):
+        assert word not in text, word
+        assert word in appendix, word
+    res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
+    findings = res["findings"]
+    assert 3 <= len(findings) <= 5
+    quotable = _quotable(res)
+    for sentence in findings:
+        assert sentence in body.replace("  ", " ")
+        for number in NUMBER.findall(sentence):
+            assert number in quotable, f"{number!r} in {sentence!r} is not a results.json figure"
+    assert f"{res['clv']['total']:,.0f}" in findings[0] and f"{res['clv']['top_share_of_clv']:.0%}" in findings[1]
+    assert f"{res['holdout']['predicted_repeat_transactions']:,.0f}" in findings[3]
+    # the same quantity has one number: the card, the value chart's sentence and the finding agree
+    assert body.count(f"{res['clv']['top_share_of_clv']:.0%} of the") >= 2
 
 
 def test_the_report_prefers_a_model_that_did_not_end_at_a_bound():
@@ -744,3 +856,18 @@ def test_the_report_prefers_a_model_that_did_not_end_at_a_bound():
     text = story.comparison_summary(SimpleNamespace(comparison=comparison, model_errors={}))
     assert text.startswith("Pareto/NBD has the lowest AIC (104.0) among the fits that did not end at a bound")
     assert "BG/NBD ended at the edge of its parameter space" in text
+
+
+def test_a_report_that_cannot_run_says_why_without_advice_to_the_analyst():
+    why = ("the data cover 2 day(s) (2024-01-01 to 2024-01-02): too short to hold out a validation period; "
+           "set calibration_end explicitly or use more data")
+    from engage_kit.nb import plain
+
+    line = plain(clv.story.not_applicable(why))
+    assert line == "Not applicable: the data cover 2 day(s) (2024-01-01 to 2024-01-02): too short to hold out a test period."
+    converge = "BG/NBD did not converge: bad start. Data: 5 customers. Try penalizer=0.001 (a small L2 penalty)."
+    assert clv.story.plain_reason(converge) == "the purchase model did not converge: bad start"
+    assert plain_words_problems(plain(clv.story.not_applicable(
+        "BG/NBD: none of the 5 customers made a repeat purchase (every frequency is 0), so purchase rates and drop-out "
+        "cannot be estimated; use a longer calibration period or check that purchases on different days are not "
+        "merged (customer_id, timestamp)"))) == []

@@ -29,6 +29,7 @@ from .analysis import (
     example_table,
     segment_table,
     unavailable_results,
+    value_bands,
 )
 from .models import (
     BGNBDModel,
@@ -104,6 +105,7 @@ __all__ = [
     "comparison_table",
     "segment_table",
     "clv_histogram",
+    "value_bands",
     "customer_stats",
     "customers_table",
     "holdout_value_lift",

@@ -37,7 +37,7 @@ from .prep import (
     default_calibration_end,
     iso,
 )
-from .story import boundary_note
+from .story import boundary_parts
 from .validation import (
     add_predictions,
     compare_models,
@@ -100,10 +100,12 @@ class CLVAnalysis:
     scored: ibis.Table
     customer_stats: dict[str, float]
     clv_histogram: pd.DataFrame
+    value_bands: pd.DataFrame
     segments: pd.DataFrame
     rfm_crosstab: pd.DataFrame
     top: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plain sentences for the report's body
+    method_notes: list[str] = field(default_factory=list)  # the same, with the method's words, for the appendix
 
     @property
     def unit_name(self) -> str:
@@ -112,6 +114,16 @@ class CLVAnalysis:
     @property
     def holdout_length(self) -> float:
         return (self.observation_end - self.calibration_end).days / days_per_unit(self.time_unit)
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The expected value over the horizon at the accuracy seen on the holdout: the total
+        CLV minus and plus the relative error of the holdout revenue forecast (NaN without it)."""
+        err = self.lift.get("value_error", float("nan"))
+        total = float(self.customer_stats["total"])
+        if err is None or not np.isfinite(err):
+            return float("nan"), float("nan")
+        return total * max(1 - abs(err), 0.0), total * (1 + abs(err))
 
     def results(self) -> dict[str, Any]:
         """Flat dotted keys for ``ctx.write_results`` (results.json)."""
@@ -141,6 +153,10 @@ class CLVAnalysis:
         out["holdout.mae_per_customer"] = h["mae_per_customer"]
         out["holdout.share_buying"] = share_buying(self.groups)
         out["holdout.top_decile_lift"] = self.lift.get("lift")
+        out["holdout.top_decile_captured"] = self.lift.get("captured")
+        out["holdout.predicted_value"] = self.lift.get("predicted_value")
+        out["holdout.actual_value"] = self.lift.get("actual_value")
+        out["holdout.value_error"] = self.lift.get("value_error")
         out["holdout.chi2"] = self.chi2
         bg_track = self.tracks.get("bgnbd")
         if bg_track is not None and len(bg_track):
@@ -163,6 +179,10 @@ class CLVAnalysis:
         out["clv.median"] = c["median"]
         out["clv.expected_purchases"] = c["expected_purchases"]
         out["clv.mean_p_alive"] = c["mean_p_alive"]
+        out["clv.top_share_of_clv"] = c["top_share_of_clv"]
+        low, high = self.value_range
+        out["clv.range_low"] = low
+        out["clv.range_high"] = high
         out["segments"] = {
             row["segment"]: {"customers": int(row["customers"]), "share": float(row["share"]), "total_clv": float(row["total_clv"])}
             for row in self.segments.to_dict(orient="records")
@@ -274,8 +294,11 @@ def analyse(
     # one-time buyers are alive by construction in BG/NBD: calibrate on repeat buyers
     calib = p_alive_calibration(pred[pred["frequency"] > 0] if (pred["frequency"] > 0).any() else pred)
     independence = spend_independence(ch)
+    method: list[str] = []
     if not independence["ok"]:
-        notes.append(
+        notes.append("Customers who buy more often also spend a different amount per purchase here, which the value "
+                     "model assumes they do not: value forecasts for the most frequent buyers may be off.")
+        method.append(
             f"Frequency and mean spend are correlated (r = {independence['correlation']:.2f}): the Gamma-Gamma "
             "model assumes they are independent, so value forecasts for very frequent buyers may be biased."
         )
@@ -290,22 +313,26 @@ def analyse(
         gg_full, gg_full_err = None, str(e)
     cap = training_cap(full, max_training_rows)
     if gg_full is not None and cap is not None and gg_full.n_customers_ >= cap:
-        notes.append(
-            f"The Gamma-Gamma spend model is fitted on a random sample of {gg_full.n_customers_:,} repeat customers "
-            f"(max_training_rows); CLV is computed for every customer."
-        )
-    boundary = boundary_note(bg_full) or boundary_note(bg)  # one note: the forward-looking fit's first
+        notes.append(f"The spend model learnt from a random sample of {gg_full.n_customers_:,} repeat customers; "
+                     "every customer is valued.")
+        method.append(f"The Gamma-Gamma spend model is fitted on a random sample of {gg_full.n_customers_:,} repeat "
+                      "customers (the maximum number of training rows); CLV is computed for every customer.")
+    boundary = boundary_parts(bg_full) or boundary_parts(bg)  # one note: the forward-looking fit's first
     if boundary:
-        notes.append(boundary)
+        notes.append(boundary[0])
+        method.append(boundary[1])
     avg_row = full.aggregate(total=full.total_amount.sum(), n=(full.frequency + 1).sum()).execute().iloc[0]
     average_value = float(avg_row["total"]) / max(float(avg_row["n"]), 1.0)
     if gg_full is None:
-        notes.append(f"The Gamma-Gamma spend model could not be fitted ({gg_full_err}); CLV uses the mean purchase value {average_value:,.2f} for every customer.")
+        notes.append("The spend model could not be fitted, so every purchase is valued at the average purchase "
+                     "value of all customers.")
+        method.append(f"The Gamma-Gamma spend model could not be fitted ({gg_full_err}); CLV uses the mean purchase value {average_value:,.2f} for every customer.")
     scored = score_customers(full, bg_full, gg_full, horizon=horizon, time_unit=unit,
                              annual_discount_rate=annual_discount_rate, margin=margin, average_value=average_value)
     scored = assign_segments(rfm_scores(scored)).cache()
     stats = customer_stats(scored)
     histogram = clv_histogram(scored)
+    bands = value_bands(scored)
     segs = segment_summary(scored)
     cross = segment_rfm_crosstab(scored, score="r_score")
     top = top_customers(scored, int(top_n))
@@ -316,7 +343,7 @@ def analyse(
         histogram=hist, chi2=chi2, conditional=cond, tracks=tracks, comparison=comparison, lift=lift,
         calibration=calib, independence=independence, full_summary=full, bgnbd_full=bg_full,
         gamma_gamma_full=gg_full, gamma_gamma_full_error=gg_full_err, average_value=average_value, scored=scored,
-        customer_stats=stats, clv_histogram=histogram, segments=segs, rfm_crosstab=cross, top=top, notes=notes,
+        customer_stats=stats, clv_histogram=histogram, value_bands=bands, segments=segs, rfm_crosstab=cross, top=top, notes=notes, method_notes=method,
     )
 
 
@@ -395,6 +422,46 @@ def clv_histogram(scored: Any, *, bins: int = 40) -> pd.DataFrame:
     out = pd.DataFrame({"low": edges[:-1], "high": edges[1:], "customers": 0})
     out.loc[counts["bin"].to_numpy(int), "customers"] = counts["customers"].to_numpy(int)
     return out
+
+
+def _nice_edges(low: float, high: float, *, max_bands: int = 8) -> list[float]:
+    """Round band edges (1, 2, 5 × 10^k, or powers of ten when those are too many) from the
+    first at or above ``low`` to the last at or below ``high``."""
+    for steps in ((1, 2, 5), (1,)):
+        nice = [m * 10.0 ** k for k in range(-2, 8) for m in steps]
+        edges = [e for e in nice if low <= e <= high]
+        if len(edges) + 1 <= max_bands:
+            break
+    if not edges:  # the values span less than one round step
+        below = [e for e in nice if e <= high]
+        edges = [below[-1]] if below else [nice[0]]
+    return edges
+
+
+def value_bands(scored: Any) -> pd.DataFrame:
+    """Customers and predicted value per CLV band with round edges, counted in the engine.
+
+    The first band starts at 0, the last is open ("or more"); edges are round numbers
+    (:func:`_nice_edges`) between the 10th and the 99th percentile of CLV, at most 8 bands.
+    Returns low, high (NaN for the open band), customers, value, share (of customers) and
+    share_of_value.
+    """
+    t = as_table(scored, name="scored", required=("clv",))
+    q = t.aggregate(p10=t.clv.quantile(0.10), p99=t.clv.quantile(0.99), n=t.count()).execute().iloc[0]
+    cols = ["low", "high", "customers", "value", "share", "share_of_value"]
+    if not int(q["n"]) or pd.isna(q["p99"]):
+        return pd.DataFrame(columns=cols)
+    edges = _nice_edges(float(q["p10"]), float(q["p99"]))
+    band = ibis.cases(*((t.clv < e, i) for i, e in enumerate(edges)), else_=len(edges))
+    counts = t.group_by(band.name("band")).aggregate(customers=t.count(), value=t.clv.sum()).execute()
+    out = pd.DataFrame({"low": [0.0, *edges], "high": [*edges, np.nan]})
+    counts = counts.set_index("band").reindex(range(len(out)), fill_value=0)
+    out["customers"] = counts["customers"].to_numpy(int)
+    out["value"] = counts["value"].to_numpy(float)
+    out["share"] = out["customers"] / out["customers"].sum()
+    total = out["value"].sum()
+    out["share_of_value"] = out["value"] / total if total else np.nan
+    return out[cols]
 
 
 def example_customers(scored: Any, n: int = 3) -> list[str]:

@@ -1,4 +1,9 @@
-"""Charts of the CLV report. Each returns (figure, one plain sentence with the numbers)."""
+"""Charts of the CLV report. Each returns (figure, one plain sentence with the numbers).
+
+The charts of the report's body speak of "the forecast" and "the chance of still buying";
+those drawn for the appendix (:func:`frequency_histogram`, :func:`p_alive_calibration`,
+``tracking(..., models="all")``) name the models.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from ..nb import say
 from ..plots import ACCENT, color_for, date_axis, percent_axis
 from ..stats import error_bars
 from .analysis import CLVAnalysis
+from .story import SEGMENT_WORDS, band_label
 from .value import SEGMENTS, frequency_recency_matrix
 
 # one colour per segment, from good to gone (grey is the share of customers)
@@ -18,6 +24,12 @@ SEGMENT_COLORS = {"champions": "#2ca02c", "active": "#1f77b4", "at_risk": "#ff7f
                   "one_time": "#9467bd"}
 
 MODEL_COLOR = "#ff7f0e"
+TEST_SHADE = "#f0f0f0"
+
+
+def thousands_axis(ax: plt.Axes, axis: str = "y") -> None:
+    """Whole numbers with thousands separators on ``axis`` (40,000, not 40000)."""
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def show(chart: tuple[plt.Figure, str], *, note: str = "") -> None:
@@ -48,50 +60,77 @@ def frequency_histogram(a: CLVAnalysis) -> tuple[plt.Figure, str]:
 
 
 def conditional_expectations(a: CLVAnalysis) -> tuple[plt.Figure, str]:
-    """Mean holdout purchases by calibration frequency: actual vs model."""
+    """Mean purchases in the test period by repeat purchases before it: actual vs forecast."""
     c = a.conditional
     fig, ax = plt.subplots()
     ax.plot(c["frequency"], c["actual"], marker="o", label="actual", color=ACCENT)
-    ax.plot(c["frequency"], c["predicted"], marker="s", linestyle="--", label="BG/NBD", color=MODEL_COLOR)
+    ax.plot(c["frequency"], c["predicted"], marker="s", linestyle="--", label="forecast", color=MODEL_COLOR)
     ax.set_xlabel(f"repeat purchases up to {a.calibration_end.date()}")
-    ax.set_ylabel(f"mean purchases in the {a.holdout_length:.0f}-{a.unit_name[:-1]} holdout")
+    ax.set_ylabel(f"average purchases in the {a.holdout_length:.0f} test {a.unit_name}")
     top = c.iloc[-1]
-    ax.set_title(f"Customers who bought more before buy more after: {top['actual']:.1f} vs {c.iloc[0]['actual']:.2f}")
+    ax.set_title(f"Customers who bought more before bought more in the test period: {top['actual']:.1f} vs "
+                 f"{c.iloc[0]['actual']:.1f}")
     ax.legend()
     worst = c.assign(gap=(c["predicted"] - c["actual"]).abs()).sort_values("gap").iloc[-1]
-    text = (f"Customers with {top['frequency']} repeat purchases made {top['actual']:.2f} purchases each in the holdout "
-            f"(model {top['predicted']:.2f}); the largest gap is at frequency {worst['frequency']} "
-            f"({worst['actual']:.2f} actual vs {worst['predicted']:.2f} predicted).")
+    text = (f"Customers with {top['frequency']} repeat purchases before the test period made {top['actual']:.1f} "
+            f"purchases each in it (forecast {top['predicted']:.1f}); the largest gap is at {worst['frequency']} "
+            f"repeat purchases ({worst['actual']:.2f} actual vs {worst['predicted']:.2f} forecast).")
     return fig, text
 
 
-def tracking(a: CLVAnalysis, *, cumulative: bool) -> tuple[plt.Figure, str]:
-    """Repeat transactions per week (or cumulated): actual vs each fitted model."""
+def tracking(a: CLVAnalysis, *, cumulative: bool, models: str = "main") -> tuple[plt.Figure, str]:
+    """Repeat purchases per week (or cumulated) over time: actual vs the forecast.
+
+    ``models="main"`` draws the model behind the report's figures as "forecast"; ``"all"``
+    (for the appendix) every fitted model by name. The weekly chart leaves out a last week
+    that ends before its seventh day (said in the sentence); the test period is shaded.
+    """
     fig, ax = plt.subplots()
     base = a.tracks["bgnbd"]
     col_a, col_e = ("cumulative_actual", "cumulative_expected") if cumulative else ("actual", "expected")
-    ax.plot(base["period"], base[col_a], color=ACCENT, label="actual", linewidth=2)
+    keep = base.index
+    partial = None
+    if not cumulative and len(base) and (base["end"].iloc[-1] - base["start"].iloc[-1]).days < 6:
+        partial = base.iloc[-1]
+        keep = base.index[:-1]
+    b = base.loc[keep]
+    ax.plot(b["end"], b[col_a], color=ACCENT, label="actual", linewidth=2)
     for key, t in a.tracks.items():
-        name = a.models[key].name
-        ax.plot(t["period"], t[col_e], linestyle="--", label=name,
+        if models == "main" and key != "bgnbd":
+            continue
+        name = "forecast" if models == "main" else a.models[key].name
+        ax.plot(t.loc[keep, "end"], t.loc[keep, col_e], linestyle="--", label=name,
                 color=MODEL_COLOR if key == "bgnbd" else color_for(name))
-    cal_period = base.loc[~base["holdout"], "period"].max() if (~base["holdout"]).any() else 0
-    ax.axvline(cal_period + 0.5, color="#777", linestyle=":", linewidth=1)
-    ax.text(cal_period + 1, ax.get_ylim()[1] * 0.95, "holdout", color="#555", va="top")
-    ax.set_xlabel(f"week since {base['start'].iloc[0].date()}")
-    ax.set_ylabel("repeat transactions" + (" (cumulative)" if cumulative else " per week"))
+    hold = b[b["holdout"]]
+    if len(hold):
+        top = ax.get_ylim()[1]
+        ax.set_ylim(top=top * 1.1)  # room for the label above the lines
+        ax.axvspan(hold["start"].iloc[0], hold["end"].iloc[-1], color=TEST_SHADE, zorder=0)
+        ax.text(hold["start"].iloc[0], top * 1.09, " test period", color="#555", va="top", ha="left")
+    date_axis(ax)
+    thousands_axis(ax)
+    ax.set_ylabel("repeat purchases" + (", cumulative" if cumulative else " per week"))
     last = base.iloc[-1]
     err = (last["cumulative_expected"] - last["cumulative_actual"]) / last["cumulative_actual"] if last["cumulative_actual"] else np.nan
     if cumulative:
-        ax.set_title(f"By week {int(last['period'])} the model forecasts {last['cumulative_expected']:,.0f} repeat purchases; {last['cumulative_actual']:,.0f} happened")
-        text = (f"Cumulative repeat transactions at week {int(last['period'])} ({last['end'].date()}): BG/NBD forecast "
-                f"{last['cumulative_expected']:,.1f} against {last['cumulative_actual']:,.0f} actual ({err:+.1%}).")
+        ax.set_title(f"By {last['end'].date()} the forecast adds up to {last['cumulative_expected']:,.0f} repeat "
+                     f"purchases; {last['cumulative_actual']:,.0f} happened")
+        text = (f"Cumulative repeat transactions at week {int(last['period'])} ({last['end'].date()}): forecast "
+                f"{last['cumulative_expected']:,.1f} against {last['cumulative_actual']:,.0f} actual ({err:+.1%}), "
+                "counting the calibration weeks too.")
     else:
-        hold = base[base["holdout"]]
-        ax.set_title("Weekly repeat purchases follow the model's trend" if abs(err) < 0.1 else "Weekly repeat purchases drift from the model")
-        text = (f"In the holdout weeks customers made {hold['actual'].mean():,.1f} repeat purchases a week on average; "
-                f"the BG/NBD model expected {hold['expected'].mean():,.1f}.") if len(hold) else "No holdout weeks."
-    ax.legend()
+        weekly = hold
+        test_err = a.holdout["error"]  # the test-period error the findings and key figures quote
+        ax.set_title("Weekly repeat purchases follow the forecast" if abs(test_err) < 0.1 else
+                     f"In the test period the forecast runs {abs(test_err):.0%} {'above' if test_err > 0 else 'below'} "
+                     "weekly repeat purchases")
+        text = (f"In the test weeks customers made {weekly['actual'].mean():,.0f} repeat purchases a week on average; "
+                f"the forecast was {weekly['expected'].mean():,.0f}.") if len(weekly) else "No test weeks."
+        if partial is not None:
+            days = (partial["end"] - partial["start"]).days + 1
+            text += (f" The last week ({partial['start'].date()} to {partial['end'].date()}, {days} "
+                     f"day{'s' if days > 1 else ''}) is left out: it is incomplete.")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(ax.get_lines()))  # below the dates, off the lines
     return fig, text
 
 
@@ -120,23 +159,26 @@ def p_alive_calibration(a: CLVAnalysis) -> tuple[plt.Figure, str]:
 
 
 def matrix(a: CLVAnalysis, data: pd.DataFrame, *, what: str) -> tuple[plt.Figure, str]:
-    """Heat map of a frequency/recency matrix."""
+    """Heat map of a frequency/recency matrix (expected purchases or the chance of still buying)."""
     fig, ax = plt.subplots(figsize=(9, 5))
     im = ax.imshow(data.to_numpy(float), aspect="auto", cmap="viridis",
                    extent=[-0.5, data.columns.max() + 0.5, float(data.index.min()), float(data.index.max())])
-    ax.set_xlabel("repeat purchases (frequency)")
+    ax.set_xlabel("repeat purchases")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(f"recency ({a.unit_name} from first to last purchase)")
+    ax.set_ylabel(f"{a.unit_name} from first\nto last purchase")
     cb = fig.colorbar(im, ax=ax)
     ax.grid(False)
     top = data.iloc[0].dropna()
+    quiet = float(data.index.max())
     if what == "p_alive":
         cb.ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-        ax.set_title("Customers who bought recently are alive; frequent buyers who went quiet are not")
-        text = (f"A customer with {int(data.columns.max())} repeat purchases, the last right now, is alive with probability "
-                f"{top.iloc[-1]:.0%}; the same customer with the last purchase at the start has "
-                f"{data.iloc[-1].dropna().iloc[-1]:.0%}.")
+        cb.set_label("chance of still buying")
+        ax.set_title("Customers who bought recently are likely still buying; regulars who went quiet are not")
+        text = (f"A customer who first bought {quiet:.0f} {a.unit_name} ago and made {int(data.columns.max())} repeat "
+                f"purchases, the last one just now, is still buying with a chance of {top.iloc[-1]:.0%}; the same "
+                f"customer with all purchases at the start and quiet since: {data.iloc[-1].dropna().iloc[-1]:.0%}.")
     else:
+        cb.set_label(f"expected purchases, next {a.horizon:g} {a.unit_name}")
         ax.set_title(f"Expected purchases in the next {a.horizon:g} {a.unit_name} rise with frequency and recency")
         text = (f"A customer with {int(data.columns.max())} repeat purchases and a recent last purchase is expected to buy "
                 f"{top.iloc[-1]:.1f} times in the next {a.horizon:g} {a.unit_name}; with no repeat purchase "
@@ -161,7 +203,7 @@ def frequency_recency(a: CLVAnalysis, *, what: str) -> tuple[plt.Figure, str]:
 
 
 def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, str]:
-    """P(alive) over time for a few example customers, purchases marked."""
+    """The chance of still buying over time for a few example customers, purchases marked."""
     fig, ax = plt.subplots()
     parts = []
     for i, (_cid, h) in enumerate(history.groupby("customer_id", sort=False)):
@@ -170,58 +212,74 @@ def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, 
         ax.plot(h["date"], h["p_alive"], color=color, label=label)
         buys = h[h["purchase"]]
         ax.scatter(buys["date"], buys["p_alive"], color=color, s=14, zorder=3)
-        parts.append(f"{label}: {int(h['purchase'].sum())} purchase days, P(alive) now {h['p_alive'].iloc[-1]:.0%}")
-    ax.set_ylabel("P(alive)")
+        parts.append(f"customer {i + 1} bought on {int(h['purchase'].sum()):,} days, chance now {h['p_alive'].iloc[-1]:.0%}")
+    ax.set_ylabel("chance of still buying")
     date_axis(ax)
     percent_axis(ax)
     ax.set_ylim(0, 1.05)
-    ax.set_title("P(alive) falls while a customer is quiet and jumps back with each purchase")
-    ax.legend()
-    return fig, "; ".join(parts) + "."
+    ax.set_title("The chance falls while a customer is quiet and jumps back with each purchase (dots)")
+    ax.legend(loc="lower left")
+    return fig, "The example customers: " + "; ".join(parts) + "."
 
 
-def clv_distribution(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
-    """Distribution of predicted CLV across customers (log-spaced bins counted in the engine)."""
-    h, c = a.clv_histogram, a.customer_stats
+def value_bands(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
+    """Share of customers and of expected value per value band (:func:`engage_kit.clv.value_bands`)."""
+    b = a.value_bands
     fig, ax = plt.subplots()
-    if len(h):
-        edges = np.append(h["low"].to_numpy(float), h["high"].to_numpy(float)[-1])
-        ax.hist(h["low"].to_numpy(float), bins=edges, weights=h["customers"].to_numpy(float), color=ACCENT)
-        ax.set_xscale("log")
-    ax.set_xlabel(f"predicted CLV over {a.horizon:g} {a.unit_name} ({currency}, log scale)")
-    ax.set_ylabel("customers")
-    top_share = c["top_share_of_clv"]
-    ax.set_title(f"The top 10% of customers hold {top_share:.0%} of predicted value")
-    text = (f"Median predicted CLV is {c['median']:,.2f} {currency}, the mean {c['mean']:,.2f} {currency}; "
-            f"the top 10% of customers account for {top_share:.0%} of the {c['total']:,.0f} {currency} total.")
+    labels = [band_label(lo, hi, currency) for lo, hi in zip(b["low"], b["high"], strict=True)]
+    y = np.arange(len(b))
+    ax.barh(y - 0.2, b["share"], 0.4, label="share of customers", color="#bbbbbb")
+    ax.barh(y + 0.2, b["share_of_value"], 0.4, label="share of expected value", color=ACCENT)
+    for yy, v in zip(y, b["share"], strict=True):
+        ax.text(v, yy - 0.2, f" {v:.0%}", va="center", fontsize=10, color="#555")
+    for yy, v in zip(y, b["share_of_value"], strict=True):
+        ax.text(v, yy + 0.2, f" {v:.0%}", va="center", fontsize=10, color=ACCENT)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    percent_axis(ax, axis="x")
+    ax.set_xlim(0, max(float(b["share"].max()), float(b["share_of_value"].max())) * 1.15)
+    ax.set_xlabel(f"customers worth that much over the next {a.horizon:g} {a.unit_name}, and their share of the value")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    top = b.iloc[-1]
+    ax.set_title(f"Customers worth {band_label(top['low'], top['high'], currency)}: {top['share']:.0%} of customers, "
+                 f"{top['share_of_value']:.0%} of the value")
+    low = b.iloc[0]
+    text = (f"{int(top['customers']):,} customers are worth {band_label(top['low'], top['high'], currency)} each and hold "
+            f"{top['share_of_value']:.0%} of the expected value; {int(low['customers']):,} ({low['share']:.0%}) are worth "
+            f"{band_label(low['low'], low['high'], currency)} and hold {low['share_of_value']:.0%}.")
     return fig, text
 
 
 def segments(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
-    """Share of customers and of predicted value per segment."""
+    """Share of customers and of expected value per customer group."""
     s = a.segments.set_index("segment").reindex([x for x in SEGMENTS if x in set(a.segments["segment"])])
     fig, ax = plt.subplots()
     y = np.arange(len(s))
-    ax.barh(y + 0.2, s["share"], 0.4, label="share of customers", color="#bbbbbb")
-    ax.barh(y - 0.2, s["share_of_clv"], 0.4, label="share of predicted value", color=[SEGMENT_COLORS.get(n, ACCENT) for n in s.index])
-    ax.set_yticks(y, [n.replace("_", " ") for n in s.index])
+    ax.barh(y - 0.2, s["share"], 0.4, label="share of customers", color="#bbbbbb")
+    ax.barh(y + 0.2, s["share_of_clv"], 0.4, label="share of expected value (group colour)",
+            color=[SEGMENT_COLORS.get(n, ACCENT) for n in s.index])
+    for yy, v in zip(y, s["share"], strict=True):
+        ax.text(v, yy - 0.2, f" {v:.0%}", va="center", fontsize=10, color="#555")
+    for yy, v, n in zip(y, s["share_of_clv"], s.index, strict=True):
+        ax.text(v, yy + 0.2, f" {v:.0%}", va="center", fontsize=10, color=SEGMENT_COLORS.get(n, ACCENT))
+    ax.set_yticks(y, [SEGMENT_WORDS.get(n, n) for n in s.index])
     ax.invert_yaxis()
     percent_axis(ax, axis="x")
-    ax.legend()
+    ax.set_xlim(0, max(float(s["share"].max()), float(s["share_of_clv"].max())) * 1.15)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     champ = s.loc["champions"] if "champions" in s.index else None
     if champ is not None:
-        ax.set_title(f"Champions: {champ['share']:.0%} of customers, {champ['share_of_clv']:.0%} of predicted value")
-        text = (f"Champions ({int(champ['customers']):,} customers) hold {champ['share_of_clv']:.0%} of the predicted "
-                f"{s['total_clv'].sum():,.0f} {currency}; at-risk and lost repeat buyers are "
+        ax.set_title(f"Champions: {champ['share']:.0%} of customers, {champ['share_of_clv']:.0%} of the expected value")
+        text = (f"Champions ({int(champ['customers']):,} customers) hold {champ['share_of_clv']:.0%} of the expected "
+                f"{s['total_clv'].sum():,.0f} {currency}; repeat buyers at risk or lost are "
                 f"{s.reindex(['at_risk', 'lost'])['share'].fillna(0).sum():.0%} of customers.")
     else:
-        ax.set_title("Predicted value by segment")
+        ax.set_title("Expected value by customer group")
         text = "No customer reaches the champion thresholds."
     return fig, text
 
 
 __all__ = [
-    "clv_distribution",
     "conditional_expectations",
     "frequency_histogram",
     "frequency_recency",
@@ -230,5 +288,7 @@ __all__ = [
     "p_alive_history",
     "segments",
     "show",
+    "thousands_axis",
     "tracking",
+    "value_bands",
 ]

@@ -235,6 +235,9 @@ def holdout_value_lift(cal_holdout: Any, model: TransactionModel, gamma_gamma: A
     their actual holdout revenue, as :func:`top_decile_lift`; customers with equal scores
     that straddle the cut count pro rata. Only one row per unique (x, t_x, T) and the
     final sums cross between the engine and Python.
+
+    Also returns the predicted and actual holdout revenue in total (``predicted_value``,
+    ``actual_value``) and the relative error of the prediction (``value_error``).
     """
     from .value import expected_value_expr
 
@@ -254,11 +257,14 @@ def holdout_value_lift(cal_holdout: Any, model: TransactionModel, gamma_gamma: A
         cut=w_total.over(ibis.window()) * float(share),
     )
     frac = ((ranked.cut - ranked.before) / ranked.w).clip(lower=0.0, upper=1.0)
-    row = ranked.aggregate(top=(ranked.act * frac).sum(), total=ranked.act.sum(), n=ranked.w.sum()).execute().iloc[0]
+    row = ranked.aggregate(top=(ranked.act * frac).sum(), total=ranked.act.sum(), n=ranked.w.sum(),
+                           predicted=(ranked.score * ranked.w).sum()).execute().iloc[0]
     total, top, n = float(row["total"] or 0.0), float(row["top"] or 0.0), float(row["n"] or 0.0)
+    predicted = float(row["predicted"] or 0.0)
     captured = top / total if total else float("nan")
     return {"share": share, "captured": captured, "lift": captured / share if total else float("nan"),
-            "customers": int(round(share * n))}
+            "customers": int(round(share * n)), "predicted_value": predicted, "actual_value": total,
+            "value_error": (predicted - total) / total if total else float("nan")}
 
 
 def p_alive_calibration(groups: pd.DataFrame, *, n_bins: int = 10) -> pd.DataFrame:
