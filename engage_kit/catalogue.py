@@ -9,7 +9,7 @@ from __future__ import annotations
 NOTEBOOK_TITLES: dict[str, str] = {
     "engagement_kpis": "Engagement KPIs",
     "cohort_retention": "Cohort retention",
-    "clv_bgnbd": "Customer lifetime value (BG/NBD)",
+    "clv_bgnbd": "Customer lifetime value",
     "churn_prediction": "Churn prediction",
     "channel_comparison": "Channel comparison",
 }

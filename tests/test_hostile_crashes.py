@@ -259,7 +259,8 @@ def test_tiny_data_renders_every_report(tmp_path, monkeypatch, case):
         n: r.error for n, r in results.items() if r.status == "failed"}
     # the reports say so, results.json gives the reason
     for name, key in (("clv_bgnbd", "total"), ("churn_prediction", None)):
-        assert "skipped:" in cell_text(out / f"{name}.ipynb")
+        said = cell_text(out / f"{name}.ipynb")
+        assert "skipped:" in said or "does not apply" in said or "Not applicable" in said
         res = json.loads((out / name / "results.json").read_text())
         figure = res["clv"][key] if key else res["test"]["churn_rate"]
         assert figure["value"] is None and figure["reason"]

@@ -258,4 +258,4 @@ def test_a_report_the_data_does_not_allow_is_skipped_with_its_reason(project, tm
     assert status["ok_report"][0] == "ok"
     assert status["channel_comparison"][0] == "skipped" and "touches" in status["channel_comparison"][1]
     index = (out / "index.html").read_text()
-    assert "Not run on this data: channel_comparison" in index
+    assert "Not run on this data: Channel comparison" in index

@@ -253,6 +253,7 @@ def test_what_every_notebook_parameter_takes():
         ("clv_bgnbd", "max_training_rows"): "int", ("clv_bgnbd", "as_of"): "date",
         ("churn_prediction", "mode"): "any", ("churn_prediction", "cutoff"): "date",
         ("churn_prediction", "test_cutoff"): "date", ("churn_prediction", "inactivity_days"): "int",
+        ("churn_prediction", "reachable_days"): "int",
         ("churn_prediction", "threshold"): "float", ("churn_prediction", "contact_cost"): "float",
         ("churn_prediction", "as_of"): "date", ("churn_prediction", "max_training_rows"): "int",
         ("channel_comparison", "control"): "any", ("channel_comparison", "campaign"): "any",

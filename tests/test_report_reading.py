@@ -27,7 +27,8 @@ def stated_percentages(results: dict) -> set[str]:
             for v in node:
                 walk(v)
         elif isinstance(node, float) and -10 < node < 10:
-            out.update({f"{100 * node:.1f}", f"{100 * node:.0f}", f"{100 * node:.2f}".rstrip("0").rstrip(".")})
+            for v in (100 * node, abs(100 * node)):  # "ran 16% low" quotes an error of -0.156
+                out.update({f"{v:.1f}", f"{v:.0f}", f"{v:.2f}".rstrip("0").rstrip(".")})
 
     walk(results)
     return out

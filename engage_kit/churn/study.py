@@ -431,6 +431,9 @@ class ChurnStudy:
         out["at_risk.reachable"] = s["reachable_at_risk"]
         out["at_risk.reachable_value"] = s["reachable_at_risk_value"]
         out["at_risk.reachable_expected_loss"] = s["reachable_at_risk_loss"]
+        out["at_risk.reachable_mean_probability"] = s["reachable_at_risk_probability"]
+        out["test.top_decile_churn_rate"] = s["best_top_rate"]  # the 10% the model ranks highest
+        out["test.recency_top_decile_churn_rate"] = s["recency_top_rate"]  # the 10% longest without a purchase
         out["reasons_model"] = self.best_model
         out["value_basis"] = self.value_basis
         cb = self.cost_benefit()

@@ -187,6 +187,13 @@ class CLVAnalysis:
             row["segment"]: {"customers": int(row["customers"]), "share": float(row["share"]), "total_clv": float(row["total_clv"])}
             for row in self.segments.to_dict(orient="records")
         }
+        seg = out["segments"]
+        likely = sum(seg.get(k, {}).get("customers", 0) for k in ("champions", "active"))
+        repeat = likely + sum(seg.get(k, {}).get("customers", 0) for k in ("at_risk", "lost"))
+        # repeat buyers whose chance of still buying is 50% or more (the findings quote it)
+        out["repeat_buyers.customers"] = repeat
+        out["repeat_buyers.likely_still_buying"] = likely
+        out["repeat_buyers.share_likely_still_buying"] = likely / repeat if repeat else None
         return out
 
 
@@ -376,7 +383,10 @@ def analyse_or_reason(purchases: Any, **kwargs: Any) -> tuple[CLVAnalysis | None
 def unavailable_results(reason: str) -> dict[str, Any]:
     """results.json figures of a CLV analysis that could not run: each ``{value: null, reason}``,
     and ``not_applicable`` with the reason, so the index says the report does not apply."""
-    return {**{key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS}, "not_applicable": reason}
+    # the index shows it: a reader's reason, without the advice to the analyst
+    from .story import plain_reason
+
+    return {**{key: {"value": None, "reason": reason} for key in UNAVAILABLE_KEYS}, "not_applicable": plain_reason(reason)}
 
 
 def customers_table(a: CLVAnalysis) -> ibis.Table:

@@ -418,7 +418,7 @@ def sections(tables: Mapping[str, Any], head: Mapping[str, Metric | None]) -> di
     for area, (table, key) in SECTIONS.items():
         if table not in tables:
             out[area] = ("the transactions hold no returns (no amount below 0)" if table == "order_returns"
-                         else f"the dataset has no {table} table")
+                         else f"the dataset has no {table.replace('_', ' ')} table")
         elif key is not None and (head.get(key) is None or head[key].n == 0):
             out[area] = "the dataset has no data for this section"
         else:

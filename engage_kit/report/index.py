@@ -204,7 +204,7 @@ def write_index(folder: Path, results: list[Any], meta: dict[str, Any]) -> Path:
     summary = f"{ok} of {len(results)} reports rendered."
     not_run = [r.name for r in results if r.status == "skipped"]
     if not_run:
-        summary += f" Not run on this data: {', '.join(not_run)}."
+        summary += f" Not run on this data: {', '.join(report_title(n) for n in not_run)}."
     na = [report_title(r.name) for r in results if r.status == "not_applicable"]
     if na:
         summary += f" Not applicable to this data: {', '.join(na)} (the card says why)."
