@@ -834,3 +834,13 @@ def test_summary_names_the_data_the_periods_and_what_moved():
     found = M.story.findings({}, changes, pd.DataFrame())
     assert found == ["**Web bounce rate** fell from 50.0% in 2024-10 to **40.0%** in 2024-11: more than chance, "
                      "a change for the better."]
+
+
+def test_nothing_changed_comes_after_the_figures():
+    changes = pd.DataFrame({"key": ["web.bounce_rate"], "label": ["Web bounce rate"], "previous_period": ["2024-10"],
+                            "period": ["2024-11"], "previous": [0.5], "current": [0.5], "delta": [0.0], "z": [0.1],
+                            "p_value": [0.9], "p_holm": [0.9], "significant": [False], "better": [None]})
+    head = {"retention.repeat_purchase_rate": Metric(0.6, 0.5, 0.7, 10)}
+    assert M.story.findings(head, changes, pd.DataFrame()) == [
+        "**60.0%** of buying customers bought more than once.",
+        "No figure changed by more than chance from 2024-10 to 2024-11."]

@@ -358,17 +358,19 @@ def findings(head: Mapping[str, Metric | None], changes: pd.DataFrame, long: pd.
     """What we found: 3-5 sentences, each with its number and, where it matters, its interval in words.
 
     First the changes from the period before that are more than chance (at most two, the
-    biggest first), or that none is; then retention for the last complete period, the repeat
-    purchase rate, the order return rate and the Net Promoter Score where the data has them.
+    biggest first); then retention for the last complete period, the repeat purchase rate,
+    the order return rate and the Net Promoter Score where the data has them; when nothing
+    changed beyond chance, that comes last.
     """
     out: list[str] = []
     moved = changes[changes["significant"].astype(bool)] if len(changes) else changes
     if len(moved):
         moved = moved.assign(_size=moved["z"].abs()).sort_values("_size", ascending=False)
         out += [_change_finding(r, currency=currency) for _, r in moved.head(2).iterrows()]
-    elif len(changes):
+    steady = ""
+    if not len(moved) and len(changes):  # worth saying, after the figures themselves
         last = changes.iloc[0]
-        out.append(f"No figure changed by more than chance from {last['previous_period']} to {last['period']}.")
+        steady = f"No figure changed by more than chance from {last['previous_period']} to {last['period']}."
     covered = span(long)
     period_of = changes.set_index("key")["period"].to_dict() if len(changes) else {}
     crr = head.get("retention.customer_retention_rate")
@@ -394,6 +396,8 @@ def findings(head: Mapping[str, Metric | None], changes: pd.DataFrame, long: pd.
     if isinstance(nps, Metric) and nps.computable:
         out.append(f"The Net Promoter Score is **{format_value('satisfaction.nps', nps.value)}** points "
                    f"({between('satisfaction.nps', nps)}).")
+    if steady:
+        out = out[: most - 1] + [steady]
     return out[:most]
 
 

@@ -26,8 +26,8 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("Retention across cohorts", "trend.direction", "text"),
     ],
     "clv_bgnbd": [
-        ("Customers", "customers", "int"),
-        ("Expected value of all customers", "clv.total", "money"),
+        ("Customers", "clv.customers", "int"),
+        ("Expected value of all customers", "clv.total", "money0"),
         ("Expected value per customer", "clv.mean", "money"),
         ("Repeat purchases in the test period (actual)", "holdout.actual_repeat_transactions", "int"),
         ("Repeat purchases in the test period (forecast)", "holdout.predicted_repeat_transactions", "num0"),
@@ -66,6 +66,8 @@ def _fmt(value: Any, kind: str, currency: str) -> str | None:
             return f"{float(value):.1%}"
         if kind == "money":
             return f"{float(value):,.2f} {currency}".strip()
+        if kind == "money0":  # a total: whole units are the digits that matter
+            return f"{float(value):,.0f} {currency}".strip()
         if kind == "int":
             return f"{int(value):,}"
         if kind == "num0":
