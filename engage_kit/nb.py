@@ -182,7 +182,7 @@ def table(
         styler = styler.hide(axis="index")
     if caption:
         styler = styler.set_caption(esc(caption))
-    styler = styler.set_table_attributes('class="ek-table"')
+    styler = styler.set_table_attributes('class="ek-table ek-sortable"' if len(df) > 20 else 'class="ek-table"')
     display(styler)
     if len(df):
         display(HTML(_download_link(df, caption, cut=cut)))

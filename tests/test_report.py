@@ -468,3 +468,36 @@ def test_a_table_on_the_page_downloads_as_csv_from_the_page_itself():
     assert "<" not in data and '"' not in data  # the payload cannot leave the attribute
     assert pd.read_csv(pd.io.common.StringIO(unquote(data))).equals(df)
     assert "(the 2 rows shown)" in _download_link(df, None, cut=True)
+
+
+def test_a_long_table_sorts_by_a_click_and_no_other_script_may_run(tmp_path):
+    import base64
+    import hashlib
+    from unittest import mock
+
+    import nbformat
+    import pandas as pd
+
+    from engage_kit import nb as nbmod
+    from engage_kit.report.html import CSP, SORT_JS, render_html
+    from tests.chromium import chromium_path, inspect_page
+
+    assert f"'sha256-{base64.b64encode(hashlib.sha256(SORT_JS.encode()).digest()).decode()}'" in CSP
+    assert "unsafe-inline'; base" not in CSP.split("script-src", 1)[1]  # scripts only by hash
+    shown = []
+    with mock.patch.object(nbmod, "display", side_effect=shown.append):
+        nbmod.table(pd.DataFrame({"segment": [f"s{i:02d}" for i in range(25)], "customers": list(range(1000, 1025))}))
+    table_html = shown[0].to_html()
+    assert 'class="ek-table ek-sortable"' in table_html
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell("t", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": table_html, "text/plain": ""})])]
+    nbformat.write(book, tmp_path / "t.ipynb")
+    page = render_html(tmp_path / "t.ipynb", tmp_path / "t.html", meta={"report_title": "t"})
+    assert f"<script>{SORT_JS}</script>" in page.read_text(encoding="utf-8")
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed")
+    probe = ("(() => { const t = document.querySelector('table.ek-sortable'); const h = t.tHead.rows[0].cells[1];"
+             " h.click(); const first = t.tBodies[0].rows[0].cells[1].textContent;"
+             " h.click(); return first + '|' + t.tBodies[0].rows[0].cells[1].textContent; })()")
+    assert inspect_page(page, probe=probe)["probe"] == "1,000|1,024"  # ascending, then descending

@@ -7,6 +7,8 @@ come first. Cell tags ``remove-cell``, ``remove-input`` and ``remove-output`` ar
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import logging
 import re
@@ -18,8 +20,25 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config as TraitletsConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
-# what a report page may load: no script at all, images and fonts only embedded
-CSP = "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+# the page's one script: click a header of a long table (class ek-sortable) to sort by it
+SORT_JS = (
+    'document.querySelectorAll("table.ek-sortable").forEach(function(t){var b=t.tBodies[0];if(!b||!t.tHead)return;'
+    "var hs=t.tHead.rows[t.tHead.rows.length-1].cells;Array.prototype.forEach.call(hs,function(h,i){"
+    'h.style.cursor="pointer";h.title="Click to sort";h.addEventListener("click",function(){'
+    'var asc=h.getAttribute("data-ek-asc")!=="1";h.setAttribute("data-ek-asc",asc?"1":"0");'
+    "var rows=Array.prototype.slice.call(b.rows);function key(r){var c=r.cells[i];"
+    'var s=c?c.textContent.trim():"";var n=parseFloat(s.replace(/^[^0-9+\\-.]+|[^0-9.eE+\\-]+$/g,"").replace(/,/g,""));'
+    "return isNaN(n)||/^\\d{4}-\\d{2}/.test(s)?s.toLowerCase():n;}rows.sort(function(x,y){var a=key(x),c=key(y);"
+    'if(typeof a===typeof c){return(a<c?-1:a>c?1:0)*(asc?1:-1);}return typeof a==="number"?-1:1;});'
+    "rows.forEach(function(r){b.appendChild(r);});});});});"
+)
+# what a report page may load: no script but the one above (by its hash: a script planted
+# in the data cannot run), images and fonts only embedded
+CSP = (
+    "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
+    f"script-src 'sha256-{base64.b64encode(hashlib.sha256(SORT_JS.encode()).digest()).decode()}'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "DejaVu Sans", Arial, sans-serif'
 CSS = """
@@ -201,6 +220,7 @@ def render_html(
             "every figure is computed from the data named at the top of this page"
         ),
         "ek_show_code": show_code,
+        "ek_js": SORT_JS,
         "metadata": {"name": str(meta.get("report_title", "report"))},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
