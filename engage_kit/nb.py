@@ -240,6 +240,13 @@ def skipped(section: str, reason: str) -> None:
     display(Markdown(f"> **{esc(section)} skipped:** {esc(reason)}"))
 
 
+def skipped_parts(reasons: dict[str, str | None]) -> None:
+    """:func:`skipped` for every part with a reason (None: the part was not skipped)."""
+    for part, why in reasons.items():
+        if why:
+            skipped(part, why)
+
+
 def section(title: str, reason: str | None = None, intro: str | None = None) -> bool:
     """A section's heading (and ``intro``, Markdown) when the data allows it: ``reason`` None.
 

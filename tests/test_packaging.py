@@ -149,3 +149,22 @@ def test_no_module_above_800_lines():
     big = {str(f.relative_to(PACKAGE)): n for f in PACKAGE.rglob("*.py")
            if (n := len(f.read_text(encoding="utf-8").splitlines())) > 800}
     assert big == {}
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_hold_calls_only(path):
+    """No loops, comprehensions, lambdas, definitions or f-strings over several lines in a notebook:
+    the logic and the prose live in the package."""
+    import ast
+
+    found = []
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        for node in ast.walk(ast.parse(src)):
+            logic = (ast.For, ast.While, ast.Lambda, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
+                     ast.FunctionDef, ast.ClassDef)
+            if isinstance(node, logic) or (isinstance(node, ast.JoinedStr) and node.end_lineno > node.lineno):
+                found.append(f"{cell.get('id')}: {ast.get_source_segment(src, node)[:80]}")
+    assert found == []

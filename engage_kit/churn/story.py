@@ -530,3 +530,8 @@ def importance_title(label: str) -> str:
 def cost_benefit_title(contacted: int, net: float, currency: str) -> str:
     """The title of the cost and benefit chart."""
     return f"Contacting the top {contacted:,} would have netted {net:,.0f} {currency}"
+
+
+def whole_number_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of the at-risk table shown as whole numbers: days and yearly or at-risk value."""
+    return [c for c in table.columns if str(c).startswith(("days", "yearly", "value"))]
