@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import engine as eng
 from ..errors import DataError, ModelError, ParameterError
+from ..values import as_date
 
 TIME_UNITS = {"D": 1.0, "W": 7.0}
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -37,19 +38,6 @@ def days_per_unit(time_unit: str) -> float:
     if unit not in TIME_UNITS:
         raise ParameterError(f"time_unit must be 'D' (days) or 'W' (weeks); got {time_unit!r}")
     return TIME_UNITS[unit]
-
-
-def as_date(value: Any, name: str) -> pd.Timestamp:
-    """A parameter date as a normalised Timestamp, with a clear error when unreadable."""
-    if value is None:
-        raise ParameterError(f"{name} is required")
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a date such as '2024-06-30'; got {value!r}") from None
-    if pd.isna(ts):
-        raise ParameterError(f"{name} must be a date such as '2024-06-30'; got {value!r}")
-    return ts.normalize()
 
 
 def as_table(purchases: Any, *, name: str = "purchases", required: tuple[str, ...] = ("customer_id", "timestamp", "amount")) -> ibis.Table:

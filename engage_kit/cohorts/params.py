@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import engine as eng
 from ..errors import DataError, ParameterError, did_you_mean
+from ..values import as_date as _as_date
 
 PERIODS = {"W": "week", "M": "month", "Q": "quarter"}
 METRICS = ("customers", "revenue", "orders")
@@ -52,18 +53,6 @@ def _non_negative_int(name: str, value: Any, *, allow_none: bool = False, minimu
     if int(value) < minimum:
         raise ParameterError(f"{name} must be a whole number >= {minimum}; got {value!r}")
     return int(value)
-
-
-def _as_date(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a date such as '2024-06-30'; got {value!r}") from None
-    if pd.isna(ts):
-        raise ParameterError(f"{name} must be a date such as '2024-06-30'; got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
 def as_table(data: Any, *, name: str, required: tuple[str, ...]) -> ibis.Table:
