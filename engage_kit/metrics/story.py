@@ -135,7 +135,7 @@ def kpi_cards(
         if r is not None:
             d = format_delta(k.key, r["delta"], currency=currency)
             if d:
-                noise = "" if bool(r["significant"]) else " (within noise)"
+                noise = "" if bool(r["significant"]) else " (within chance)"
                 # a whole-window card: its change is about one period, which the line names first
                 where = "" if k.last_period else f"{r['period']} alone: {format_value(k.key, r['current'], currency=currency)}, "
                 card["delta"] = f"{where}{d} vs {r['previous_period']}{noise}"
@@ -238,7 +238,7 @@ def finding(changes: pd.DataFrame, key: str, *, currency: str = "") -> str:
         return k.label
     r = r.iloc[0]
     d = format_delta(key, r["delta"], currency=currency)
-    noise = "more than noise" if bool(r["significant"]) else "within noise"
+    noise = "more than chance" if bool(r["significant"]) else "within chance"
     return f"{k.label} {format_value(key, r['current'], currency=currency)} in {r['period']} ({d} vs {r['previous_period']}, {noise})"
 
 
