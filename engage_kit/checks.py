@@ -54,6 +54,15 @@ def _amount_hint(columns: list[str]) -> str | None:
     return f"{quote(q)} * {quote(p)}"
 
 
+def _find_column(name: str, file_cols: list[str], used: set[str]) -> tuple[str | None, list[str]]:
+    """The source column for ``name``: its own spelling, else the one column that is the same
+    ignoring case, spaces and underscores; (None, the candidates) when there is none or several."""
+    if name in file_cols and name not in used:
+        return name, []
+    same = [c for c in file_cols if _name_key(c) == _name_key(name) and c not in used]
+    return (same[0], []) if len(same) == 1 else (None, same)
+
+
 def _resolve_columns(
     raw: ibis.Table, tcfg: TableConfig, spec: TableSpec
 ) -> tuple[dict[str, str], list[str], list[str]]:
@@ -69,12 +78,6 @@ def _resolve_columns(
     errors: list[str] = []
     notes: list[str] = []
 
-    def find(name: str, used: set[str]) -> tuple[str | None, list[str]]:
-        if name in file_cols and name not in used:
-            return name, []
-        same = [c for c in file_cols if _name_key(c) == _name_key(name) and c not in used]
-        return (same[0], []) if len(same) == 1 else (None, same)
-
     def several(name: str, cols: list[str], what: str) -> str:
         return (
             f"{where}: {what} matches {len(cols)} columns ({', '.join(repr(c) for c in cols)}; names are "
@@ -83,7 +86,7 @@ def _resolve_columns(
         )
 
     for canon, user in tcfg.columns.items():
-        found, same = find(user, set())
+        found, same = _find_column(user, file_cols, set())
         if found is not None:
             mapping[canon] = found
             if found != user:
@@ -107,7 +110,7 @@ def _resolve_columns(
     for col in spec.columns:
         if col.name in mapping or col.name in tcfg.columns or col.name in tcfg.derive:
             continue
-        found, same = find(col.name, used)
+        found, same = _find_column(col.name, file_cols, used)
         if found is not None:
             mapping[col.name] = found
             used.add(found)
@@ -468,11 +471,9 @@ def _return_order_column(raw: ibis.Table, tcfg: TableConfig, where: str, report:
     if not name:
         return None
     file_cols = [c for c in raw.columns if c != "_row"]
-    if name in file_cols:
-        return name
-    same = [c for c in file_cols if _name_key(c) == _name_key(name)]
-    if len(same) == 1:
-        return same[0]
+    found, _ = _find_column(name, file_cols, set())
+    if found is not None:
+        return found
     near = closest(name, file_cols)
     report.errors.append(
         f"{where}: tables.{tcfg.name}.returns.order_column is '{name}', but the file has no column '{name}'"

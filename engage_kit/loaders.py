@@ -26,7 +26,7 @@ import pandas as pd
 from . import engine as eng
 from .checks import _load_table
 from .config import Config
-from .datanotes import CSV_SUFFIXES, DERIVED_TABLES, EXCEL_SUFFIXES, MAX_EXAMPLES, TableReport  # noqa: F401 (the loader's face)
+from .datanotes import DERIVED_TABLES, TableReport
 from .engine import connect
 from .errors import DataError
 from .rules import _finish, _implausible_dates, _latest_plausible

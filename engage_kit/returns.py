@@ -158,7 +158,7 @@ def _stats(rets: ibis.Table, chosen: ibis.Table, per_order: ibis.Table) -> Retur
 LEDGER_COLUMNS = ("kind", "order_id", "customer_id", "timestamp", "value", "returned")
 
 
-def return_ledger(t: ibis.Table, matches: ibis.Table | None, *, matched: bool) -> ibis.Table:
+def return_ledger(t: ibis.Table, matches: ibis.Table | None) -> ibis.Table:
     """The purchases and returns behind the return figures, as they were before matching.
 
     One row per purchase order (``kind`` = ``purchase``: its first line's ``timestamp``,
@@ -173,18 +173,15 @@ def return_ledger(t: ibis.Table, matches: ibis.Table | None, *, matched: bool) -
         The transaction lines before matching (``customer_id``, ``timestamp``, ``amount``,
         ``order_id``).
     matches : ibis.Table or None
-        :attr:`ReturnMatch.matches` (``order_id``, ``r_amount``); None when nothing matched.
-    matched : bool
-        Whether matching ran (False for ``match: none``).
+        :attr:`ReturnMatch.matches` (``order_id``, ``r_amount``); None when returns were
+        not matched (``match: none``).
     """
     p = t.filter(t.amount >= 0)
     orders = p.group_by("order_id").aggregate(
         customer_id=p.customer_id.arbitrary(), timestamp=p.timestamp.min(), value=p.amount.sum()
     )
-    if not matched:
+    if matches is None:
         orders = orders.mutate(returned=ibis.null("float64"))
-    elif matches is None:
-        orders = orders.mutate(returned=ibis.literal(0.0))
     else:
         got = matches.group_by("order_id").aggregate(returned=matches.r_amount.sum()).rename(m_order="order_id")
         orders = orders.left_join(got, orders.order_id == got.m_order).drop("m_order")

@@ -80,8 +80,6 @@ def _finish(
     return final, side
 
 
-
-
 def _transactions_rules(
     con: Any, t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str
 ) -> tuple[ibis.Table, bool, dict[str, ibis.Table]]:
@@ -94,14 +92,18 @@ def _transactions_rules(
     """
     from .returns import match_returns, return_ledger
 
-    total = t.aggregate(n=t.count(), rev=t.amount.sum(), gross=ibis.ifelse(t.amount > 0, t.amount, 0.0).sum()).execute().iloc[0]
-    gross = float(total["gross"] or 0.0)
+    # one pass over the lines: gross revenue, the guest rows, and whether customers returned anything
+    guest = t.customer_id.isnull()
+    sale = ibis.ifelse(t.amount > 0, t.amount, 0.0)
+    g = t.aggregate(
+        gross=sale.sum(), n=guest.sum(), rev=ibis.ifelse(guest, sale, 0.0).sum(),
+        orders=t.order_id.nunique(where=guest), returns=((t.amount < 0) & ~guest).sum(),
+    ).execute().iloc[0]
+    gross = float(g["gross"] or 0.0)
     side: dict[str, ibis.Table] = {}
     canonical = [c for c in t.columns if c not in ("_row", "_ret_order")]
-    guests = t.filter(t.customer_id.isnull())
-    g = guests.aggregate(n=guests.count(), orders=guests.order_id.nunique(),
-                         rev=ibis.ifelse(guests.amount > 0, guests.amount, 0.0).sum()).execute().iloc[0]
-    if int(g["n"]):
+    if int(g["n"] or 0):
+        guests = t.filter(guest)
         rev = float(g["rev"] or 0.0)
         what = {"drop": "left out of every figure",
                 "guest": "left out of every per-customer analysis and kept in revenue, order count and order value "
@@ -114,9 +116,8 @@ def _transactions_rules(
             side["guest_transactions"] = guests.select(*canonical)
         t = t.filter(t.customer_id.notnull())
     before = t
-    wanted = tcfg.returns.get("match", "orders") != "none"
-    has_returns = bool(int(t.filter(t.amount < 0).count().execute()))
-    matched = wanted and has_returns
+    has_returns = bool(int(g["returns"] or 0))
+    matched = tcfg.returns.get("match", "orders") != "none" and has_returns
     matches = None
     if matched:
         t, m = match_returns(t, match_days=int(tcfg.returns.get("match_days", 90)))
@@ -131,7 +132,7 @@ def _transactions_rules(
         )
     t, excluded = _outlier_orders(con, t, tcfg, report, where)
     if has_returns:  # no return line at all: the export may hold none, so no return figure
-        side["order_returns"] = return_ledger(before, matches, matched=wanted)
+        side["order_returns"] = return_ledger(before, matches)
     if excluded is not None:
         side = {k: v.filter(~v.order_id.isin(excluded.order_id)) for k, v in side.items()}
     if "_ret_order" in t.columns:
