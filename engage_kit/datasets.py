@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, load_config, parse_config, write_config
+from .demoworld import DemoWorld, extra_generators, extra_tables, generator_fingerprint
 from .errors import ConfigError, did_you_mean
 
 BUILTIN = ("demo", "cdnow", "cdnow-sample")
-GENERATOR_VERSION = 5  # bump when generate_demo changes, so cached copies are rebuilt
+CORE_TABLES = ("transactions", "customers", "touches", "surveys", "tickets", "web_sessions")
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
 
@@ -257,7 +258,7 @@ def generate_demo(
         }
     )
 
-    wanted = set(tables or ("transactions", "customers", "touches", "surveys", "tickets", "web_sessions"))
+    wanted = set(tables or (*CORE_TABLES, *extra_generators()))
     out = {"transactions": tx.reset_index(drop=True), "customers": customers}
     if "touches" in wanted:
         out["touches"] = _demo_touches(rng, truth, ids, acq_days, t_start, window_days, customers["test_group"].to_numpy())
@@ -267,6 +268,12 @@ def generate_demo(
         out["tickets"] = _demo_tickets(rng, truth, ids, acq_days, active_until, t_start, window_days)
     if "web_sessions" in wanted:
         out["web_sessions"] = _demo_sessions(rng, truth, ids, buy_owner, buy_days, acq_days, active_until, t_start, window_days)
+    world = DemoWorld(
+        seed=seed, t_start=t_start, window_days=window_days, ids=ids, acq_days=acq_days, lam=lam, p_drop=p_drop,
+        nu=nu, made=made, dropped_after_last=dropped_after_last, last_day=last_day, active_until=active_until,
+        buy_owner=buy_owner, buy_days=buy_days, tables=out, truth=truth,
+    )  # fmt: skip
+    extra_tables(world, wanted)
 
     truth.update(
         {
@@ -561,7 +568,7 @@ def builtin_config(name: str) -> Config:
         raise ConfigError(f"unknown dataset '{name}'{did_you_mean(name, BUILTIN)}; built-in: {', '.join(BUILTIN)}")
     from ._version import __version__
 
-    folder = cache_dir() / f"{name}-{__version__}-g{GENERATOR_VERSION}"
+    folder = cache_dir() / f"{name}-{__version__}-g{generator_fingerprint()}"
     path = folder / "config.yaml"
     if not path.exists():
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
