@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
-from .plots import set_theme
+from .plots import set_theme, show_titles_as_alt_text
 from .privacy import PSEUDONYMISE_ENV, SALT_ENV, pseudonymise  # noqa: F401 (part of nb's face)
 from .text import esc
 
@@ -112,6 +112,7 @@ def start(name: str, *, config: Any, output_dir: Any, params: dict[str, Any] | N
     from .opening import open_dataset
 
     set_theme()
+    show_titles_as_alt_text()
     params = dict(params or {})
     as_of = params.get("as_of")
     ds = open_dataset(config, as_of=as_of) if as_of else open_dataset(config)

@@ -56,6 +56,41 @@ def set_theme() -> None:
     )
 
 
+def figure_title(fig: plt.Figure) -> str:
+    """A figure's title in words: its suptitle, else its axes' titles joined with "; "."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        return " ".join(sup.get_text().split())
+    titles = [" ".join(ax.get_title(loc).split()) for ax in fig.axes for loc in ("left", "center", "right")]
+    return "; ".join(t for t in titles if t)
+
+
+def show_titles_as_alt_text() -> None:
+    """In a notebook kernel, give every displayed figure its title as PNG metadata ``alt``.
+
+    The report's HTML template writes it as the image's alternative text, so a reader
+    without the image (a screen reader, the number checks of the tests) gets the title.
+    Outside IPython this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the lab extra
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from IPython.core.pylabtools import print_figure
+
+    def png(fig: plt.Figure) -> tuple[bytes, dict[str, str]] | None:
+        if not fig.axes and not fig.lines:
+            return None
+        data = print_figure(fig, "png", bbox_inches="tight")
+        title = figure_title(fig)
+        return (data, {"alt": title}) if title else data
+
+    ip.display_formatter.formatters["image/png"].for_type(plt.Figure, png)
+
+
 def color_for(name: object) -> str:
     """A fixed colour for a channel, segment or group name (stable across reports)."""
     key = str(name).lower()
