@@ -18,6 +18,9 @@ import pandas as pd
 
 from . import derive as derive_mod
 from . import engine as eng
+from . import identity as identity_mod
+from . import mapping as mapping_mod
+from . import presets as presets_mod
 from .config import Config, TableConfig
 from .datanotes import (
     _OFFSET_RE,
@@ -87,6 +90,8 @@ def _resolve_columns(
 
     for canon, user in tcfg.columns.items():
         found, same = _find_column(user, file_cols, set())
+        if found is None and not same and canon in tcfg.preset_optional:
+            continue  # the preset uses this column only when the export has it
         if found is not None:
             mapping[canon] = found
             if found != user:
@@ -108,7 +113,7 @@ def _resolve_columns(
             )
     used = set(mapping.values())
     for col in spec.columns:
-        if col.name in mapping or col.name in tcfg.columns or col.name in tcfg.derive:
+        if col.name in mapping or col.name in tcfg.columns or col.name in tcfg.derive or col.name in tcfg.constants:
             continue
         found, same = _find_column(col.name, file_cols, used)
         if found is not None:
@@ -134,7 +139,8 @@ def _resolve_columns(
                 f"{where}: required column '{col.name}' is missing{hint}; the file's columns are: {', '.join(file_cols)}"
             )
     if spec.name == "customers":  # extra columns are attributes, kept under their names
-        for c in file_cols:
+        keep = file_cols if tcfg.attributes is None else [f for a in tcfg.attributes if (f := _find_column(a, file_cols, set())[0])]
+        for c in keep:
             if c not in mapping.values():
                 mapping[c] = c
     return mapping, errors, notes
@@ -294,9 +300,18 @@ def _load_table(
     spec = TABLES[tcfg.name]
     where = f"table {spec.name} ({tcfg.source})"
     raw = _read_raw(con, tcfg)
+    if tcfg.preset and _preset_misfit(raw, tcfg, where, report):
+        return None
     mapping, errors, notes = _resolve_columns(raw, tcfg, spec)
+    if not tcfg.preset:
+        hint = presets_mod.suggestion([c for c in raw.columns if c != "_row"], spec.name)
+        if hint and errors:
+            errors[0] += f"; {hint}"
+        elif hint:
+            notes.append(f"{where}: {hint}")
     report.errors.extend(errors)
     report.warnings.extend(notes)
+    raw = _excluded(raw, tcfg, where, report)
     complete = all(c in mapping for c in spec.required)
 
     fmt = tcfg.read.get("date_format")
@@ -312,7 +327,11 @@ def _load_table(
     for canon, user in mapping.items():
         kind = spec.kind(canon)
         source = raw[user]
+        if canon in tcfg.values:  # the export's values replaced by the kit's
+            source = mapping_mod.mapped(source, tcfg.values[canon])
         typed = _typed(con, source, kind, tcfg.read, config.timezone)
+        if kind in ("id", "string") and identity_mod.applies(spec.name, canon, config.identity):
+            typed = identity_mod.customer_key(typed, config.identity["email"])
         exprs[canon] = typed
         if kind in ("float", "int") and (source.type().is_string() or source.type().is_floating()):
             # NaN and infinity are bad values too: they pass a cast and break every sum.
@@ -352,6 +371,10 @@ def _load_table(
                 sources[c] = num
         exprs[canon] = derive_mod.to_ibis(node, sources.__getitem__)
         mapping[canon] = f"= {text}"
+    for canon, value in tcfg.constants.items():  # one value for every row
+        exprs[canon] = _typed(con, mapping_mod.constant(value), spec.kind(canon), {}, config.timezone)
+        mapping[canon] = f"= {value}"
+    rule_cols = _return_rule_columns(raw, tcfg, where, report, exprs) if spec.name == "transactions" else set()
     complete = all(c in mapping for c in spec.required)
     ret_col = _return_order_column(raw, tcfg, where, report) if spec.name == "transactions" else None
     if ret_col is not None:  # the order a return line names (returns.order_column)
@@ -456,6 +479,7 @@ def _load_table(
         *[stage[c] if c in mapping else ibis.null(null_types[spec.kind(c)]).name(c) for c in cols],
         *[f"_x{i}" for i in range(len(extras))],
         *(["_ret_order"] if ret_col is not None else []),
+        *sorted(rule_cols),
     )
     if spec.name == "transactions":
         # without an order_id every row is one order: give each such row its own id, so
@@ -463,6 +487,80 @@ def _load_table(
         table = table.mutate(order_id=table.order_id.fill_null("#" + table._row.cast("string")))
     table = _check_table(con, table, spec, where, report, mapping)
     return None if report.errors else table
+
+
+def _source_column(raw: ibis.Table, name: str, setting: str, where: str, report: TableReport) -> str | None:
+    """The source column a setting names (matched as columns are); an error naming it when absent."""
+    file_cols = [c for c in raw.columns if c != "_row"]
+    found, _ = _find_column(name, file_cols, set())
+    if found is None:
+        near = closest(name, file_cols)
+        report.errors.append(
+            f"{where}: {setting} names the column '{name}', but the file has no column '{name}'"
+            + (f" (did you mean '{near}'?)" if near else "") + f"; its columns are: {', '.join(file_cols)}"
+        )
+    return found
+
+
+def _preset_misfit(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> bool:
+    """True (with one error naming the preset, the missing columns and the closest ones found)
+    when the file lacks columns its preset reads."""
+    preset = presets_mod.get(tcfg.preset or "")
+    file_cols = [c for c in raw.columns if c != "_row"]
+    section = {"columns": tcfg.columns, "optional": tcfg.preset_optional, "derive": tcfg.derive,
+               "returns": tcfg.returns, "exclude": tcfg.exclude}
+    missing = [c for c in presets_mod.expected_columns(section) if _find_column(c, file_cols, set())[0] is None]
+    if not missing:
+        return False
+    shown = []
+    for c in missing:
+        near = closest(c, file_cols) or closest(c, file_cols, aliases=None)
+        shown.append(f"'{c}'" + (f" (closest: '{near}')" if near else ""))
+    other = presets_mod.suggest(file_cols, tcfg.name)
+    also = f"; it looks like a {other.title} instead: preset: {other.name}" if other and other.name != preset.name else ""
+    report.errors.append(
+        f"{where}: the file does not fit preset {preset.name} ({preset.title}): missing column(s) {', '.join(shown)}; "
+        f"the file's columns are: {', '.join(file_cols)}{also}; map a column of another name with "
+        f"tables.{tcfg.name}.columns (your keys override the preset's)"
+    )
+    return True
+
+
+def _excluded(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> ibis.Table:
+    """``raw`` without the rows that ``exclude`` leaves out, with a warning that counts them."""
+    conds = []
+    for name, listed in tcfg.exclude.items():
+        col = _source_column(raw, name, f"tables.{tcfg.name}.exclude", where, report)
+        if col is not None:
+            conds.append((col, listed, mapping_mod.matches(raw[col], listed)))
+    if not conds:
+        return raw
+    out = functools.reduce(operator.or_, [c for *_, c in conds])
+    n = _count(raw.aggregate(n=out.sum()).execute().iloc[0]["n"])
+    if n:
+        what = "; ".join(f"{col} is {', '.join(repr(v) if v else 'blank' for v in listed)}" for col, listed, _ in conds)
+        report.warnings.append(f"{where}: {n:,} rows are left out by tables.{tcfg.name}.exclude ({what})")
+    return raw.filter(~out)
+
+
+def _return_rule_columns(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport,
+                         exprs: dict[str, ibis.Value]) -> set[str]:
+    """``_cancel`` and ``_refund``, from returns.cancel_when and returns.refund_column, into ``exprs``."""
+    out = set()
+    conds = []
+    for name, listed in (tcfg.returns.get("cancel_when") or {}).items():
+        col = _source_column(raw, name, f"tables.{tcfg.name}.returns.cancel_when", where, report)
+        if col is not None:
+            conds.append(mapping_mod.matches(raw[col], listed))
+    if conds:
+        exprs["_cancel"] = functools.reduce(operator.or_, conds)
+        out.add("_cancel")
+    name = tcfg.returns.get("refund_column")
+    col = _source_column(raw, name, f"tables.{tcfg.name}.returns.refund_column", where, report) if name else None
+    if col is not None:  # blank and non-numbers: no refund
+        exprs["_refund"] = _typed(None, raw[col], "float", tcfg.read, "UTC")
+        out.add("_refund")
+    return out
 
 
 def _return_order_column(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> str | None:

@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("config", help="config YAML file, or a built-in dataset name")
 
+    sub.add_parser(
+        "presets",
+        parents=[debug],
+        help="list the import presets (preset: NAME in a table's config) with the columns each expects",
+    )
+
     d = sub.add_parser("demo-data", parents=[debug], help="write the synthetic demo dataset and a config for it")
     d.add_argument("directory", help="folder to write into (created if needed)")
     d.add_argument("--customers", type=int, default=None, help="number of customers (default 20,000)")
@@ -93,6 +99,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"  - {w}")
     else:
         print("\nno problems found")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import describe
+
+    print(describe(), end="")
     return 0
 
 
@@ -150,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    handlers = {"report": _cmd_report, "validate": _cmd_validate, "demo-data": _cmd_demo}
+    handlers = {"report": _cmd_report, "validate": _cmd_validate, "demo-data": _cmd_demo,
+                "presets": _cmd_presets}
     try:
         return handlers[args.command](args)
     except EngageKitError as e:

@@ -2,7 +2,9 @@
 
 An expression is arithmetic over a table's source columns: numbers, ``+ - * /``, unary
 minus and parentheses; a column name with spaces or other characters is written in
-double quotes (``"Unit Price"``, ``"a ""quoted"" name"``). The kit parses it itself (no
+double quotes (``"Unit Price"``, ``"a ""quoted"" name"``). ``coalesce(a, b, ...)`` is
+the first of its arguments that is not blank: ``coalesce("Discount Amount", 0)`` reads a
+column that only an order's first line fills as 0 on the other lines. The kit parses it itself (no
 SQL text, no ``eval``) into a small tree that :func:`to_ibis` turns into an engine
 expression, so it runs on DuckDB and Spark alike.
 
@@ -11,6 +13,7 @@ Grammar::
     expr   := term (("+" | "-") term)*
     term   := factor (("*" | "/") factor)*
     factor := ("-" | "+") factor | NUMBER | NAME | QUOTED | "(" expr ")"
+            | "coalesce" "(" expr ("," expr)* ")"
 """
 
 from __future__ import annotations
@@ -49,7 +52,14 @@ class BinOp:
     right: Node
 
 
-Node = Num | Col | Neg | BinOp
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Node, ...]
+
+
+Node = Num | Col | Neg | BinOp | Call
+FUNCTIONS = ("coalesce",)
 
 
 class DeriveSyntaxError(ConfigError):
@@ -69,7 +79,7 @@ def _tokens(text: str) -> list[tuple[str, Any, int]]:
         if ch.isspace():
             i += 1
             continue
-        if ch in OPERATORS or ch in "()":
+        if ch in OPERATORS or ch in "(),":
             out.append(("op" if ch in OPERATORS else ch, ch, i))
             i += 1
             continue
@@ -103,7 +113,7 @@ def _tokens(text: str) -> list[tuple[str, Any, int]]:
             i = m.end()
             continue
         raise DeriveSyntaxError(
-            f"unexpected character {ch!r}; only numbers, column names, + - * / and parentheses are allowed "
+            f"unexpected character {ch!r}; only numbers, column names, + - * /, parentheses and coalesce(...) are allowed "
             '(write a column name with spaces or other characters in double quotes, e.g. "Unit Price")',
             i,
         )
@@ -148,6 +158,16 @@ def parse(text: str) -> Node:
             return Neg(inner) if value == "-" else inner
         if kind == "num":
             return Num(value)
+        if kind == "col" and peek()[0] == "(" and toks[pos - 1][1] in FUNCTIONS and text[at] != '"':
+            take()
+            args = [expr()]
+            while peek()[0] == ",":
+                take()
+                args.append(expr())
+            if peek()[0] != ")":
+                raise DeriveSyntaxError(f"{value}( is not closed", peek()[2])
+            take()
+            return Call(value, tuple(args))
         if kind == "col":
             return Col(value)
         if kind == "(":
@@ -180,6 +200,9 @@ def columns(node: Node) -> list[str]:
         elif isinstance(n, BinOp):
             walk(n.left)
             walk(n.right)
+        elif isinstance(n, Call):
+            for a in n.args:
+                walk(a)
 
     walk(node)
     return list(seen)
@@ -198,6 +221,8 @@ def to_ibis(node: Node, column: Callable[[str], Any]) -> Any:
         return column(node.name)
     if isinstance(node, Neg):
         return -to_ibis(node.operand, column)
+    if isinstance(node, Call):  # coalesce: the only function
+        return ibis.coalesce(*[to_ibis(a, column) for a in node.args])
     left, right = to_ibis(node.left, column), to_ibis(node.right, column)
     if node.op == "+":
         return left + right
@@ -236,4 +261,4 @@ def looks_like_expression(value: str) -> bool:
         node = parse(value)
     except DeriveSyntaxError:
         return False
-    return isinstance(node, (BinOp, Neg))
+    return isinstance(node, (BinOp, Neg, Call))

@@ -90,8 +90,20 @@ def _transactions_rules(
     behind the return figures; only when there are returns) and, for ``missing_customer_id: guest``,
     ``guest_transactions`` (the rows without a customer, for the order-level figures).
     """
+    from .mapping import returns_from_rules
     from .returns import match_returns, return_ledger
 
+    t, booked = returns_from_rules(t)  # returns.cancel_when and returns.refund_column
+    if booked.get("cancelled_orders"):
+        report.warnings.append(
+            f"{where}: {booked['cancelled_orders']:,} orders are cancelled by tables.transactions.returns.cancel_when "
+            f"({booked['cancelled_value']:,.2f}): a return of their whole value is booked on each"
+        )
+    if booked.get("refunds"):
+        report.warnings.append(
+            f"{where}: {booked['refunds']:,} refunds from tables.transactions.returns.refund_column "
+            f"({booked['refunded_value']:,.2f}) are booked as returns of their orders"
+        )
     # one pass over the lines: gross revenue, the guest rows, and whether customers returned anything
     guest = t.customer_id.isnull()
     sale = ibis.ifelse(t.amount > 0, t.amount, 0.0)
