@@ -163,6 +163,9 @@ def test_features_ignore_everything_after_the_cutoff(small_demo):
     planted["web_sessions"] = pd.concat([tables["web_sessions"], pd.DataFrame(
         {"session_id": [f"SX{i}" for i in range(n)], "started_at": when, "pageviews": 50.0, "duration_seconds": 999.0,
          "customer_id": who, "landing_page": "/", "exit_page": "/", "converted": False})], ignore_index=True)
+    assert "usage_trend" in before.columns
+    planted["usage"] = pd.concat([tables["usage"], pd.DataFrame(
+        {"customer_id": who, "timestamp": when, "feature": "late", "quantity": 500.0})], ignore_index=True)
     planted["customers"] = pd.concat([tables["customers"], pd.DataFrame(
         {"customer_id": ["NEW-1"], "signup_at": [after], "acquisition_channel": ["email"], "segment": ["consumer"],
          "country": ["DE"], "test_group": ["control"]})], ignore_index=True)

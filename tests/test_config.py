@@ -61,3 +61,33 @@ def test_active_days_is_one_top_level_setting():
             parse_config({"active_days": bad, "tables": {"transactions": {"path": "x"}}})
     with pytest.raises(ConfigError, match="unknown key 'active_day'.*did you mean 'active_days'"):
         parse_config({"active_day": 90, "tables": {"transactions": {"path": "x"}}})
+
+
+def test_benchmarks_default_change_remove_and_read_back(tmp_path):
+    from engage_kit.config import write_config
+
+    tx = {"transactions": {"path": "x"}}
+    assert parse_config({"tables": tx}).benchmarks == {"customer_retention_rate": 0.85}  # the default target
+    assert "benchmarks" not in parse_config({"tables": tx}).to_dict()
+    c = parse_config({"benchmarks": {"customer_retention_rate": 0.9}, "tables": tx})
+    assert c.benchmarks == {"customer_retention_rate": 0.9}
+    assert parse_config(c.to_dict()).benchmarks == {"customer_retention_rate": 0.9}
+    for off in ({"customer_retention_rate": None}, None):  # null: no target line
+        c = parse_config({"benchmarks": off, "tables": tx})
+        assert c.benchmarks == {}
+        assert c.to_dict()["benchmarks"] == {"customer_retention_rate": None}
+        assert load_config(write_config(c, tmp_path / "c.yaml")).benchmarks == {}  # round trip through YAML
+    assert parse_config({"benchmarks": {}, "tables": tx}).benchmarks == {"customer_retention_rate": 0.85}
+
+
+def test_benchmark_values_and_names_are_checked():
+    tx = {"transactions": {"path": "x"}}
+    for bad in (1.5, -0.1, 85, "85%", True):
+        with pytest.raises(ConfigError, match=r"benchmarks.customer_retention_rate: .* not a share between 0 and 1; "
+                                              r"write 0.85 for 85%"):
+            parse_config({"benchmarks": {"customer_retention_rate": bad}, "tables": tx})
+    with pytest.raises(ConfigError, match="unknown key 'benchmarks.customer_retention'.*did you mean "
+                                          "'customer_retention_rate'"):
+        parse_config({"benchmarks": {"customer_retention": 0.8}, "tables": tx})
+    with pytest.raises(ConfigError, match="benchmarks: expected a mapping"):
+        parse_config({"benchmarks": 0.85, "tables": tx})

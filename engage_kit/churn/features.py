@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError, ParameterError, did_you_mean
+from ..metrics.adoption import usage_trend
 
 MODES = ("non_contractual", "labelled")
 DAY_SECONDS = 86400.0
@@ -62,6 +63,7 @@ FEATURE_LABELS: dict[str, str] = {
     "unresolved_tickets": "unresolved tickets at the cutoff",
     "handle_seconds_mean": "mean handle time (s)",
     "contacts_mean": "contacts per resolved ticket",
+    "usage_trend": "product use in the last 30 days ÷ usual month",
     "account_age_days": "days since signup",
     "acquisition_channel": "acquisition channel",
 }
@@ -176,6 +178,7 @@ def build_features(
     surveys: Any = None,
     tickets: Any = None,
     web_sessions: Any = None,
+    usage: Any = None,
 ) -> ibis.Table:
     """Per-customer churn features at ``cutoff``, as one Ibis expression.
 
@@ -204,6 +207,10 @@ def build_features(
     - surveys: ``last_nps``, ``last_csat``, ``last_ces`` (latest answer before E);
     - tickets: ``tickets_window``, ``unresolved_tickets``, ``handle_seconds_mean``,
       ``contacts_mean``;
+    - usage (product use): ``usage_trend`` = usage in the 30 days up to the cutoff / the
+      30-day average of the 90 days before them (:func:`engage_kit.metrics.adoption.usage_trend`;
+      below 0.5 is a declining customer of ``adoption.declining_share``; null without use in
+      those 90 days);
     - customers: ``account_age_days`` (from signup_at), ``acquisition_channel`` and every
       other attribute column (``churned`` never: it is a label).
 
@@ -221,7 +228,7 @@ def build_features(
     population : Ibis table or DataFrame, optional
         Customers to build features for (a ``customer_id`` column), e.g. every customer of
         a labelled snapshot; they need not have purchases.
-    returns, customers, touches, surveys, tickets, web_sessions : optional
+    returns, customers, touches, surveys, tickets, web_sessions, usage : optional
         The optional canonical tables (``returns``: orders with amount < 0).
 
     Returns
@@ -353,9 +360,13 @@ def build_features(
         )
         base = _left(base, ka, zero=["tickets_window", "unresolved_tickets"])
 
+    if usage is not None:  # rows up to the cutoff day only, like every other feature
+        base = _left(base, usage_trend(_table(usage), cutoff=end - pd.Timedelta(days=1)))
+
     if customers is not None:
         c = _table(customers)
-        keep = [col for col in c.columns if col not in ("customer_id", "signup_at", "churned")]
+        # cancelled_at (subscriptions) would reveal the outcome: never a feature
+        keep = [col for col in c.columns if col not in ("customer_id", "signup_at", "churned", "cancelled_at")]
         exprs: dict[str, ibis.Value] = {col: c[col] for col in keep}
         if "signup_at" in c.columns:
             se = secs(c.signup_at)
@@ -531,7 +542,7 @@ def churn_tables(ds: Any) -> dict[str, ibis.Table]:
         o = ds.orders
         out["purchases"] = o.filter(~o.is_return)
         out["returns"] = o.filter(o.is_return)
-    for name in ("customers", "touches", "surveys", "tickets", "web_sessions"):
+    for name in ("customers", "touches", "surveys", "tickets", "web_sessions", "usage"):
         if ds.has(name):
             out[name] = ds[name]
     return out

@@ -504,7 +504,7 @@ def run_churn_study(
     ----------
     tables : dict
         ``purchases`` (orders with amount >= 0), and optionally ``returns``, ``customers``,
-        ``touches``, ``surveys``, ``tickets``, ``web_sessions`` (see :func:`churn_tables`).
+        ``touches``, ``surveys``, ``tickets``, ``web_sessions``, ``usage`` (see :func:`churn_tables`).
     as_of : date
         The last day of the data (inclusive).
     mode : str, optional

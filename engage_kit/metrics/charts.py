@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -42,8 +43,15 @@ def _distinct_percent(axis, least: int = 0):
     return fmt
 
 
-def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: str = "", ylabel: str | None = None):
-    """Line chart of KPIs per period with their 95% bands; incomplete periods hollow. Returns the axes."""
+def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: str = "", ylabel: str | None = None,
+                benchmarks: Mapping[str, float | None] | None = None):
+    """Line chart of KPIs per period with their 95% bands; incomplete periods hollow. Returns the axes.
+
+    ``benchmarks`` (the config's ``benchmarks``, name -> target share): a KPI of ``keys``
+    whose name after the area is a benchmark's name (``customer_retention_rate`` for
+    ``retention.customer_retention_rate``) gets a dashed line at the target, labelled
+    "target 85%"; None values draw nothing.
+    """
     import matplotlib.pyplot as plt
 
     from ..plots import PALETTE
@@ -64,6 +72,7 @@ def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: st
         if len(inc):
             ax.plot(inc["period_start"], inc["value"], "o", ms=7, mfc="white", color=c)
     shown = long[long["key"].isin(keys)]
+    _targets(ax, [k for k in keys if (long["key"] == k).any()], benchmarks)
     if units <= {"share", "ratio"}:
         _unit_axis(ax, "share", shown["high"], currency)
     elif units == {"money"}:
@@ -75,6 +84,18 @@ def plot_trends(long: pd.DataFrame, keys: list[str], *, title: str, currency: st
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
     fig.autofmt_xdate()
     return ax
+
+
+def _targets(ax, keys: list[str], benchmarks: Mapping[str, float | None] | None) -> None:
+    """A dashed grey line per benchmark whose KPI is drawn, labelled with its target."""
+    names = {k.split(".", 1)[-1] for k in keys}
+    for name, value in (benchmarks or {}).items():
+        if value is None or name not in names:
+            continue
+        label = f"target {100 * float(value):.1f}%".replace(".0%", "%")
+        ax.axhline(float(value), color="#555555", ls="--", lw=1.2, label=label, zorder=1)
+        ax.annotate(label, xy=(1, float(value)), xycoords=("axes fraction", "data"), xytext=(-4, 3),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=9, color="#555555")
 
 
 def plot_segments(seg: pd.DataFrame, keys: list[str], *, title: str, by: str, currency: str = ""):
@@ -102,3 +123,36 @@ def plot_segments(seg: pd.DataFrame, keys: list[str], *, title: str, by: str, cu
     fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def plot_sentiment_by_score(by_score: pd.DataFrame):
+    """Stacked bars: negative, neutral and positive comments per answer group (NPS, CSAT). Returns the axes.
+
+    From :func:`.sentiment.by_score`; the title states the finding when both ends of the NPS
+    scale wrote comments.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plots import NEGATIVE, POSITIVE, percent_axis
+    from .story import SCORE_GROUP_WORDS
+
+    df = by_score.reset_index(drop=True)
+    names = [f"{k.upper()} {SCORE_GROUP_WORDS.get(g, g)}" for k, g in zip(df["kind"], df["group"], strict=True)]
+    neg, pos = df["share_negative"].astype(float), df["share_positive"].astype(float)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(df) + 1.5))
+    y = list(range(len(df)))[::-1]
+    ax.barh(y, neg, color=NEGATIVE, label="negative")
+    ax.barh(y, 1 - neg - pos, left=neg, color="#cccccc", label="neutral")
+    ax.barh(y, pos, left=1 - pos, color=POSITIVE, label="positive")
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, 1)
+    percent_axis(ax, axis="x")
+    g = df.set_index(df["kind"] + ":" + df["group"])
+    if {"nps:detractor", "nps:promoter"} <= set(g.index):
+        title = (f"Detractors wrote negative comments {g.loc['nps:detractor', 'share_negative']:.0%} of the time, "
+                 f"promoters {g.loc['nps:promoter', 'share_negative']:.0%}")
+    else:
+        title = "Tone of the comments by answer"
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
+    return ax
