@@ -31,6 +31,9 @@ from .analysis import (
     unavailable_results,
     value_bands,
 )
+from .bgbb import BGBBModel, fit_bgbb
+from .contractual import ContractualAnalysis, analyse_contractual
+from .discrete import DiscreteAnalysis, analyse_discrete
 from .models import (
     BGNBDModel,
     FittedModel,
@@ -54,6 +57,7 @@ from .models import (
     prob_no_purchase,
     spend_independence,
 )
+from .occasions import occasion_summary, survivor_counts
 from .prep import (
     calibration_holdout,
     compress,
@@ -61,6 +65,8 @@ from .prep import (
     default_calibration_end,
     purchase_days,
 )
+from .sbg import SBGModel, fit_sbg, fit_sbg_by_cohort
+from .settings import Choice, analyse_setting, choose_setting, setting_results
 from .validation import (
     add_predictions,
     compare_models,
@@ -95,6 +101,21 @@ from .value import (
 
 __all__ = [
     "story",
+    "BGBBModel",
+    "Choice",
+    "ContractualAnalysis",
+    "DiscreteAnalysis",
+    "SBGModel",
+    "analyse_contractual",
+    "analyse_discrete",
+    "analyse_setting",
+    "choose_setting",
+    "fit_bgbb",
+    "fit_sbg",
+    "fit_sbg_by_cohort",
+    "occasion_summary",
+    "setting_results",
+    "survivor_counts",
     "CLVAnalysis",
     "analyse",
     "analyse_or_reason",

@@ -16,6 +16,9 @@ from ..nb import say
 from ..plots import ACCENT, color_for, date_axis, percent_axis
 from ..stats import error_bars
 from .analysis import CLVAnalysis
+from .contractual import ContractualAnalysis
+from .discrete import DiscreteAnalysis
+from .setting_story import UNIT, discrete_forecast_text, retention_text
 from .story import SEGMENT_WORDS, band_label
 from .value import SEGMENTS, frequency_recency_matrix
 
@@ -279,7 +282,76 @@ def segments(a: CLVAnalysis, currency: str) -> tuple[plt.Figure, str]:
     return fig, text
 
 
+# --- fixed occasions and subscriptions ---------------------------------------------------
+
+
+def occasion_tracking(a: DiscreteAnalysis) -> tuple[plt.Figure, str]:
+    """Customers buying again per occasion: actual against the forecast of the model that
+    learnt from the occasions before the shaded test occasions."""
+    t = a.tracking
+    fig, ax = plt.subplots()
+    x = np.arange(len(t))
+    ax.bar(x, t["actual"], 0.6, color=ACCENT, label="actual")
+    ax.plot(x, t["expected"], "o--", color=MODEL_COLOR, label="forecast")
+    hold = np.flatnonzero(t["holdout"].to_numpy())
+    if hold.size:
+        ax.axvspan(hold[0] - 0.5, hold[-1] + 0.5, color=TEST_SHADE, zorder=0)
+    ax.set_xticks(x, t["occasion"])
+    thousands_axis(ax)
+    ax.set_ylabel("customers buying again")
+    err = a.holdout["error"]
+    ax.set_title("Repeat buying per occasion follows the forecast" if err is not None and abs(err) < 0.1
+                 else "Repeat buying per occasion against the forecast (test occasions shaded)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    return fig, discrete_forecast_text(a)
+
+
+def occasion_by_frequency(a: DiscreteAnalysis) -> tuple[plt.Figure, str]:
+    """Purchases per customer in the test occasions by purchases before them: actual and forecast."""
+    b = a.by_frequency
+    fig, ax = plt.subplots()
+    x = np.arange(len(b))
+    ax.bar(x - 0.2, b["actual"], 0.4, color=ACCENT, label="actual")
+    ax.bar(x + 0.2, b["predicted"], 0.4, color=MODEL_COLOR, label="forecast")
+    labels = [f"{int(v)}" for v in b["frequency"]]
+    if len(labels):
+        labels[-1] += "+"
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("occasions bought again before the test")
+    ax.set_ylabel("purchases per customer in the test")
+    ax.set_title("Customers who bought more often before buy more often in the test, as forecast")
+    ax.legend()
+    top = b.iloc[-1]
+    text = (f"Customers who had bought again {labels[-1]} times made {top['actual']:.2f} purchases each in the test "
+            f"(forecast {top['predicted']:.2f}); those who had not bought again made {b['actual'].iloc[0]:.2f} "
+            f"(forecast {b['predicted'].iloc[0]:.2f}).") if len(b) else ""
+    return fig, text
+
+
+def retention_curve(a: ContractualAnalysis) -> tuple[plt.Figure, str]:
+    """Share of a group of subscribers still there after each renewal: observed (all groups
+    that reached it), the model's curve with its 95% band, and the projection beyond."""
+    c = a.curve
+    fig, ax = plt.subplots()
+    ax.fill_between(c["period"], c["low"], c["high"], color=MODEL_COLOR, alpha=0.2, linewidth=0)
+    ax.plot(c["period"], c["projected"], "--", color=MODEL_COLOR, label="model (95% band)")
+    seen = c.dropna(subset=["observed"])
+    ax.plot(seen["period"], seen["observed"], "o-", color=ACCENT, markersize=3, label="observed")
+    percent_axis(ax)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"{UNIT[a.period][1]} since signup")
+    ax.set_ylabel("still subscribed")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(f"{c['projected'].iloc[-1]:.0%} of a group of subscribers are projected to stay {int(c['period'].max())} "
+                 f"{UNIT[a.period][1]}")
+    ax.legend()
+    return fig, retention_text(a)
+
+
 __all__ = [
+    "occasion_by_frequency",
+    "occasion_tracking",
+    "retention_curve",
     "conditional_expectations",
     "frequency_histogram",
     "frequency_recency",
