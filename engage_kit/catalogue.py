@@ -12,6 +12,8 @@ NOTEBOOK_TITLES: dict[str, str] = {
     "clv_bgnbd": "Customer lifetime value",
     "churn_prediction": "Churn prediction",
     "channel_comparison": "Channel comparison",
+    "customer_engagement": "Customer engagement",
+    "customer_journey": "Customer journey",
 }
 NOTEBOOKS: tuple[str, ...] = tuple(NOTEBOOK_TITLES)
 

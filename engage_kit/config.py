@@ -16,17 +16,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import yaml
 
+from . import presets
 from .catalogue import NOTEBOOKS
 from .errors import KEY_ALIASES, ConfigError, did_you_mean
 from .schema import TABLES
+from .tablekeys import parse_identity, parse_return_rules, parse_table_maps
 
-TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "active_days", "tables", "notebooks")
+TOP_KEYS = ("title", "currency", "period", "as_of", "timezone", "engine", "active_days", "identity", "language", "tables",
+            "notebooks", "benchmarks")
 TABLE_KEYS = ("path", "read", "columns", "derive", "connection", "table", "sql", "password_env",
-              "missing_customer_id", "returns", "outliers")
+              "missing_customer_id", "returns", "outliers", "preset", "constants", "values", "exclude", "attributes")
 READ_KEYS = ("sep", "decimal", "thousands", "encoding", "date_format", "sheet", "skip_rows", "duplicates", "timestamp_unit")
 # read.timestamp_unit: numbers in timestamp columns are times since 1970-01-01 UTC in this unit
 TIMESTAMP_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
-RETURNS_KEYS = ("match", "match_days", "order_column")
+RETURNS_KEYS = ("match", "match_days", "order_column", "cancel_when", "refund_column")
 OUTLIER_KEYS = ("exclude_above",)
 MISSING_CUSTOMER_ID = ("error", "drop", "guest")
 # keys that only the transactions table has
@@ -34,6 +37,9 @@ TRANSACTION_KEYS = ("missing_customer_id", "returns", "outliers")
 ENGINE_KEYS = ("kind", "memory_limit", "threads", "path", "master", "settings", "temp_directory")
 ENGINE_KINDS = ("duckdb", "spark")
 PERIODS = ("W", "M", "Q")
+LANGUAGES = ("en", "de", "auto")  # of free text; auto: chosen per text by its stop words
+# benchmarks: target lines on the KPI report's charts (a share 0-1 each; null leaves the line out)
+BENCHMARKS: dict[str, float] = {"customer_retention_rate": 0.85}
 
 
 @dataclass
@@ -53,6 +59,12 @@ class TableConfig:
     returns: dict[str, Any] = field(default_factory=lambda: {"match": "orders", "match_days": 90})
     outliers: dict[str, Any] = field(default_factory=dict)  # {exclude_above: amount}
     label: str | None = None  # how messages name the source instead of its path (built-in datasets)
+    preset: str | None = None  # the import preset the settings start from (engage_kit.presets)
+    preset_optional: tuple[str, ...] = ()  # canonical columns the preset maps only when the export has them
+    constants: dict[str, Any] = field(default_factory=dict)  # canonical -> one value for every row
+    values: dict[str, dict[str, str | None]] = field(default_factory=dict)  # canonical -> {export value: kit value}
+    exclude: dict[str, list[str]] = field(default_factory=dict)  # source column -> values whose rows are left out
+    attributes: list[str] | None = None  # customers: the source columns kept as attributes (None: all)
 
     @property
     def source(self) -> str:
@@ -133,6 +145,9 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     active_days: int | None = None  # one definition of active, in days; None: chosen from the data
+    language: str = "auto"  # of free text (comments): en, de, or auto (chosen per text)
+    identity: dict[str, str] = field(default_factory=dict)  # {email: lowercase_trim}: emails hashed into customer ids
+    benchmarks: dict[str, float] = field(default_factory=lambda: dict(BENCHMARKS))  # name -> target (share 0-1)
     source: Path | None = None  # the YAML file, when read from one
     name: str | None = None  # the built-in dataset's name, when it is one
 
@@ -155,6 +170,10 @@ class Config:
             out["as_of"] = self.as_of.isoformat()
         if self.active_days is not None:
             out["active_days"] = self.active_days
+        if self.language != "auto":
+            out["language"] = self.language
+        if self.identity:
+            out["identity"] = dict(self.identity)
         eng = {k: v for k, v in vars(self.engine).items() if v not in (None, {}) and k != "session"}
         if eng != {"kind": "duckdb"}:
             out["engine"] = eng
@@ -170,6 +189,8 @@ class Config:
         out["tables"] = tables
         if self.notebooks:
             out["notebooks"] = self.notebooks
+        if self.benchmarks != BENCHMARKS:  # a removed default line is written as null
+            out["benchmarks"] = {**{k: None for k in BENCHMARKS}, **self.benchmarks}
         return out
 
 
@@ -206,7 +227,34 @@ def _unknown_keys(raw: dict[str, Any]) -> list[str]:
     notebooks = raw.get("notebooks")
     if isinstance(notebooks, dict):
         check(notebooks, NOTEBOOKS, "notebooks.")
+    check(raw.get("benchmarks"), tuple(BENCHMARKS), "benchmarks.")
     return problems
+
+
+def _parse_benchmarks(raw: Any, errors: list[str]) -> dict[str, float]:
+    """``benchmarks``: the defaults (:data:`BENCHMARKS`) with the given values over them.
+
+    Each value is a share between 0 and 1 (0.85 = 85%); ``null`` leaves that line out, and
+    ``benchmarks: null`` leaves every line out. Unknown names are reported with the unknown keys.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        errors.append(f"benchmarks: expected a mapping such as {{customer_retention_rate: 0.85}}, got {raw!r}")
+        return dict(BENCHMARKS)
+    out = dict(BENCHMARKS)
+    for name, value in raw.items():
+        name = str(name)
+        if value is None:
+            out.pop(name, None)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            errors.append(
+                f"benchmarks.{name}: {value!r} is not a share between 0 and 1; write 0.85 for 85% "
+                "(or null to leave the target line out)"
+            )
+        else:
+            out[name] = float(value)
+    return out
 
 
 def _parse_date(value: Any, where: str) -> dt.date | None:
@@ -371,6 +419,10 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
             "(or leave it out to choose it from the data)"
         )
         active_days = None
+    language = str(raw.get("language") or "auto").strip().lower()
+    if language not in LANGUAGES:
+        errors.append(f"language: '{raw.get('language')}' is not one of en, de, auto (auto: chosen per text)")
+        language = "auto"
 
     eng_raw = raw.get("engine") or {}
     engine = EngineConfig()
@@ -414,6 +466,14 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
             if not isinstance(spec, dict):
                 errors.append(f"tables.{name}: expected a mapping with `path`, got {spec!r}")
                 continue
+            preset, optional = None, ()
+            if "preset" in spec:  # the preset's settings under the user's own
+                try:
+                    spec, optional = presets.merge(str(name), spec, f"tables.{name}")
+                except ConfigError as e:
+                    errors.append(str(e))
+                    continue
+                preset = str(tables_raw[name]["preset"]).strip()
             has_path, has_conn = "path" in spec, "connection" in spec
             if has_path == has_conn:
                 errors.append(f"tables.{name}: give either `path` (a file) or `connection` (a database)")
@@ -439,6 +499,9 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
                 if not path.is_absolute():
                     path = base_dir / path
             derive, missing, returns, outliers = _transaction_rules(name, spec, errors)
+            if isinstance(spec.get("returns"), dict):
+                returns.update(parse_return_rules(name, spec["returns"], errors))
+            maps = parse_table_maps(name, spec, () if name == "customers" else tuple(TABLES[name].names), errors)
             tables[name] = TableConfig(
                 name=name,
                 path=path,
@@ -452,10 +515,15 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
                 missing_customer_id=missing,
                 returns=returns,
                 outliers=outliers,
+                preset=preset,
+                preset_optional=tuple(optional),
+                **maps,
             )
         if tables and "transactions" not in tables and "customers" not in tables:
             errors.append("tables: `transactions` is required (or `customers` with a churned column)")
 
+    identity = parse_identity(raw.get("identity"), errors)
+    benchmarks = _parse_benchmarks(raw["benchmarks"] if "benchmarks" in raw else dict(BENCHMARKS), errors)
     notebooks_raw = raw.get("notebooks") or {}
     notebooks: dict[str, dict[str, Any]] = {}
     if not isinstance(notebooks_raw, dict):
@@ -482,6 +550,9 @@ def parse_config(raw: Any, *, base_dir: Path | None = None, source: Path | None 
         engine=engine,
         notebooks=notebooks,
         active_days=active_days,
+        language=language,
+        identity=identity,
+        benchmarks=benchmarks,
         source=source,
     )
 

@@ -57,15 +57,29 @@ class DemoWorld:
 
 # modules that draw extra demo tables; each has ``DEMO_TABLES: dict[str, Callable[[DemoWorld], DataFrame]]``
 # (table name -> generator). A new table: write the module, add its name here.
-EXTRA_MODULES: tuple[str, ...] = ()
+EXTRA_MODULES: tuple[str, ...] = ("engage_kit.metrics.demo_text", "engage_kit.metrics.demo", "engage_kit.journey.demo")
 
 
 def extra_generators() -> dict[str, Callable[[DemoWorld], pd.DataFrame]]:
-    """Table name -> generator of every extra demo table, in the order of ``EXTRA_MODULES``."""
+    """Table name -> generator of every extra demo table, in the order of ``EXTRA_MODULES``.
+
+    Two modules that extend the same table (``touches``) are chained: the later one sees
+    the earlier one's rows in ``world.tables``.
+    """
     out: dict[str, Callable[[DemoWorld], pd.DataFrame]] = {}
     for module in EXTRA_MODULES:
-        out.update(importlib.import_module(module).DEMO_TABLES)
+        for name, make in importlib.import_module(module).DEMO_TABLES.items():
+            out[name] = _chained(name, out[name], make) if name in out else make
     return out
+
+
+def _chained(name: str, first: Callable[[DemoWorld], pd.DataFrame],
+             then: Callable[[DemoWorld], pd.DataFrame]) -> Callable[[DemoWorld], pd.DataFrame]:
+    """A generator that runs ``first``, keeps its table in ``world.tables`` and runs ``then``."""
+    def make(world: DemoWorld) -> pd.DataFrame:
+        world.tables[name] = first(world)
+        return then(world)
+    return make
 
 
 def extra_tables(world: DemoWorld, wanted: set[str]) -> dict[str, pd.DataFrame]:

@@ -26,7 +26,9 @@ def report_readiness(ds: Any) -> dict[str, str | None]:
     - ``cohort_retention``, ``clv_bgnbd``: transactions;
     - ``churn_prediction``: transactions, or a customers table with a ``churned`` column
       (the labelled mode);
-    - ``channel_comparison``: touches, or transactions with a ``channel`` column.
+    - ``channel_comparison``: touches, or transactions with a ``channel`` column;
+    - ``customer_engagement``: transactions (the other signals join in when their tables exist);
+    - ``customer_journey``: transactions, and leads or touches (the contacts before a purchase).
     """
     has_tx = ds.has("transactions")
     no_tx = "needs a transactions table (customer_id, timestamp, amount)"
@@ -40,4 +42,7 @@ def report_readiness(ds: Any) -> dict[str, str | None]:
         "channel_comparison": None
         if ds.has("touches") or _has_column(ds, "transactions", "channel")
         else "needs a touches table (marketing events) or a channel column in transactions",
+        "customer_engagement": None if has_tx else no_tx,
+        "customer_journey": (no_tx if not has_tx else None if ds.has("leads") or ds.has("touches")
+                             else "needs a leads table or a touches table (the contacts before a purchase)"),
     }

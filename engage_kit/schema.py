@@ -63,6 +63,7 @@ TABLES: dict[str, TableSpec] = {
             ("signup_at", "timestamp"),
             ("acquisition_channel", "string"),
             ("churned", "bool"),
+            ("cancelled_at", "timestamp"),
         ),
         _t(
             "touches",
@@ -72,6 +73,7 @@ TABLES: dict[str, TableSpec] = {
             ("customer_id", "id"),
             ("campaign_id", "id"),
             ("value", "float"),
+            ("text", "string"),  # free text: a social comment, a review, a chat transcript
         ),
         _t(
             "surveys",
@@ -81,6 +83,7 @@ TABLES: dict[str, TableSpec] = {
             ("customer_id", "id"),
             ("touchpoint", "string"),
             ("channel", "string"),
+            ("comment", "string"),  # free text written with the answer
         ),
         _t(
             "tickets",
@@ -91,6 +94,9 @@ TABLES: dict[str, TableSpec] = {
             ("channel", "string"),
             ("contacts", "float", False, 0),
             ("handle_seconds", "float", False, 0),
+            ("handled_by", "string"),
+            ("escalated", "bool"),
+            ("reason", "string"),
         ),
         _t(
             "web_sessions",
@@ -102,6 +108,41 @@ TABLES: dict[str, TableSpec] = {
             ("landing_page", "string"),
             ("exit_page", "string"),
             ("converted", "bool"),
+        ),
+        _t(
+            "pageviews",
+            ("session_id", "id", True),
+            ("page", "string", True),
+            ("timestamp", "timestamp", True),
+        ),
+        _t(
+            "leads",
+            ("lead_id", "id", True),
+            ("created_at", "timestamp", True),
+            ("source", "string"),
+            ("customer_id", "id"),
+            ("email", "string"),
+        ),
+        _t(
+            "loyalty",
+            ("customer_id", "id", True),
+            ("timestamp", "timestamp", True),
+            ("kind", "string", True),
+            ("points", "float"),
+        ),
+        _t(
+            "referrals",
+            ("referrer_id", "id", True),
+            ("timestamp", "timestamp", True),
+            ("referred_customer_id", "id"),
+            ("reward", "float"),
+        ),
+        _t(
+            "usage",
+            ("customer_id", "id", True),
+            ("timestamp", "timestamp", True),
+            ("feature", "string", True),
+            ("quantity", "float", False, 0),
         ),
     ]
 }

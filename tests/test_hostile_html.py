@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from engage_kit.cli import main
+from engage_kit.schema import TABLES
 
 from .chromium import chromium_path, inspect_page
 
@@ -29,7 +30,7 @@ PAYLOAD = (
     f"[{MARK}](javascript:window.__ek_xss='link')*{MARK}*"
 )
 # columns the kit reads by value: the payload is added as extra rows, not written over them
-ENUMERATIONS = {"touches": ("channel", "event"), "surveys": ("kind",)}
+ENUMERATIONS = {"touches": ("channel", "event"), "surveys": ("kind",), "loyalty": ("kind",), "tickets": ("handled_by",)}
 IDS = ("customer_id", "order_id", "ticket_id", "session_id", "lead_id", "campaign_id")
 NOT_TEXT = ("timestamp", "signup_at", "opened_at", "resolved_at", "started_at", "created_at", "converted")
 
@@ -44,7 +45,8 @@ def plant(folder: Path) -> Path:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
         enum = ENUMERATIONS.get(name, ())
         for col in df.columns:
-            if col in NOT_TEXT or col in enum or pd.to_numeric(df[col].replace("", None), errors="coerce").notna().any():
+            typed = name in TABLES and TABLES[name].kind(col) in ("timestamp", "float", "int", "bool")
+            if typed or col in NOT_TEXT or col in enum or pd.to_numeric(df[col].replace("", None), errors="coerce").notna().any():
                 continue
             if col in IDS:
                 df[col] = df[col].map(lambda v: f"{PAYLOAD}{v}" if v else v)

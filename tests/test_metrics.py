@@ -726,12 +726,12 @@ RESULT_KEYS = {
 def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     _, out = run_notebook("engagement_kpis", tmp_path, small_demo_config)
     res = json.loads((out / "results.json").read_text())
-    assert set(res) == set(RESULT_KEYS) | {"active_days", "meta", "findings"}
+    assert set(RESULT_KEYS) | {"active_days", "meta", "findings"} <= set(res)  # optional tables add areas
     assert 3 <= len(res["findings"]) <= 5 and all("**" not in f for f in res["findings"])
     # the window was chosen from the data (no parameter, nothing in the config) and is recorded
     assert res["active_days"] == {"value": 180, "source": "data"}
     for area, keys in RESULT_KEYS.items():
-        assert set(res[area]) == set(keys), area
+        assert set(keys) <= set(res[area]), area
         for k in keys:
             v = res[area][k]
             assert set(v) == {"value", "low", "high", "n"} and v["n"] > 0, (area, k)

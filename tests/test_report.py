@@ -259,6 +259,7 @@ def test_what_every_notebook_parameter_takes():
         ("channel_comparison", "control"): "any", ("channel_comparison", "campaign"): "any",
         ("channel_comparison", "costs"): "any", ("channel_comparison", "period"): "any",
         ("channel_comparison", "active_days"): "int",
+        ("customer_journey", "as_of"): "date", ("customer_journey", "period"): "any",
     }
     kind = {(name, p): runner.parameter_kind(p, info) for name, params in infos.items() for p, info in params.items()}
     assert kind["clv_bgnbd", "horizon"] == "int" and kind["clv_bgnbd", "annual_discount_rate"] == "float"
@@ -280,6 +281,7 @@ def test_which_notebook_parameters_are_dates():
         "clv_bgnbd": ["as_of", "calibration_end", "observation_end"],
         "churn_prediction": ["as_of", "cutoff", "test_cutoff"],
         "channel_comparison": [],
+        "customer_journey": ["as_of"],
     }
     # censor_at ends like a date but its default is a word; a number is never a date
     assert not runner.is_date_parameter("censor_at", {"default": '"lapse_horizon"', "help": ""})

@@ -2,7 +2,7 @@
 
 One module per area: :mod:`.retention`, :mod:`.revenue`, :mod:`.returns`,
 :mod:`.satisfaction`, :mod:`.service`, :mod:`.email`, :mod:`.web`, :mod:`.social`,
-:mod:`.events`. Each function takes a canonical table (Ibis, or pandas for small frames)
+:mod:`.events`, :mod:`.sentiment` (comments and texts). Each function takes a canonical table (Ibis, or pandas for small frames)
 and returns a :class:`Metric` (value, interval, ``n`` and the counts behind it) for the
 window, or a DataFrame with one row per calendar period (``period="W" | "M" | "Q"``)
 and/or segment (``by=``: a column of the table such as ``channel``, or a customer
@@ -17,9 +17,29 @@ This module is only their face.
 
 from __future__ import annotations
 
-from . import charts, email, events, retention, returns, revenue, satisfaction, service, social, story, web
+from . import (
+    adoption,
+    breakdown_story,
+    breakdowns,
+    charts,
+    email,
+    events,
+    groups,
+    loyalty,
+    pages,
+    referrals,
+    retention,
+    returns,
+    revenue,
+    satisfaction,
+    sentiment,
+    service,
+    social,
+    story,
+    web,
+)
 from ._common import Metric, change_test, check_period
-from .charts import plot_segments, plot_trends
+from .charts import plot_segments, plot_sentiment_by_score, plot_trends
 from .kpis import (
     KPI,
     KPI_BY_KEY,
@@ -80,6 +100,7 @@ __all__ = [
     "kpis_by_segment",
     "period_changes",
     "plot_segments",
+    "plot_sentiment_by_score",
     "plot_trends",
     "sections",
     "story",
@@ -91,7 +112,15 @@ __all__ = [
     "returns",
     "revenue",
     "satisfaction",
+    "sentiment",
     "service",
     "social",
     "web",
+    "adoption",
+    "breakdown_story",
+    "breakdowns",
+    "groups",
+    "loyalty",
+    "pages",
+    "referrals",
 ]

@@ -18,7 +18,22 @@ from statsmodels.stats.multitest import multipletests
 
 from .. import activity
 from ..errors import ParameterError, did_you_mean
-from . import email, events, retention, returns, revenue, satisfaction, service, social, web
+from . import (
+    adoption,
+    email,
+    events,
+    loyalty,
+    pages,
+    referrals,
+    retention,
+    returns,
+    revenue,
+    satisfaction,
+    sentiment,
+    service,
+    social,
+    web,
+)
 from ._common import DateLike, Metric, change_test, check_period
 
 
@@ -46,6 +61,10 @@ class KPI:
     kwargs: tuple[tuple[str, Any], ...] = ()
     last_period: bool = False
     customer_level: bool = False
+    needs: tuple[str, ...] = ()  # further tables, passed by name (loyalty figures need the transactions)
+    column: str | None = None  # an optional column of ``table`` that must hold values, else no figure
+    active: bool = False  # takes ``active_days``
+    only_with_data: bool = False  # no figure (None) when nothing in the window counts (n = 0)
 
     @property
     def area(self) -> str:
@@ -53,9 +72,9 @@ class KPI:
 
 
 def _k(key, label, table, func, unit, better, test, definition, interval, *, kwargs=(), last_period=False,
-       customer_level=False) -> KPI:
+       customer_level=False, needs=(), column=None, active=False, only_with_data=False) -> KPI:
     return KPI(key, label, table, func, unit, better, test, definition, interval, tuple(kwargs), last_period,
-               customer_level)
+               customer_level, tuple(needs), column, active, only_with_data)
 
 
 _W, _T, _B, _D = "Wilson score", "t interval of the mean", "bootstrap over customers", "delta method (ratio of sums)"
@@ -99,9 +118,13 @@ KPIS: list[KPI] = [
        "mean answer on the 1–7 scale (direction depends on the question asked)", _T),
     _k("service.first_contact_resolution", "First contact resolution", "tickets",
        service.first_contact_resolution, "share", "higher", "proportion",
-       "resolved tickets with contacts = 1 / resolved tickets (resolved_at set)", _W),
+       "resolved tickets with contacts = 1 / resolved tickets (resolved_at set)", _W, column="contacts"),
     _k("service.average_handle_seconds", "Average handle time", "tickets", service.average_handle_seconds,
-       "seconds", "lower", "normal", "mean handle_seconds over the tickets that have one, resolved or not", _T),
+       "seconds", "lower", "normal", "mean handle_seconds over the tickets that have one, resolved or not", _T,
+       column="handle_seconds"),
+    _k("service.containment_rate", "Self-service containment", "tickets", service.containment_rate, "share",
+       "higher", "proportion", "bot or self-service contacts not escalated to a person / bot or self-service "
+       "contacts (handled_by bot or self_service, escalated known)", _W, column="handled_by"),
     _k("email.open_rate", "Email open rate", "touches", email.open_rate, "share", "higher", "proportion",
        "opened / delivered, per (customer, campaign) email counted once; delivered = sent − bounced where a "
        "campaign has no delivered events", _W, kwargs=[("channel", "email")]),
@@ -116,16 +139,53 @@ KPIS: list[KPI] = [
     _k("email.bounce_rate", "Email bounce rate", "touches", email.bounce_rate, "share", "lower", "proportion",
        "bounced / sent emails", _W, kwargs=[("channel", "email")]),
     _k("web.bounce_rate", "Web bounce rate", "web_sessions", web.bounce_rate, "share", "lower", "proportion",
-       "single-page sessions (pageviews = 1) / sessions", _W),
+       "single-page sessions (pageviews = 1) / sessions", _W, column="pageviews"),
     _k("web.conversion_rate", "Web conversion rate", "web_sessions", web.conversion_rate, "share", "higher",
-       "proportion", "converted sessions / sessions", _W),
+       "proportion", "converted sessions / sessions", _W, column="converted"),
     _k("web.pages_per_session", "Pages per session", "web_sessions", web.pages_per_session, "count", "higher",
-       "normal", "pageviews / sessions", _T),
+       "normal", "pageviews / sessions", _T, column="pageviews"),
     _k("social.engagement_rate", "Social engagement rate", "touches", social.engagement_rate, "ratio", "higher",
        "normal", "engagement event rows (like, share, comment, click) / view event rows on the social channel",
        "exact Poisson (Garwood)"),
     _k("events.attendance_rate", "Event attendance rate", "touches", events.attendance_rate, "share", "higher",
        "proportion", "registered (customer, event) pairs that attended / registered pairs", _W),
+    _k("web.form_fills", "Form fills", "touches", pages.form_fills, "count", "higher", "normal",
+       "touch rows with event form_submit, any channel", "exact Poisson (Garwood)", only_with_data=True),
+    _k("loyalty.participation_rate", "Loyalty participation", "loyalty", loyalty.participation_rate, "share",
+       "higher", "proportion", "buying customers with a join or earn row / customers with a purchase", _W,
+       needs=["transactions"], customer_level=True),
+    _k("loyalty.redemption_rate", "Points redeemed", "loyalty", loyalty.redemption_rate, "ratio", "higher",
+       "normal", "points of redeem rows / points of earn rows", _D, customer_level=True),
+    _k("loyalty.member_repeat_rate", "Repeat purchase rate, members", "loyalty", loyalty.member_repeat_rate,
+       "share", "higher", "proportion", "repeat purchase rate of the customers who joined or earned before "
+       "as_of − active_days (per period: before the period began)", _W, needs=["transactions"], active=True,
+       customer_level=True),
+    _k("loyalty.non_member_repeat_rate", "Repeat purchase rate, non-members", "loyalty",
+       loyalty.non_member_repeat_rate, "share", "higher", "proportion",
+       "repeat purchase rate of the other buying customers", _W, needs=["transactions"], active=True,
+       customer_level=True),
+    _k("referrals.referral_rate", "Referral rate", "referrals", referrals.referral_rate, "share", "higher",
+       "proportion", "buying customers who referred someone / customers with a purchase", _W,
+       needs=["transactions"], customer_level=True),
+    _k("referrals.conversion_rate", "Referral conversion", "referrals", referrals.conversion_rate, "share",
+       "higher", "proportion", "referrals whose referred customer made a purchase / referrals", _W,
+       needs=["transactions"], customer_level=True),
+    _k("referrals.referred_repeat_rate", "Repeat purchase rate, referred", "referrals",
+       referrals.referred_repeat_rate, "share", "higher", "proportion",
+       "repeat purchase rate of the customers named as referred", _W, needs=["transactions"], customer_level=True),
+    _k("referrals.other_repeat_rate", "Repeat purchase rate, not referred", "referrals",
+       referrals.other_repeat_rate, "share", "higher", "proportion",
+       "repeat purchase rate of the other buying customers", _W, needs=["transactions"], customer_level=True),
+    _k("adoption.declining_share", "Customers with declining usage", "usage", adoption.declining_share, "share",
+       "lower", "proportion", "customers whose usage in the last 30 days is below half their 30-day average of "
+       "the 90 days before / customers with usage in those 90 days", _W, customer_level=True),
+    _k("sentiment.share_positive", "Positive comments", "texts", sentiment.share_positive, "share", "higher",
+       "proportion", "comments and texts with polarity > 0.05 / comments and texts (surveys.comment, touches.text); "
+       "polarity by VADER (English) or the German Polarity Lexicon with VADER's rules (German)", _W),
+    _k("sentiment.share_negative", "Negative comments", "texts", sentiment.share_negative, "share", "lower",
+       "proportion", "comments and texts with polarity < −0.05 / comments and texts", _W),
+    _k("sentiment.mean", "Average sentiment", "texts", sentiment.mean, "scale", "higher", "normal",
+       "mean polarity of the comments and texts, from −1 (negative) to 1 (positive)", _T),
 ]
 KPI_BY_KEY = {k.key: k for k in KPIS}
 
@@ -146,6 +206,7 @@ def compute(
     per_period: bool = False,
     by: str | None = None,
     confidence: float = 0.95,
+    language: str = "auto",
     _cache: dict | None = None,
 ) -> Metric | pd.DataFrame | None:
     """Compute headline KPI ``key`` from ``tables`` (a mapping such as ``Dataset.tables``).
@@ -156,12 +217,22 @@ def compute(
     period before ``as_of`` unless ``per_period``. ``active_days`` (retention and churn):
     None chooses it from the transactions (:func:`engage_kit.activity.default_active_days`).
     Returns None when the KPI's table is absent. ``_cache`` (a dict) lets several calls
-    share one engine query for the email rates.
+    share one engine query for the email rates. ``language`` (``en``, ``de``, ``auto``): of
+    the comments and texts the sentiment KPIs read (:func:`.sentiment.text_table`).
     """
     k = _kpi(key)
     period = check_period(period) or "M"
-    if k.table not in tables:
+    if k.table == "texts":  # the comments and texts of surveys and touches, scored
+        texts = sentiment.text_table(tables, language=language)
+        if texts is None:
+            return None
+        tables = {**tables, "texts": texts}
+    if k.table not in tables or any(n not in tables for n in k.needs):
         return None
+    if k.column is not None and not _has_values(tables[k.table], k.column, _cache):
+        return None
+    if k.active:
+        active_days = _active_days(tables, active_days, as_of, _cache)
     if k.area == "retention" and k.last_period:
         active_days = _active_days(tables, active_days, as_of, _cache)
     if k.area == "email" and _cache is not None:
@@ -187,6 +258,9 @@ def compute(
         return _cache[ck]
     kw: dict[str, Any] = dict(k.kwargs)
     kw.update(as_of=as_of, by=by, customers=tables.get("customers"), confidence=confidence)
+    kw.update({n: tables[n] for n in k.needs})
+    if k.active:
+        kw["active_days"] = active_days
     if k.last_period:
         kw.update(period=period, all_periods=per_period)
         if k.area == "retention":
@@ -200,9 +274,28 @@ def compute(
     out = k.func(data, **kw)
     if guests is not None and isinstance(out, Metric):
         out = replace(out, note="including guest orders")
+    if k.only_with_data and isinstance(out, Metric) and out.n == 0:
+        out = None
     if _cache is not None:
         _cache[ck] = out
     return out
+
+
+def _has_values(t: Any, column: str, cache: dict | None) -> bool:
+    """Whether ``column`` of table ``t`` exists and holds a value (asked once per cache)."""
+    ck = ("has", id(t), column)
+    if cache is not None and ck in cache:
+        return cache[ck]
+    cols = t.columns if hasattr(t, "columns") else ()
+    if column not in cols:
+        got = False
+    elif isinstance(t, pd.DataFrame):
+        got = bool(t[column].notna().any())
+    else:
+        got = int(t[column].count().execute() or 0) > 0
+    if cache is not None:
+        cache[ck] = got
+    return got
 
 
 def _active_days(tables: Mapping[str, Any], active_days: int | None, as_of: DateLike, cache: dict | None) -> int:
@@ -224,6 +317,7 @@ def headline(
     active_days: int | None = None,
     as_of: DateLike = None,
     confidence: float = 0.95,
+    language: str = "auto",
 ) -> dict[str, Metric | None]:
     """Every headline KPI for the whole window (None where its table is absent).
 
@@ -232,7 +326,7 @@ def headline(
     """
     cache: dict = {}
     return {k.key: compute(k.key, tables, period=period, active_days=active_days, as_of=as_of,
-                           confidence=confidence, _cache=cache) for k in KPIS}
+                           confidence=confidence, language=language, _cache=cache) for k in KPIS}
 
 
 def kpis_by_period(
@@ -243,6 +337,7 @@ def kpis_by_period(
     as_of: DateLike = None,
     keys: list[str] | None = None,
     confidence: float = 0.95,
+    language: str = "auto",
 ) -> pd.DataFrame:
     """Every headline KPI per calendar period, long: one row per KPI and period.
 
@@ -260,7 +355,7 @@ def kpis_by_period(
         if keys is not None and k.key not in keys:
             continue
         df = compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, per_period=True,
-                     confidence=confidence, _cache=cache)
+                     confidence=confidence, language=language, _cache=cache)
         if df is None or len(df) == 0:
             continue
         df = df.reindex(columns=["period", "period_start", "period_end", "complete", "value", "low", "high", "n",
@@ -299,6 +394,7 @@ def kpis_by_segment(
     as_of: DateLike = None,
     keys: list[str] | None = None,
     confidence: float = 0.95,
+    language: str = "auto",
 ) -> pd.DataFrame:
     """Every headline KPI per segment ``by``, long: key, area, label, segment, value, low, high, n.
 
@@ -312,7 +408,7 @@ def kpis_by_segment(
             continue
         try:
             df = compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, by=by,
-                         confidence=confidence, _cache=cache)
+                         confidence=confidence, language=language, _cache=cache)
         except ParameterError as e:
             skipped[k.key] = str(e)
             continue
@@ -400,10 +496,15 @@ SECTIONS: dict[str, tuple[str, str | None]] = {
     "returns": ("order_returns", None),
     "satisfaction": ("surveys", None),
     "service": ("tickets", None),
+    "loyalty": ("loyalty", None),
+    "referrals": ("referrals", None),
+    "adoption": ("usage", None),
+    "pages": ("pageviews", None),
     "email": ("touches", "email.bounce_rate"),
     "web": ("web_sessions", None),
     "social": ("touches", "social.engagement_rate"),
     "events": ("touches", "events.attendance_rate"),
+    "sentiment": ("texts", "sentiment.mean"),  # only when the data has comments or texts
 }
 
 
@@ -412,10 +513,15 @@ def sections(tables: Mapping[str, Any], head: Mapping[str, Metric | None]) -> di
 
     An area needs its table (``order_returns`` exists only when the transactions hold a
     return); the touch-based areas (email, social, events) also need rows of their kind,
-    read from the headline KPI's ``n``.
+    read from the headline KPI's ``n``. The sentiment area is listed only when the data has
+    comments or texts (data without them reads as before).
     """
     out: dict[str, str | None] = {}
     for area, (table, key) in SECTIONS.items():
+        if table == "texts":  # no comment or text column: no section, and nothing to say about it
+            if head.get(key) is not None:
+                out[area] = None if head[key].n > 0 else "no comment or text up to the analysis date"
+            continue
         if table not in tables:
             out[area] = ("the transactions hold no returns (no amount below 0)" if table == "order_returns"
                          else f"the dataset has no {table.replace('_', ' ')} table")

@@ -53,14 +53,15 @@ def glossary(*, active_days: int | None = None) -> pd.DataFrame:
              "money": "currency per order", "seconds": "seconds", "count": "count", "scale": "points 1–7"}
     per_key = {"revenue.purchase_frequency": "orders per customer", "web.pages_per_session": "pages per session",
                "social.engagement_rate": "engagements per view (may pass 100%)",
-               "retention.churn_rate": "fraction (may be below 0%)"}
+               "retention.churn_rate": "fraction (may be below 0%)",
+               "web.form_fills": "forms submitted", "sentiment.mean": "polarity −1 to 1"}
     rows = []
     for k in KPIS:
         d = k.definition.replace("active_days", f"{active_days} days" if active_days else "activity window")
         if k.last_period:
             d += "; headline: the last complete period before the analysis date"
         rows.append({"KPI": k.label, "key": k.key, "definition": d, "unit": per_key.get(k.key, units[k.unit]),
-                     "interval (95%)": k.interval, "table": "transactions" if k.table == "order_returns" else k.table})
+                     "interval (95%)": k.interval, "table": {"order_returns": "transactions", "texts": "surveys, touches"}.get(k.table, k.table)})
     return pd.DataFrame(rows)
 
 
@@ -77,6 +78,8 @@ def format_value(key: str, value: float, *, currency: str = "") -> str:
         return f"{value:,.2f} {currency}".strip()
     if unit == "seconds":
         return f"{value:,.0f} s"
+    if key == "web.form_fills":
+        return f"{value:,.0f}"
     return f"{value:.2f}"
 
 
@@ -332,9 +335,13 @@ INTRO = {
            "or sign-up.",
     "social": "Engagement rate: likes, shares, comments and clicks per view on the social channel.",
     "events": "Attendance rate: the share of registrations that attended.",
+    "sentiment": "Every survey comment and text (social comments, reviews, chats) is read as positive, negative or "
+                 "neutral, in English or German, and given a tone from −1 (negative) to 1 (positive). Positive and "
+                 "negative comments: their share of all comments; average sentiment: the mean tone.",
 }
 SECTION_TITLES = {"retention": "Retention", "revenue": "Revenue", "returns": "Returns", "satisfaction": "Satisfaction",
-                  "service": "Service", "email": "Email", "web": "Web", "social": "Social", "events": "Events"}
+                  "service": "Service", "email": "Email", "web": "Web", "social": "Social", "events": "Events",
+                  "sentiment": "Comments and sentiment"}
 
 
 def between(key: str, m: Metric, *, currency: str = "") -> str:
@@ -396,6 +403,10 @@ def findings(head: Mapping[str, Metric | None], changes: pd.DataFrame, long: pd.
     if isinstance(nps, Metric) and nps.computable:
         out.append(f"The Net Promoter Score is **{format_value('satisfaction.nps', nps.value)}** points "
                    f"({between('satisfaction.nps', nps)}).")
+    neg = head.get("sentiment.share_negative")
+    if isinstance(neg, Metric) and neg.computable:
+        out.append(f"**{format_value('sentiment.share_negative', neg.value)}** of {neg.n:,} comments were negative "
+                   f"({between('sentiment.share_negative', neg)}).")
     if steady:
         out = out[: most - 1] + [steady]
     return out[:most]
@@ -403,7 +414,9 @@ def findings(head: Mapping[str, Metric | None], changes: pd.DataFrame, long: pd.
 
 def not_covered(shown: Mapping[str, str | None]) -> dict[str, str | None]:
     """The sections the data does not allow, by their titles, with why (for :func:`engage_kit.nb.not_covered`)."""
-    return {SECTION_TITLES.get(area, area): why for area, why in shown.items()}
+    quiet = ("loyalty", "referrals", "adoption", "pages")  # optional programmes: not named when absent
+    return {SECTION_TITLES.get(area, area): why for area, why in shown.items()
+            if not (area in quiet and why and why.startswith("the dataset has no "))}
 
 
 def title_for(changes: pd.DataFrame, keys: list[str], *, currency: str = "") -> str:
@@ -411,3 +424,67 @@ def title_for(changes: pd.DataFrame, keys: list[str], *, currency: str = "") -> 
     (the first such), else of the first key."""
     sig = changes[changes["key"].isin(keys) & changes["significant"].astype(bool)] if len(changes) else changes
     return finding(changes, str(sig["key"].iloc[0]) if len(sig) else keys[0], currency=currency)
+
+
+# --- comments and sentiment (numbers from :mod:`.sentiment`) -------------------------------------
+
+
+def sentiment_table(df: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`.sentiment.by_group` for readers: the group, comments, positive, negative, average sentiment."""
+    name = by.replace("_", " ").capitalize()
+    return pd.DataFrame({
+        name: [str(v).replace("_", " ") for v in df[by]], "Comments": df["texts"].astype("int64").to_numpy(),
+        "Positive": df["share_positive"].to_numpy(float), "Negative": df["share_negative"].to_numpy(float),
+        "Average sentiment": df["mean"].to_numpy(float),
+    })
+
+
+SCORE_GROUP_WORDS = {"detractor": "detractors (0–6)", "passive": "passives (7–8)", "promoter": "promoters (9–10)",
+                     "dissatisfied": "dissatisfied (1–3)", "satisfied": "satisfied (4–5)"}
+
+
+def score_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`.sentiment.by_score` for readers: survey, answer group, comments, negative, positive, average."""
+    return pd.DataFrame({
+        "Survey": [k.upper() for k in df["kind"]], "Answer": [SCORE_GROUP_WORDS.get(g, g) for g in df["group"]],
+        "Comments": df["texts"].astype("int64").to_numpy(), "Negative": df["share_negative"].to_numpy(float),
+        "Positive": df["share_positive"].to_numpy(float), "Average sentiment": df["mean"].to_numpy(float),
+    })
+
+
+def describe_scores(df: pd.DataFrame) -> str:
+    """Do detractors write negative comments? One sentence per survey kind with both ends of its scale."""
+    parts = []
+    for kind, low, high in (("nps", "detractor", "promoter"), ("csat", "dissatisfied", "satisfied")):
+        g = df[df["kind"] == kind].set_index("group") if len(df) else df
+        if low in g.index and high in g.index:
+            lo, hi = g.loc[low], g.loc[high]
+            parts.append(f"{SCORE_GROUP_WORDS[low].capitalize()} wrote a negative comment **{lo.share_negative:.1%}** "
+                         f"of the time ({int(lo.texts):,} comments), {SCORE_GROUP_WORDS[high]} "
+                         f"**{hi.share_negative:.1%}** ({int(hi.texts):,}).")
+    return " ".join(parts) or "No survey answer with a score came with a comment."
+
+
+def describe_words(df: pd.DataFrame) -> str:
+    """The words negative comments use most, in one sentence (words from customers, escaped)."""
+    if df.empty:
+        return "No negative comment to read words from."
+    top = ", ".join(f"{esc(w)} ({int(n):,})" for w, n in zip(df["word"].head(5), df["texts"].head(5), strict=True))
+    return f"The words negative comments use most, with the number of comments that use them: {top}."
+
+
+def words_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`.sentiment.negative_words` for readers: word, comments, share of the negative comments."""
+    return pd.DataFrame({"Word": df["word"].astype(str).to_numpy(), "Comments": df["texts"].astype("int64").to_numpy(),
+                         "Share of negative comments": df["share"].to_numpy(float)})
+
+
+def sentiment_method(summary: Any) -> str:
+    """The appendix note on how comments were scored (a :class:`.sentiment.SentimentSummary`)."""
+    langs = ", ".join(f"{n:,} {'German' if k == 'de' else 'English'}" for k, n in sorted(summary.languages.items()))
+    return (f"Sentiment: {summary.texts:,} comments and texts ({langs}; {summary.distinct:,} distinct texts, each "
+            "scored once). English by VADER (Hutto and Gilbert 2014), German by the German Polarity Lexicon "
+            "(Clematide and Klenner 2010) with VADER's rules for negation (\"nicht gut\"), intensifiers and "
+            "\"aber\"; positive above 0.05, negative below −0.05. The language is the config's language, or chosen "
+            "per text by its stop words.")
+

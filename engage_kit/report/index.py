@@ -42,6 +42,20 @@ HEADLINES: dict[str, list[tuple[str, str, str]]] = {
         ("Outcome", "outcome", "words"),
         ("Differences beyond chance", "omnibus.p_value", "beyond_chance"),
     ],
+    "customer_engagement": [
+        ("Highly engaged", "levels.high.share", "pct"),
+        ("Low engagement", "levels.low.share", "pct"),
+        ("Fell a level since the last period end", "moved_down", "int"),
+        ("Score sorts later buyers first (0.5 chance, 1 perfect)", "validation.roc_auc", "num3"),
+        ("Recency alone, the same way", "validation.recency_roc_auc", "num3"),
+    ],
+    "customer_journey": [
+        ("People from first contact on", "people", "int"),
+        ("Made a first purchase", "buyers", "int"),
+        ("Leads who became customers", "leads.conversion_rate", "pct"),
+        ("Days from first contact to a first purchase (median)", "time_to_first_purchase.median_days", "num0"),
+        ("Days to a second purchase (median)", "time_to_repeat_purchase.median_days", "num0"),
+    ],
 }
 
 
