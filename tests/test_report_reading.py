@@ -81,6 +81,40 @@ def test_findings_agree_with_results_json(run: Path):
                 assert pct in known, f"{res_path.parent.name}: {pct}% in {text!r} is not in results.json"
 
 
+# phrases whose percentage is a convention, not a figure of the data
+CONVENTIONS = re.compile(r"\(95%\)|95% (?:CI|interval)|\(100% by definition|below 100% even|may pass 100%")
+
+
+def prose(page: str) -> list[str]:
+    """Every sentence a reader meets outside "Method and diagnostics": paragraphs, list items,
+    headings, cards and the charts' titles (their alternative text); tables are data, left out."""
+    import html
+
+    body = page.partition('<details class="ek-appendix"')[0]
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r'<div class="ek-params">.*?</div>', " ", body, flags=re.S)
+    body = re.sub(r"<table\b.*?</table>", " ", body, flags=re.S)
+    titles = [html.unescape(a) for a in re.findall(r'<img[^>]*\balt="([^"]*)"', body)]
+    blocks = re.split(r"<(?:p|li|h[1-6]|div|figcaption|blockquote)\b[^>]*>", body)
+    text = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", b))).strip() for b in blocks]
+    return [t for t in titles + text if t]
+
+
+@pytest.mark.slow
+def test_every_percentage_on_a_page_is_in_results_json(run: Path):
+    """No "70%" in a title with "100%" in its caption: each percentage a sentence, card or
+    chart title states is a value of the report's results.json, as rounded on the page."""
+    problems = []
+    for page in sorted(p for p in run.glob("*.html") if p.name != "index.html"):
+        res_path = run / page.stem / "results.json"
+        known = stated_percentages(json.loads(res_path.read_text(encoding="utf-8")))
+        for sentence in prose(page.read_text(encoding="utf-8")):
+            for pct in PERCENT.findall(CONVENTIONS.sub(" ", sentence)):
+                if pct not in known:
+                    problems.append(f"{page.stem}: {pct}% in {sentence[:160]!r}")
+    assert problems == []
+
+
 @pytest.mark.slow
 def test_the_index_opens_with_what_we_found(run: Path):
     index = (run / "index.html").read_text(encoding="utf-8")

@@ -106,6 +106,9 @@ class ChannelComparison:
                 "clicked": int(row.clicked),
                 "converted": int(row.converted),
             }
+            for share in ("open_rate", "click_rate", "conversion_rate"):  # funnel shares of the units, as quoted
+                if share in self.groups.columns and pd.notna(getattr(row, share)):
+                    entry[share] = float(getattr(row, share))
             for extra in ("spend", "cost_per_outcome", "return_on_spend"):
                 if extra in self.groups.columns and pd.notna(getattr(row, extra)):
                     entry[extra] = float(getattr(row, extra))

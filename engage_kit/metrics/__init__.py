@@ -17,7 +17,20 @@ This module is only their face.
 
 from __future__ import annotations
 
-from . import charts, email, events, retention, returns, revenue, satisfaction, service, social, story, web
+from . import (
+    charts,
+    detail,
+    email,
+    events,
+    retention,
+    returns,
+    revenue,
+    satisfaction,
+    service,
+    social,
+    story,
+    web,
+)
 from ._common import Metric, change_test, check_period
 from .charts import plot_segments, plot_trends
 from .kpis import (
@@ -63,6 +76,7 @@ __all__ = [
     "check_period",
     "choose_segment",
     "compute",
+    "detail",
     "has_segments",
     "describe_notes",
     "describe_segment_keys",
