@@ -4,6 +4,7 @@ agree with results.json (on the small demo and on the CDNOW sample)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -112,6 +113,44 @@ def test_every_percentage_on_a_page_is_in_results_json(run: Path):
             for pct in PERCENT.findall(CONVENTIONS.sub(" ", sentence)):
                 if pct not in known:
                     problems.append(f"{page.stem}: {pct}% in {sentence[:160]!r}")
+    assert problems == []
+
+
+LARGE = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?)(?!\d)")
+
+
+def stated_amounts(results: dict) -> set[str]:
+    """Every number of a results.json as a page writes a large one: with thousands
+    separators, whole or to one or two decimals, or rounded to three significant digits
+    (a range "87,200 – 93,100")."""
+    out: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
+            for v in (node, abs(node)):
+                out.update({f"{v:,.0f}", f"{v:,.1f}", f"{v:,.2f}", f"{float(f'{v:.3g}'):,.0f}"})
+
+    walk(results)
+    return out
+
+
+@pytest.mark.slow
+def test_every_large_number_on_a_page_is_in_results_json(run: Path):
+    """Counts and amounts of 1,000 or more in the prose (customers, purchases, revenue)
+    are values of results.json too: a sentence cannot quote a figure the output does not hold."""
+    problems = []
+    for page in sorted(p for p in run.glob("*.html") if p.name != "index.html"):
+        known = stated_amounts(json.loads((run / page.stem / "results.json").read_text(encoding="utf-8")))
+        for sentence in prose(page.read_text(encoding="utf-8")):
+            for number in LARGE.findall(sentence):
+                if number not in known:
+                    problems.append(f"{page.stem}: {number} in {sentence[:160]!r}")
     assert problems == []
 
 

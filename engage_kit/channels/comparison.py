@@ -131,6 +131,7 @@ class ChannelComparison:
             "alpha": self.alpha,
             "correction": self.correction,
             "groups": groups,
+            "units": int(self.groups["units"].sum()),  # every group's units added up (a unit may be in two groups)
             "omnibus": dict(self.omnibus),
             "pairwise": pairs,
             "significant_pairs": int(self.pairwise["significant"].sum()) if len(self.pairwise) else 0,
