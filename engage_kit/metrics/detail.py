@@ -37,7 +37,7 @@ def _nested(frame: pd.DataFrame, column: str) -> dict[str, Any]:
     return out
 
 
-def breakdowns(trend: pd.DataFrame, by_segment: pd.DataFrame | None = None) -> dict[str, Any]:
+def results(trend: pd.DataFrame, by_segment: pd.DataFrame | None = None) -> dict[str, Any]:
     """The results.json objects ``by_period`` and (with segments) ``by_segment``.
 
     ``by_period.<area>.<kpi>.<period>`` and ``by_segment.<area>.<kpi>.<segment>`` are
