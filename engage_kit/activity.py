@@ -161,8 +161,12 @@ class ActiveWindow:
         return text + ". " + (uses or "Retention, churn and lapse figures use this window.")
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"value": 90, "source": "data"}`` for results.json."""
-        return {"value": self.days, "source": self.source}
+        """``{"value": 90, "source": "data"}`` for results.json; a window chosen from the data
+        adds the repeat purchase days it was chosen from and their 90th percentile gap."""
+        out: dict[str, Any] = {"value": self.days, "source": self.source}
+        if self.source == "data" and self.gaps:
+            out.update({"repeat_purchase_days": int(self.gaps), "gap_p90_days": float(self.gap_days)})
+        return out
 
     def __repr__(self) -> str:
         return f"<ActiveWindow: {self.days} days, {self.how}>"

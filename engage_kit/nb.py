@@ -227,8 +227,8 @@ def kpi_cards(cards: list[dict[str, Any]]) -> None:
             f"{arrow}</div>"
         )
     style = (
-        "<style>.ek-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}"
-        ".ek-card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:170px;flex:1 1 170px;background:#fafafa}"
+        "<style>.ek-cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin:8px 0}"
+        ".ek-card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;background:#fafafa}"
         ".ek-label{font-size:12px;color:#555;text-transform:uppercase;letter-spacing:.03em}"
         ".ek-value{font-size:24px;font-weight:600;margin:2px 0}"
         ".ek-detail{font-size:12px;color:#666}.ek-delta{font-size:13px;margin-top:2px}</style>"

@@ -81,6 +81,8 @@ def show_titles_as_alt_text() -> None:
         return
     from IPython.core.pylabtools import print_figure
 
+    plt.close(plt.figure())  # load the inline backend now: it registers its own formatter on loading
+
     def png(fig: plt.Figure) -> tuple[bytes, dict[str, str]] | None:
         if not fig.axes and not fig.lines:
             return None

@@ -743,7 +743,7 @@ def test_notebook_runs_on_the_small_demo(tmp_path, small_demo_config):
     assert r["mode"] == "non_contractual"
     # the label window is the data's activity window: 180 days on the small demo, so the test
     # cutoff is 2024-12-31 - 180 days = 2024-07-04 and the training cutoff 180 days before it
-    assert r["active_days"] == {"value": 180, "source": "data"} and r["inactivity_days"] == 180
+    assert r["active_days"] == {"value": 180, "source": "data", "repeat_purchase_days": 4608, "gap_p90_days": 153.0} and r["inactivity_days"] == 180
     assert r["cutoff"] == "2024-01-06" and r["test_cutoff"] == "2024-07-04"
     assert r["train"]["customers"] > 500 and 0 < r["train"]["churn_rate"]["value"] < 1
     assert set(r["models"]) == {"logistic", "gradient_boosting", "recency", "bgnbd"}

@@ -144,7 +144,7 @@ def test_default_active_days_by_hand():
     one_day = tx[tx.customer_id == "d"]
     assert retention.default_active_days(one_day) == 365  # nobody bought twice: the longest window
     w = activity.active_window(tx)
-    assert (w.days, w.source, w.gaps) == (90, "data", 5) and w.to_dict() == {"value": 90, "source": "data"}
+    assert (w.days, w.source, w.gaps) == (90, "data", 5) and w.to_dict() == {"value": 90, "source": "data", "repeat_purchase_days": 5, "gap_p90_days": 76.0}
     assert w.sentence().startswith("**Active = bought in the last 90 days**; chosen from the data")
     assert "came within 76 days" in w.sentence()
     # a parameter wins over the config, the config over the data
@@ -726,10 +726,11 @@ RESULT_KEYS = {
 def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     _, out = run_notebook("engagement_kpis", tmp_path, small_demo_config)
     res = json.loads((out / "results.json").read_text())
-    assert set(RESULT_KEYS) | {"active_days", "meta", "findings"} <= set(res)  # optional tables add areas
+    assert set(RESULT_KEYS) | {"active_days", "meta", "findings", "by_period", "by_segment"} <= set(res)  # optional tables add areas
     assert 3 <= len(res["findings"]) <= 5 and all("**" not in f for f in res["findings"])
     # the window was chosen from the data (no parameter, nothing in the config) and is recorded
-    assert res["active_days"] == {"value": 180, "source": "data"}
+    assert res["active_days"]["value"] == 180 and res["active_days"]["source"] == "data"
+    assert res["active_days"]["gap_p90_days"] <= 180 < res["active_days"]["repeat_purchase_days"]
     for area, keys in RESULT_KEYS.items():
         assert set(keys) <= set(res[area]), area
         for k in keys:
@@ -748,6 +749,14 @@ def test_engagement_kpis_notebook(tmp_path, small_demo_config, small_demo):
     by_period = pd.read_csv(out / "kpis_by_period.csv")
     assert by_period["period"].is_unique and len(by_period) == 24  # monthly, 2023-01 .. 2024-12
     assert set(by_period.columns) == {"period", "period_start", "period_end"} | {k.key for k in M.KPIS}
+    # results.json holds the same per-period values as the export, and each segment's value
+    for key in ("retention.repeat_purchase_rate", "email.open_rate", "revenue.average_order_value"):
+        area, name = key.split(".")
+        stated = {p: v["value"] for p, v in res["by_period"][area][name].items() if v["value"] is not None}
+        exported = by_period.set_index("period")[key].dropna().to_dict()
+        assert stated == pytest.approx(exported) and len(stated) >= 20, key
+    seg = res["by_segment"]["retention"]["repeat_purchase_rate"]
+    assert set(seg) >= {"consumer", "business"} and all(0 <= v["low"] <= v["value"] <= v["high"] <= 1 for v in seg.values())
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ agree with results.json (on the small demo and on the CDNOW sample)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -79,6 +80,78 @@ def test_findings_agree_with_results_json(run: Path):
         for text in findings:
             for pct in PERCENT.findall(text):
                 assert pct in known, f"{res_path.parent.name}: {pct}% in {text!r} is not in results.json"
+
+
+# phrases whose percentage is a convention, not a figure of the data
+CONVENTIONS = re.compile(r"\(95%\)|95% (?:CI|interval)|\(100% by definition|below 100% even|may pass 100%")
+
+
+def prose(page: str) -> list[str]:
+    """Every sentence a reader meets outside "Method and diagnostics": paragraphs, list items,
+    headings, cards and the charts' titles (their alternative text); tables are data, left out."""
+    import html
+
+    body = page.partition('<details class="ek-appendix"')[0]
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r'<div class="ek-params">.*?</div>', " ", body, flags=re.S)
+    body = re.sub(r"<table\b.*?</table>", " ", body, flags=re.S)
+    titles = [html.unescape(a) for a in re.findall(r'<img[^>]*\balt="([^"]*)"', body)]
+    blocks = re.split(r"<(?:p|li|h[1-6]|div|figcaption|blockquote)\b[^>]*>", body)
+    text = [re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", b))).strip() for b in blocks]
+    return [t for t in titles + text if t]
+
+
+@pytest.mark.slow
+def test_every_percentage_on_a_page_is_in_results_json(run: Path):
+    """No "70%" in a title with "100%" in its caption: each percentage a sentence, card or
+    chart title states is a value of the report's results.json, as rounded on the page."""
+    problems = []
+    for page in sorted(p for p in run.glob("*.html") if p.name != "index.html"):
+        res_path = run / page.stem / "results.json"
+        known = stated_percentages(json.loads(res_path.read_text(encoding="utf-8")))
+        for sentence in prose(page.read_text(encoding="utf-8")):
+            for pct in PERCENT.findall(CONVENTIONS.sub(" ", sentence)):
+                if pct not in known:
+                    problems.append(f"{page.stem}: {pct}% in {sentence[:160]!r}")
+    assert problems == []
+
+
+LARGE = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?)(?!\d)")
+
+
+def stated_amounts(results: dict) -> set[str]:
+    """Every number of a results.json as a page writes a large one: with thousands
+    separators, whole or to one or two decimals, or rounded to three significant digits
+    (a range "87,200 – 93,100")."""
+    out: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
+            for v in (node, abs(node)):
+                out.update({f"{v:,.0f}", f"{v:,.1f}", f"{v:,.2f}", f"{float(f'{v:.3g}'):,.0f}"})
+
+    walk(results)
+    return out
+
+
+@pytest.mark.slow
+def test_every_large_number_on_a_page_is_in_results_json(run: Path):
+    """Counts and amounts of 1,000 or more in the prose (customers, purchases, revenue)
+    are values of results.json too: a sentence cannot quote a figure the output does not hold."""
+    problems = []
+    for page in sorted(p for p in run.glob("*.html") if p.name != "index.html"):
+        known = stated_amounts(json.loads((run / page.stem / "results.json").read_text(encoding="utf-8")))
+        for sentence in prose(page.read_text(encoding="utf-8")):
+            for number in LARGE.findall(sentence):
+                if number not in known:
+                    problems.append(f"{page.stem}: {number} in {sentence[:160]!r}")
+    assert problems == []
 
 
 @pytest.mark.slow

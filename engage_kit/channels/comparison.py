@@ -106,6 +106,9 @@ class ChannelComparison:
                 "clicked": int(row.clicked),
                 "converted": int(row.converted),
             }
+            for share in ("open_rate", "click_rate", "conversion_rate"):  # funnel shares of the units, as quoted
+                if share in self.groups.columns and pd.notna(getattr(row, share)):
+                    entry[share] = float(getattr(row, share))
             for extra in ("spend", "cost_per_outcome", "return_on_spend"):
                 if extra in self.groups.columns and pd.notna(getattr(row, extra)):
                     entry[extra] = float(getattr(row, extra))
@@ -128,6 +131,7 @@ class ChannelComparison:
             "alpha": self.alpha,
             "correction": self.correction,
             "groups": groups,
+            "units": int(self.groups["units"].sum()),  # every group's units added up (a unit may be in two groups)
             "omnibus": dict(self.omnibus),
             "pairwise": pairs,
             "significant_pairs": int(self.pairwise["significant"].sum()) if len(self.pairwise) else 0,

@@ -435,6 +435,16 @@ class ChurnStudy:
         out["test.top_decile_churn_rate"] = s["best_top_rate"]  # the 10% the model ranks highest
         out["test.recency_top_decile_churn_rate"] = s["recency_top_rate"]  # the 10% longest without a purchase
         out["reasons_model"] = self.best_model
+        # the share of leavers reached by contacting the top tenths of each list (the gains chart)
+        g = self.gains()
+        out["test.gains"] = [{"contacted": float(r.share_contacted), "leavers_reached": float(r.share_of_churners)}
+                             for r in g.itertuples(index=False)]
+        if "score_recency" in self.predictions.columns:
+            rg = gains_table(self.predictions["churned"], self.predictions["score_recency"])
+            out["test.recency_gains"] = [{"contacted": float(r.share_contacted),
+                                          "leavers_reached": float(r.share_of_churners)}
+                                         for r in rg.itertuples(index=False)]
+        out["test.perfect_top_decile_reach"] = s["perfect_top_reach"]
         out["value_basis"] = self.value_basis
         cb = self.cost_benefit()
         if cb is not None:

@@ -187,6 +187,12 @@ class CLVAnalysis:
             row["segment"]: {"customers": int(row["customers"]), "share": float(row["share"]), "total_clv": float(row["total_clv"])}
             for row in self.segments.to_dict(orient="records")
         }
+        # the value bands of the chart "what customers are worth" (shares as quoted under it)
+        out["value_bands"] = [
+            {"low": float(r.low), "high": None if pd.isna(r.high) else float(r.high), "customers": int(r.customers),
+             "share": float(r.share), "share_of_value": float(r.share_of_value)}
+            for r in self.value_bands.itertuples(index=False)
+        ]
         seg = out["segments"]
         likely = sum(seg.get(k, {}).get("customers", 0) for k in ("champions", "active"))
         repeat = likely + sum(seg.get(k, {}).get("customers", 0) for k in ("at_risk", "lost"))

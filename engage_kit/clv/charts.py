@@ -178,8 +178,8 @@ def matrix(a: CLVAnalysis, data: pd.DataFrame, *, what: str) -> tuple[plt.Figure
         cb.set_label("chance of still buying")
         ax.set_title("Customers who bought recently are likely still buying; regulars who went quiet are not")
         text = (f"A customer who first bought {quiet:.0f} {a.unit_name} ago and made {int(data.columns.max())} repeat "
-                f"purchases, the last one just now, is still buying with a chance of {top.iloc[-1]:.0%}; the same "
-                f"customer with all purchases at the start and quiet since: {data.iloc[-1].dropna().iloc[-1]:.0%}.")
+                f"purchases, the last one just now, {_chance_words(top.iloc[-1])}; the same customer with all purchases "
+                f"at the start and quiet since {_chance_words(data.iloc[-1].dropna().iloc[-1])}.")
     else:
         cb.set_label(f"expected purchases, next {a.horizon:g} {a.unit_name}")
         ax.set_title(f"Expected purchases in the next {a.horizon:g} {a.unit_name} rise with frequency and recency")
@@ -205,6 +205,15 @@ def frequency_recency(a: CLVAnalysis, *, what: str) -> tuple[plt.Figure, str]:
     return matrix(a, data, what=what)
 
 
+def _chance_words(p: float) -> str:
+    """A chance of still buying in words, with the bands of the customer groups (50% and 20%)."""
+    if p >= 0.8:
+        return "is very likely still buying"
+    if p >= 0.5:
+        return "is probably still buying"
+    return "is at risk" if p >= 0.2 else "is very likely gone"
+
+
 def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, str]:
     """The chance of still buying over time for a few example customers, purchases marked."""
     fig, ax = plt.subplots()
@@ -215,7 +224,7 @@ def p_alive_history(a: CLVAnalysis, history: pd.DataFrame) -> tuple[plt.Figure, 
         ax.plot(h["date"], h["p_alive"], color=color, label=label)
         buys = h[h["purchase"]]
         ax.scatter(buys["date"], buys["p_alive"], color=color, s=14, zorder=3)
-        parts.append(f"customer {i + 1} bought on {int(h['purchase'].sum()):,} days, chance now {h['p_alive'].iloc[-1]:.0%}")
+        parts.append(f"customer {i + 1} bought on {int(h['purchase'].sum()):,} days and {_chance_words(h['p_alive'].iloc[-1])}")
     ax.set_ylabel("chance of still buying")
     date_axis(ax)
     percent_axis(ax)

@@ -131,6 +131,8 @@ def results_dict(
             "one_day_only": Estimate(float(s["one_day"]), float(s["one_day_low"]), float(s["one_day_high"]),
                                      int(s["customers"]), "kaplan-meier"),
         }
+        if "survival_365d" in survival.columns and pd.notna(s["survival_365d"]):
+            out["survival"]["still_buying_after_one_year"] = float(s["survival_365d"])
     if segments is not None and len(segments):
         out["segments"] = {
             str(r["segment"]): {

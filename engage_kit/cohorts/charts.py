@@ -13,12 +13,15 @@ import pandas as pd
 
 from ..errors import ParameterError
 from ..stats import Estimate
+from ..text import chart_label
 from . import story
 from .matrix import CohortMatrix
 from .periods import period_index_of, period_label, period_name
 from .retention import average_curve, cohort_curves
 from .revenue import RevenueRetention
 from .survival import median_survival, survival_at
+
+MAX_LAYERS = 8  # layers of the revenue chart; more cohorts are grouped
 
 
 def _offset_label(period: str, cohort_by: str | None = None) -> str:
@@ -266,12 +269,22 @@ def plot_revenue_layers(rev: RevenueRetention, *, currency: str = "", min_cohort
     if wide.empty:
         ax.set_title(title or "No revenue to show")
         return fig
+    # at most 8 layers: consecutive cohorts are grouped ("2023-01 to 2023-03") when there are more
+    names = bp.drop_duplicates("cohort_index").set_index("cohort_index")["cohort"].astype(str)
+    cols = list(wide.columns)
+    size = -(-len(cols) // MAX_LAYERS)
+    groups = [cols[i:i + size] for i in range(0, len(cols), size)]
+    wide = pd.DataFrame({i: wide[g].sum(axis=1) for i, g in enumerate(groups)}, index=wide.index)
+    labels_of = [names[g[0]] if len(g) == 1 else f"{names[g[0]]} to {names[g[-1]]}" for g in groups]
     cmap = plt.get_cmap("viridis_r")
     n = wide.shape[1]
     colors = [cmap(0.15 + 0.75 * i / max(n - 1, 1)) for i in range(n)]
     x = np.arange(len(wide))
     pos = wide.clip(lower=0).to_numpy()
-    ax.stackplot(x, pos.T, colors=colors, alpha=0.9, lw=0)
+    ax.stackplot(x, pos.T, colors=colors, alpha=0.9, lw=0, labels=[chart_label(t) for t in labels_of])
+    handles, texts = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], texts[::-1], title="customers who joined", loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize=9, title_fontsize=9)
     incomplete = bp.groupby("period_start")["complete"].all().reindex(wide.index).fillna(True).to_numpy()
     if (~incomplete).any():
         i0 = int(np.flatnonzero(~incomplete)[0])

@@ -5,6 +5,7 @@ Numbers in, plain language out: nothing here queries the engine or computes a KP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,9 +85,15 @@ def format_value(key: str, value: float, *, currency: str = "") -> str:
 
 
 def format_delta(key: str, delta: float, *, currency: str = "") -> str:
-    """A change in the KPI's unit: +0.5 pts for rates, +1.20 EUR, +12 s, +3.1 (NPS points)."""
+    """A change in the KPI's unit: +0.5 pts for rates, +1.20 EUR, +12 s, +3.1 (NPS points);
+    a change that rounds to nothing has no sign ("0.00", not "-0.00")."""
     if delta is None or not np.isfinite(delta):
         return ""
+    text = _signed_delta(key, delta, currency=currency)
+    return re.sub(r"^[+-](?=0(?:\.0+)?(?: |$))", "", text)
+
+
+def _signed_delta(key: str, delta: float, *, currency: str = "") -> str:
     unit = _kpi(key).unit
     if unit in ("share", "ratio"):
         return f"{100 * delta:+.1f} pts" if abs(delta) >= 0.001 else f"{100 * delta:+.2f} pts"
@@ -142,7 +149,7 @@ def kpi_cards(
                 # a whole-window card: its change is about one period, which the line names first
                 where = "" if k.last_period else f"{r['period']} alone: {format_value(k.key, r['current'], currency=currency)}, "
                 card["delta"] = f"{where}{d} vs {r['previous_period']}{noise}"
-                card["up"] = bool(r["delta"] > 0) if r["delta"] != 0 else None
+                card["up"] = bool(r["delta"] > 0) if d[:1] in "+-" else None  # a change shown as 0.00: no arrow
                 card["good"] = None if not bool(r["significant"]) else r["better"]
         cards.append(card)
     return cards
