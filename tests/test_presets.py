@@ -16,7 +16,6 @@ from engage_kit import metrics as M
 from engage_kit import presets
 from engage_kit.config import parse_config
 from engage_kit.errors import ConfigError
-from engage_kit.schema import TABLES
 
 from .helpers import assert_clear_error, run, write
 
@@ -182,16 +181,19 @@ Record ID,First Name,Last Name,Email,Phone Number,Create Date,Lifecycle Stage,Or
 9003,Cara,Diaz,cara@example.com,,2024-01-20 12:00,Evangelist,Email Marketing,Jo
 9004,Eve,Moss,eve@example.com,,2024-02-01 09:00,Lead,Organic Search,Jo
 9005,Finn,Holt,finn@example.com,,2024-02-03 09:00,Marketing Qualified Lead,Direct Traffic,Jo
+9006,Gus,Ng,gus@example.com,,2024-02-05 09:00,Subscriber,Referrals,Jo
 """
 
 
 def test_hubspot_contacts_preset(tmp_path, capsys):
     cfg = write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "contacts.csv": HUBSPOT},
                 "as_of: 2024-02-29\ntables:\n  transactions: {preset: shopify_orders, path: orders.csv}\n"
-                "  customers: {preset: hubspot_contacts, path: contacts.csv}\n")
+                "  customers: {preset: hubspot_contacts, path: contacts.csv}\n"
+                "  leads: {preset: hubspot_contacts, path: contacts.csv}\n")
     code, text = run(["validate", str(cfg)], capsys)
     assert code == 0, text
-    assert "2 rows are left out by tables.customers.exclude" in text
+    assert "3 rows are left out by tables.customers.exclude" in text
+    assert "3 rows are left out by tables.leads.exclude" in text  # Ann, Bob (Customer), Cara (Evangelist)
     ds = ek.open_dataset(cfg)
     customers = ds.to_pandas("customers").set_index("customer_id")
     assert sorted(customers.index) == ["ann@example.com", "bob@example.com", "cara@example.com"]
@@ -199,8 +201,12 @@ def test_hubspot_contacts_preset(tmp_path, capsys):
     # names, phone numbers and owners are not attributes; the lifecycle stage is
     assert "lifecycle_stage" in ds.customer_attributes()
     assert not {"First Name", "Last Name", "Phone Number", "Contact owner", "Email"} & set(customers.columns)
-    if "leads" not in TABLES:
-        assert "leads: not filled: needs the leads table" in presets.describe()
+    # the contacts before the Customer stage are the leads: Eve (Lead), Finn (MQL), Gus (Subscriber)
+    leads = ds.to_pandas("leads").set_index("lead_id")
+    assert leads.source.to_dict() == {"9004": "Organic Search", "9005": "Direct Traffic", "9006": "Referrals"}
+    assert leads.email.to_dict()["9005"] == "finn@example.com"
+    assert str(leads.created_at.min()) == "2024-02-01 09:00:00"
+    assert "leads: expects Record ID, Create Date, Original Source, Lifecycle Stage" in presets.describe()
 
 
 DELIGHTED = """\
@@ -227,6 +233,191 @@ def test_delighted_nps_preset(tmp_path, capsys):
     assert M.satisfaction.nps(ds["surveys"]).value == pytest.approx(0.0)
     if "comment" in surveys.columns:
         assert "Love the tea" in set(surveys.comment)
+
+
+WOOCOMMERCE = """\
+Order ID,Order Number,Order Date,Order Status,Billing First Name,Billing Last Name,Billing Email,Order Currency,Order Shipping,Order Total,Item Name,SKU,Quantity,Item Cost
+2001,2001,2024-01-05 10:00:00,Completed,Ann,Lee,ann@example.com,USD,4.99,29.99,Mug,MUG-1,2,10.00
+2001,2001,2024-01-05 10:00:00,Completed,Ann,Lee,ann@example.com,USD,4.99,29.99,Coaster,CST-1,1,5.00
+2002,2002,2024-01-10 09:00:00,Refunded,Bob,Roe,bob@example.com,USD,0.00,30.00,Teapot,TEA-1,1,30.00
+2003,2003,2024-02-01 12:00:00,Processing,Ann,Lee,ann@example.com,USD,0.00,24.00,Tea 100g,TEA-100,3,8.00
+2004,2004,2024-02-03 08:00:00,Completed,,,,USD,0.00,12.00,Spoon,SPN-1,1,12.00
+2005,2005,2024-02-10 15:00:00,Cancelled,Cara,Diaz,cara@example.com,USD,0.00,60.00,Kettle,KET-1,1,50.00
+2005,2005,2024-02-10 15:00:00,Cancelled,Cara,Diaz,cara@example.com,USD,0.00,60.00,Filter,FIL-1,1,10.00
+2006,2006,2024-02-12 11:00:00,Failed,Cara,Diaz,cara@example.com,USD,0.00,40.00,Grinder,GRN-1,1,40.00
+2007,2007,2024-02-20 16:00:00,Completed,Cara,Diaz,cara@example.com,USD,5.00,45.00,Grinder,GRN-1,1,40.00
+"""
+# Quantity × Item Cost per line (shipping left out): 2001 = 2×10 + 5, 2003 = 3×8, 2007 = 40
+WOO_PURCHASES = {"2001": 25.00, "2003": 24.00, "2007": 40.00}
+
+
+def test_woocommerce_orders_preset(tmp_path, capsys):
+    cfg = write(tmp_path, {"orders.csv": WOOCOMMERCE},
+                "as_of: 2024-02-29\ntables:\n  transactions: {preset: woocommerce_orders, path: orders.csv}\n")
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    # 2002 (Refunded, 30.00) and 2005 (Cancelled, 50 + 10): cancelled orders; 2006 (Failed) left out
+    assert "2 orders are cancelled by tables.transactions.returns.cancel_when (90.00)" in text
+    assert "1 rows are left out by tables.transactions.exclude" in text
+    assert "1 rows (1 orders) have no customer_id" in text
+    ds = ek.open_dataset(cfg)
+    purchases = ds.purchases.execute().set_index("order_id")["amount"].round(2).to_dict()
+    assert purchases == pytest.approx(WOO_PURCHASES)
+    tx = ds.to_pandas("transactions")
+    assert tx.amount.sum() == pytest.approx(sum(WOO_PURCHASES.values()))
+    assert "2006" not in set(tx.order_id) and "GRN-1" in set(tx.product_id)
+    assert str(tx.timestamp.min()) == "2024-01-05 10:00:00"
+    head = M.headline(ds.tables, period="M", as_of=ds.as_of)
+    # the guest order 2004 of 12.00 counts in the order value
+    assert head["revenue.average_order_value"].counts == pytest.approx({"revenue": 89.00 + 12.00, "orders": 4})
+    # returned: 2002 and 2005 of the purchase orders 2001, 2002, 2003, 2005, 2007
+    assert head["returns.order_rate"].counts == {"returned_orders": 2, "orders": 5}
+    assert head["returns.value_rate"].value == pytest.approx(90.00 / (25 + 30 + 24 + 60 + 40))
+    assert head["returns.customer_rate"].counts == {"returning_customers": 2, "customers": 3}  # bob, cara
+
+
+STRIPE = """\
+id,Description,Created date (UTC),Amount,Amount Refunded,Currency,Converted Amount,Fee,Captured,Status,Customer ID,Customer Email,Card ID
+ch_3Oa1,Order 1,2024-01-05 15:00:00,26.99,0.00,usd,26.99,1.08,true,Paid,cus_A1,ann@example.com,card_1
+ch_3Oa2,Order 2,2024-01-10 14:00:00,30.00,30.00,usd,30.00,1.17,true,Refunded,cus_B2,bob@example.com,card_2
+ch_3Oa3,Order 3,2024-02-01 17:00:00,29.00,8.00,usd,29.00,1.14,true,Paid,cus_A1,ann@example.com,card_1
+ch_3Oa4,Order 4,2024-02-03 13:00:00,12.00,0.00,usd,12.00,0.65,true,Paid,,,card_4
+ch_3Oa5,Order 5,2024-02-05 10:00:00,45.00,0.00,usd,45.00,0.00,false,Uncaptured,cus_C3,cara@example.com,card_5
+ch_3Oa6,Order 6,2024-02-06 10:00:00,60.00,0.00,usd,60.00,0.00,false,Failed,cus_C3,cara@example.com,card_5
+ch_3Oa7,Order 7,2024-02-20 21:00:00,45.00,0.00,usd,45.00,1.61,true,Paid,cus_C3,cara@example.com,card_6
+"""
+# ch_3Oa2 refunded in full (a cancelled order); ch_3Oa3 29.00 less 8.00 refunded
+STRIPE_PURCHASES = {"ch_3Oa1": 26.99, "ch_3Oa3": 21.00, "ch_3Oa7": 45.00}
+
+
+def test_stripe_charges_preset(tmp_path, capsys):
+    cfg = write(tmp_path, {"payments.csv": STRIPE},
+                "as_of: 2024-02-29\ntables:\n  transactions: {preset: stripe_charges, path: payments.csv}\n")
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    assert "2 rows are left out by tables.transactions.exclude" in text  # the uncaptured and the failed charge
+    assert "2 refunds from tables.transactions.returns.refund_column (38.00)" in text
+    assert "1 rows (1 orders) have no customer_id" in text
+    ds = ek.open_dataset(cfg)
+    purchases = ds.purchases.execute().set_index("order_id")["amount"].round(2).to_dict()
+    assert purchases == pytest.approx(STRIPE_PURCHASES)  # major units: 26.99 is 26.99
+    tx = ds.to_pandas("transactions")
+    assert tx.amount.sum() == pytest.approx(sum(STRIPE_PURCHASES.values()))  # 26.99 + 30 − 30 + 29 − 8 + 45
+    assert str(tx.timestamp.min()) == "2024-01-05 15:00:00"
+    head = M.headline(ds.tables, period="M", as_of=ds.as_of)
+    assert head["revenue.average_order_value"].counts == pytest.approx({"revenue": 92.99 + 12.00, "orders": 4})
+    assert head["returns.order_rate"].counts == {"returned_orders": 2, "orders": 4}
+    assert head["returns.value_rate"].value == pytest.approx(38.00 / (26.99 + 30.00 + 29.00 + 45.00))
+    assert head["returns.customer_rate"].counts == {"returning_customers": 2, "customers": 3}  # ann, bob
+
+
+KLAVIYO = """\
+Email,Event,Timestamp,Campaign Name,Subject
+ann@example.com,Received Email,2024-01-08T09:00:00+00:00,January news,New teas
+ann@example.com,Opened Email,2024-01-08T10:00:00+00:00,January news,New teas
+ann@example.com,Opened Email,2024-01-09T10:00:00+00:00,January news,New teas
+ann@example.com,Clicked Email,2024-01-08T10:01:00+00:00,January news,New teas
+bob@example.com,Received Email,2024-01-08T09:00:00+00:00,January news,New teas
+bob@example.com,Bounced Email,2024-01-08T09:00:05+00:00,January news,New teas
+cara@example.com,Received Email,2024-01-08T09:00:00+00:00,January news,New teas
+cara@example.com,Opened Email,2024-01-08T12:00:00+00:00,January news,New teas
+cara@example.com,Unsubscribed,2024-01-08T12:05:00+00:00,January news,New teas
+dan@example.com,Received Email,2024-01-08T09:00:00+00:00,January news,New teas
+ann@example.com,Received Email,2024-02-05T09:00:00+00:00,February sale,20% off
+ann@example.com,Opened Email,2024-02-05T11:00:00+00:00,February sale,20% off
+"""
+
+
+def test_klaviyo_events_preset(tmp_path, capsys):
+    cfg = write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "events.csv": KLAVIYO},
+                "as_of: 2024-02-29\ntables:\n  transactions: {preset: shopify_orders, path: orders.csv}\n"
+                "  touches: {preset: klaviyo_events, path: events.csv}\n")
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    ds = ek.open_dataset(cfg)
+    touches = ds.to_pandas("touches")
+    assert set(touches.channel) == {"email"} and set(touches.campaign_id) == {"January news", "February sale"}
+    assert sorted(set(touches.event)) == ["bounce", "click", "open", "sent", "unsubscribe"]
+    # five messages (four in January, ann's in February), bob's bounced: four delivered;
+    # ann opened both, cara opened; ann clicked once; cara unsubscribed
+    assert M.email.open_rate(ds["touches"]).counts == {"opened": 3, "delivered": 4}
+    assert M.email.click_rate(ds["touches"]).counts == {"clicked": 1, "delivered": 4}
+    assert M.email.bounce_rate(ds["touches"]).counts == {"bounced": 1, "sent": 5}
+    assert M.email.unsubscribe_rate(ds["touches"]).value == pytest.approx(1 / 4)
+
+
+GA4 = """\
+event_date,event_timestamp,event_name,user_pseudo_id,user_id,ga_session_id,platform
+20240108,1704704400000000,session_start,1843.1704704400,C-1001,1704704400,WEB
+20240108,1704704400000000,page_view,1843.1704704400,C-1001,1704704400,WEB
+20240108,1704704460000000,page_view,1843.1704704400,C-1001,1704704400,WEB
+20240108,1704704580000000,purchase,1843.1704704400,C-1001,1704704400,WEB
+20240109,1704801600000000,session_start,9921.1704801600,,1704801600,WEB
+20240109,1704801630000000,page_view,9921.1704801600,,1704801600,WEB
+20240109,1704801720000000,form_submit,9921.1704801600,,1704801600,WEB
+20240120,1705775400000000,session_start,1843.1704704400,C-1001,1705775400,WEB
+20240120,1705775460000000,page_view,1843.1704704400,C-1001,1705775400,WEB
+"""
+
+
+def test_ga4_bigquery_events_preset(tmp_path, capsys):
+    cfg = write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "events.csv": GA4},
+                "as_of: 2024-02-29\ntables:\n  transactions: {preset: shopify_orders, path: orders.csv}\n"
+                "  touches: {preset: ga4_bigquery_events, path: events.csv}\n")
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    ds = ek.open_dataset(cfg)
+    touches = ds.to_pandas("touches").sort_values("timestamp")
+    assert set(touches.channel) == {"web"} and len(touches) == 9
+    # 1704704400000000 µs since 1970 is 2024-01-08 09:00:00 UTC
+    assert str(touches.timestamp.min()) == "2024-01-08 09:00:00"
+    assert str(touches.timestamp.max()) == "2024-01-20 18:31:00"
+    assert touches.event.value_counts().to_dict() == {"view": 4, "session_start": 3, "conversion": 1, "form_submit": 1}
+    # the visitor without a user_id has no customer
+    assert touches.customer_id.value_counts().to_dict() == {"C-1001": 6} and touches.customer_id.isna().sum() == 3
+    with pytest.raises(ConfigError, match="has no settings for the web_sessions table"):
+        parse_config({"tables": {"transactions": "x.csv", "web_sessions": {"preset": "ga4_bigquery_events", "path": "x"}}})
+
+
+NPS_QUESTION = "How likely are you to recommend us to a friend?"
+TYPEFORM = f"""\
+#,{NPS_QUESTION},What is the main reason for your score?,email,Start Date (UTC),Submitted At,Network ID
+a1b2,10,"Great tea, fast delivery",ann@example.com,2024-03-01 10:10:00,2024-03-01 10:15:00,4f2a
+c3d4,9,,bob@example.com,2024-03-02 08:00:00,2024-03-02 08:01:30,7b1c
+e5f6,7,OK,cara@example.com,2024-03-03 09:00:00,2024-03-03 09:02:00,9d3e
+g7h8,4,Too slow,dan@example.com,2024-03-04 11:00:00,2024-03-04 11:03:00,2c8f
+i9j0,8,,,2024-03-05 12:00:00,2024-03-05 12:00:40,5a6b
+"""
+
+
+def _typeform(tmp_path, columns: str):
+    return write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "responses.csv": TYPEFORM},
+                 "as_of: 2024-03-31\ntables:\n  transactions: {preset: shopify_orders, path: orders.csv}\n"
+                 f"  surveys: {{preset: typeform_responses, path: responses.csv{columns}}}\n")
+
+
+def test_typeform_responses_preset(tmp_path, capsys):
+    cfg = _typeform(tmp_path, f', columns: {{score: "{NPS_QUESTION}", comment: "What is the main reason for your score?"}}')
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    ds = ek.open_dataset(cfg)
+    surveys = ds.to_pandas("surveys")
+    assert set(surveys.kind) == {"nps"} and sorted(surveys.score) == [4, 7, 8, 9, 10]
+    assert str(surveys.timestamp.min()) == "2024-03-01 10:15:00"
+    assert surveys.customer_id.isna().sum() == 1  # the last answer has no email
+    assert "Great tea, fast delivery" in set(surveys.comment)
+    # promoters 10 and 9, a detractor 4, passives 7 and 8: 100 × (2 − 1) / 5 = 20
+    assert M.satisfaction.nps(ds["surveys"]).value == pytest.approx(20.0)
+
+
+def test_a_preset_column_only_the_user_can_name(tmp_path, capsys):
+    # Typeform names the score column after the question: the preset asks for it
+    code, text = run(["validate", str(_typeform(tmp_path, ""))], capsys)
+    assert_clear_error(code, text, "tables.surveys.columns.score: preset typeform_responses (Typeform responses export) "
+                       "cannot know which column is score: set it yourself, the header of your 0-10 question",
+                       'columns: {score: "How likely are you to recommend us to a friend?"}')
+    code, text = run(["presets"], capsys)
+    assert "you set score: the header of your 0-10 question" in text
 
 
 # --- the general settings presets are made of --------------------------------------------
@@ -301,7 +492,8 @@ def test_derive_coalesce_reads_blanks_as_the_default(tmp_path):
 def test_presets_command_lists_every_preset_with_its_columns(capsys):
     code, text = run(["presets"], capsys)
     assert code == 0
-    for name in ("shopify_orders", "mailchimp_activity", "zendesk_tickets", "hubspot_contacts", "delighted_nps"):
+    for name in ("shopify_orders", "mailchimp_activity", "zendesk_tickets", "hubspot_contacts", "delighted_nps",
+                 "woocommerce_orders", "stripe_charges", "klaviyo_events", "ga4_bigquery_events", "typeform_responses"):
         assert name in text
     assert "transactions: expects Email, Created at, Name, Lineitem quantity, Lineitem price" in text
 
@@ -309,7 +501,9 @@ def test_presets_command_lists_every_preset_with_its_columns(capsys):
 def test_every_preset_parses_into_a_valid_config():
     for preset in presets.presets().values():
         for table in preset.tables:
-            parse_config({"tables": {"transactions": "x.csv", table: {"preset": preset.name, "path": "x.csv"}}})
+            asked = {c: "x" for c in preset.tables[table].get("user_columns") or {}}
+            spec = {"preset": preset.name, "path": "x.csv", **({"columns": asked} if asked else {})}
+            parse_config({"tables": {"transactions": "x.csv", table: spec}})
 
 
 # --- identity: one customer across the shop, the newsletter and the help desk -----------------
