@@ -148,6 +148,8 @@ def raw_components(
 
     - ``recency`` = days from the last purchase (ever, before E) to E;
     - ``frequency`` = purchase orders; ``spend`` = purchases plus returns (net);
+      amounts, pageviews and usage are summed as decimals (exact in any row order, so every
+      engine ranks the same values), then given as floats;
     - ``email_opens``, ``email_clicks`` = touches on channel email with event open / click;
       eligible: customers with any e-mail touch in the window;
     - ``web_sessions`` = sessions started; ``pageviews`` = their pageviews;
