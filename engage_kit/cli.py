@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Render the reports. Without CONFIG and --dataset, the built-in demo data is used.",
     )
     r.add_argument("config", nargs="?", help="config YAML file (see README)")
-    r.add_argument("--dataset", choices=["demo", "cdnow", "cdnow-sample"], help="a built-in dataset instead of a config")
+    r.add_argument("--dataset", choices=["demo", "cdnow", "cdnow-sample", "demo-occasions", "demo-subscriptions"], help="a built-in dataset instead of a config")
     r.add_argument("--out", help="output folder (default: reports/<dataset>)")
     r.add_argument("--only", nargs="+", metavar="NAME", help="render only these notebooks")
     r.add_argument(

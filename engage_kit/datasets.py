@@ -31,7 +31,8 @@ from .config import Config, load_config, parse_config, write_config
 from .demoworld import DemoWorld, extra_generators, extra_tables, generator_fingerprint
 from .errors import ConfigError, did_you_mean
 
-BUILTIN = ("demo", "cdnow", "cdnow-sample")
+BUILTIN = ("demo", "cdnow", "cdnow-sample", "demo-occasions", "demo-subscriptions")
+# demo-occasions, demo-subscriptions: the CLV settings' demo variants (engage_kit.clv.demo.write_variant)
 CORE_TABLES = ("transactions", "customers", "touches", "surveys", "tickets", "web_sessions")
 DEMO_CUSTOMERS = 20_000
 DEMO_SEED = 42
@@ -574,6 +575,10 @@ def builtin_config(name: str) -> Config:
         tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
         if name == "demo":
             write_demo(tmp)
+        elif name.startswith("demo-"):
+            from .clv.demo import write_variant
+
+            write_variant(name.removeprefix("demo-"), tmp)
         else:
             write_cdnow(tmp, sample=name == "cdnow-sample")
         try:

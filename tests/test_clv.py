@@ -419,8 +419,90 @@ def test_notebook_on_small_demo(tmp_path, small_demo_config):
     assert 0.2 < (obs - cal).days / 730 < 0.3
     cust = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
     assert list(cust.columns) == ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
-                                  "expected_purchases", "expected_avg_value", "clv", "segment"]
+                                  "expected_purchases", "expected_avg_value", "clv", "segment", "p_alive_low",
+                                  "p_alive_high", "expected_purchases_low", "expected_purchases_high", "clv_low", "clv_high"]
     assert len(cust) == res["clv"]["customers"] and cust["clv"].sum() == pytest.approx(res["clv"]["total"], rel=1e-9)
+    assert (cust["clv_low"] <= cust["clv"] + 1e-9).all() and (cust["clv"] <= cust["clv_high"] + 1e-9).all()
+    # the bootstrap's 95% intervals beside each figure (uncertainty="bootstrap" by default)
+    for block in ("bgnbd", "bgnbd_full", "gamma_gamma_full"):
+        assert set(res[block]["params_low"]) == set(res[block]["params"]) == set(res[block]["params_high"])
+        for k, v in res[block]["params"].items():
+            assert res[block]["params_low"][k] <= v <= res[block]["params_high"][k]
+    assert res["bgnbd_full"]["bootstrap"]["draws"] >= 190 and res["bgnbd_full"]["bootstrap"]["seed"] == 0
+    for block, key in (("holdout", "predicted_repeat_transactions"), ("holdout", "cumulative_forecast"),
+                       ("clv", "total"), ("clv", "expected_purchases"), ("clv", "mean")):
+        assert res[block][f"{key}_low"] <= res[block][key] <= res[block][f"{key}_high"], key
+    assert 0 <= res["holdout"]["band_coverage"] <= 1
+    assert "covariates" not in res  # none named by default
+
+
+@pytest.mark.slow
+def test_report_with_covariates_states_the_referral_effect(tmp_path, small_demo_config):
+    from engage_kit.cli import main
+
+    out = tmp_path / "out"
+    assert main(["report", str(small_demo_config), "--out", str(out), "--only", "clv_bgnbd",
+                 "--set", "clv_bgnbd.covariates=acquisition_channel", "--set", "clv_bgnbd.uncertainty=none"]) == 0
+    html = (out / "clv_bgnbd.html").read_text()
+    body, appendix = visible_text(html)
+    assert plain_words_problems(body) == []
+    res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
+    cov = res["covariates"]
+    assert {"model", "params", "se", "lr_test", "references", "effects", "still_buying"} <= set(cov)
+    assert cov["model"] == "bgnbd" and cov["references"] == {"acquisition_channel": "organic"}
+    ref = cov["effects"]["purchase.acquisition_channel=referral"]
+    assert ref["low"] <= ref["value"] <= ref["high"]
+    sentence = (f"Customers from referral buy {ref['value']:.2f}× as often as customers from organic "
+                f"[{ref['low']:.2f}×, {ref['high']:.2f}×]")
+    assert sentence in body.split("Which customers buy more", 2)[2]
+    # model names and the likelihood-ratio test only in "Method and diagnostics"
+    assert "likelihood-ratio" not in body and "likelihood-ratio test" in appendix
+    assert "BG/NBD with covariates" in appendix
+    assert "clv_low" not in pd.read_csv(out / "clv_bgnbd" / "customers.csv", nrows=1).columns  # uncertainty="none"
+    assert "total_low" not in res["clv"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, setting", [("demo-occasions", "discrete"), ("demo-subscriptions", "contractual")])
+def test_the_built_in_demo_variants_render_the_clv_report(tmp_path, name, setting):
+    from engage_kit.cli import main
+    from engage_kit.datasets import BUILTIN
+
+    assert name in BUILTIN
+    out = tmp_path / "out"
+    assert main(["report", "--dataset", name, "--out", str(out), "--only", "clv_bgnbd"]) == 0
+    res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
+    assert res["setting"]["value"] == setting and not res.get("not_applicable")
+    html = (out / "clv_bgnbd.html").read_text()
+    assert "Traceback" not in html and plain_words_problems(visible_text(html)[0]) == []
+
+
+def test_list_parameters_from_the_config_and_from_set(small_demo_config):
+    from engage_kit.config import load_config
+    from engage_kit.report.runner import resolve_parameters
+
+    config = load_config(small_demo_config)
+    config.notebooks = {"clv_bgnbd": {"covariates": ["acquisition_channel"], "n_boot": 50, "uncertainty": "none"}}
+    # "none" reaches the notebook as None, which the report reads as no intervals
+    assert resolve_parameters(["clv_bgnbd"], config, None)["clv_bgnbd"] == {
+        "covariates": ["acquisition_channel"], "n_boot": 50, "uncertainty": None}
+    config.notebooks = {}
+    for raw, want in (("acquisition_channel", ["acquisition_channel"]), ("[acquisition_channel, region]",
+                      ["acquisition_channel", "region"]), ("a,b", ["a", "b"]), ("[]", [])):
+        got = resolve_parameters(["clv_bgnbd"], config, [f"clv_bgnbd.covariates={raw}"])["clv_bgnbd"]
+        assert got == {"covariates": want}, raw
+    with pytest.raises(ParameterError, match="whole number"):
+        resolve_parameters(["clv_bgnbd"], config, ["clv_bgnbd.n_boot=many"])
+
+
+def test_the_report_depth_checks_its_parameters(small_demo):
+    from engage_kit.clv import depth
+
+    with pytest.raises(ParameterError, match="uncertainty must be one of bootstrap, none"):
+        depth.report_intervals(object(), None, uncertainty="jackknife")
+    assert depth.report_intervals(object(), None, uncertainty=None) is None
+    assert depth.report_intervals(None, None) is None and depth.report_covariates(None, small_demo, ["x"]) is None
+    assert depth.report_covariates(object(), small_demo, []) is None
 
 
 def test_notebook_on_cdnow_sample_with_paper_dates(tmp_path):

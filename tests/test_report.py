@@ -251,6 +251,8 @@ def test_what_every_notebook_parameter_takes():
         ("cohort_retention", "as_of"): "date",
         ("clv_bgnbd", "calibration_end"): "date", ("clv_bgnbd", "observation_end"): "date",
         ("clv_bgnbd", "max_training_rows"): "int", ("clv_bgnbd", "as_of"): "date",
+        ("clv_bgnbd", "occasion"): "any", ("clv_bgnbd", "holdout_occasions"): "int",
+        ("clv_bgnbd", "occasion_horizon"): "int",
         ("churn_prediction", "mode"): "any", ("churn_prediction", "cutoff"): "date",
         ("churn_prediction", "test_cutoff"): "date", ("churn_prediction", "inactivity_days"): "int",
         ("churn_prediction", "reachable_days"): "int",
@@ -260,6 +262,8 @@ def test_what_every_notebook_parameter_takes():
         ("channel_comparison", "costs"): "any", ("channel_comparison", "period"): "any",
         ("channel_comparison", "active_days"): "int",
         ("customer_journey", "as_of"): "date", ("customer_journey", "period"): "any",
+        ("customer_engagement", "segment"): "any", ("customer_engagement", "period"): "any",
+        ("customer_engagement", "as_of"): "date", ("customer_engagement", "max_training_rows"): "int",
     }
     kind = {(name, p): runner.parameter_kind(p, info) for name, params in infos.items() for p, info in params.items()}
     assert kind["clv_bgnbd", "horizon"] == "int" and kind["clv_bgnbd", "annual_discount_rate"] == "float"

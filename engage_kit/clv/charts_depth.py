@@ -18,7 +18,7 @@ import pandas as pd
 from ..plots import ACCENT, date_axis
 from .bootstrap import BootstrapResult
 from .covariates import CovariateFit
-from .story_depth import band_sentence
+from .story_depth import band_sentence, effect_label
 
 MODEL_COLOR = "#ff7f0e"  # the forecast's colour in the other CLV charts
 TEST_SHADE = "#f0f0f0"
@@ -86,11 +86,11 @@ def effects(fit: CovariateFit) -> tuple[plt.Figure, str]:
                         color=color, capsize=3)
     ax.axvline(1.0, color="#888", linewidth=1)
     ax.set_xscale("log")
-    ax.set_yticks(y, [f"{'purchase' if p == 'purchase' else 'drop-out'}: {c}" for p, c in zip(e["process"], e["covariate"], strict=True)])
+    ax.set_yticks(y, [f"{'purchase' if p == 'purchase' else 'drop-out'}: {effect_label(c)}" for p, c in zip(e["process"], e["covariate"], strict=True)])
     ax.set_xlabel("multiplier of the rate against the reference (log scale; 1 = no difference)")
     top = e.iloc[(np.log(e["multiplier"]).abs()).idxmax()] if len(e) else None
     ax.set_title("Which customer attributes go with buying more often" if top is None else
-                 f"The largest difference: {top['covariate']} ({top['multiplier']:.2f}×)")
+                 f"The largest difference: {effect_label(top['covariate'])} ({top['multiplier']:.2f}×)")
     text = (f"{len(e)} effect(s); points are the estimated multipliers, bars their 95% intervals; a bar crossing 1 "
             "means the data cannot tell the difference from none.")
     return fig, text

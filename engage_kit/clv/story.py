@@ -144,6 +144,10 @@ def value_finding(a: CLVAnalysis, results: dict[str, Any], currency: str) -> str
         f"**{money(results['clv.total'], currency)}** of {worth} (in today's money, discounted at "
         f"{a.annual_discount_rate:.0%} a year)"
     )
+    b_low, b_high = results.get("clv.total_low"), results.get("clv.total_high")
+    if b_low is not None and b_high is not None and np.isfinite(b_low) and np.isfinite(b_high):
+        text += (f"; as precisely as the data pin the model down, between {money(rounded(b_low))} and "
+                 f"{money(rounded(b_high), currency)}")
     low, high = results.get("clv.range_low"), results.get("clv.range_high")
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return text + "."

@@ -102,6 +102,12 @@ def _split(name: str) -> tuple[str, str | None]:
     return name, None
 
 
+def effect_label(covariate: str) -> str:
+    """A coefficient's name in words: "acquisition_channel=referral" is "customers from referral"."""
+    col, lv = _split(covariate)
+    return _who(col, lv)
+
+
 def _uncertain(low: float, high: float) -> str:
     return "; the data cannot tell this apart from no difference" if low <= 1 <= high else ""
 
@@ -174,3 +180,24 @@ def results(fit: CovariateFit, prefix: str = "covariates") -> dict[str, Any]:
                for r in d["effects"]}
     return {f"{prefix}.model": d["model"], f"{prefix}.params": d["params"], f"{prefix}.se": d["se"],
             f"{prefix}.lr_test": d["lr_test"], f"{prefix}.references": d["references"], f"{prefix}.effects": effects}
+
+
+COVARIATES_TITLE = "Which customers buy more"
+COVARIATES_INTRO = (
+    "Customers who differ in an attribute from the customers table may buy at different rates and stop buying at "
+    "different rates. Each line compares one group with the reference group, with its 95% interval in brackets."
+)
+
+
+def effects_text(fit: CovariateFit, *, n_purchases: int = 5) -> str:
+    """The covariate effects as one text, one line each (:func:`effect_sentences`)."""
+    return "\n\n".join(effect_sentences(fit, n_purchases=n_purchases))
+
+
+def covariates_method(fit: CovariateFit) -> str:
+    """The appendix's note on the covariate model: which model, how the covariates enter, the test."""
+    where = ("the purchase rate and both drop-out parameters" if fit.model == "bgnbd" else
+             "the purchase rate and the drop-out rate")
+    return (f"Covariate effects: {fit.name} on {fit.n_customers_:,} customers, fitted on the full period; each "
+            f"covariate multiplies {where} by exp(coefficient), against the reference level of each categorical "
+            f"column (95% Wald intervals). {lr_sentence(fit)}")
