@@ -43,7 +43,7 @@ def section_without_content(page: str) -> list[str]:
     for part in parts:
         title = re.sub(r"<[^>]+>", "", part.split("</h2>", 1)[0]).replace("¶", "").strip()
         rest = part.split("</h2>", 1)[1] if "</h2>" in part else ""
-        if not re.search(r"<(img|table|p|li)\b", rest):
+        if not re.search(r'<(img|table|p|li)\b|class="ek-card"', rest):  # cards are figures to read
             empty.append(title)
     return empty
 

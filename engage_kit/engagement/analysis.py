@@ -106,6 +106,13 @@ class EngagementAnalysis:
         out["moved_down"] = self.moved_down()
         out["moved_up"] = mv.moved(self.transitions, "up")
         out["previous_period_end"] = self.previous_end.date().isoformat() if self.previous_end is not None else None
+        if self.mix is not None and len(self.mix):  # the level mix at each period end (the stacked chart)
+            out["mix"] = {f"{pd.Timestamp(r.period_end).date().isoformat()}.{r.level}": float(r.share)
+                          for r in self.mix.itertuples(index=False)}
+        t = self.transitions
+        if t is not None and len(t):  # share of each level then that is at each level now
+            out["transitions"] = {f"{r.before}.{r.now}": {"customers": int(r.customers), "share": _share(r.share)}
+                                  for r in t.itertuples(index=False)}
         if self.drivers is not None and len(self.drivers):  # the signals that set each level apart, as quoted
             out["drivers"] = [{"level": str(r.level), "component": str(r.component), "level_mean": float(r.level_mean),
                                "all_mean": float(r.all_mean), "ratio": float(r.ratio)}
@@ -354,3 +361,8 @@ def _score_in_pandas(frame: pd.DataFrame, weights: dict[str, float]) -> np.ndarr
         den += np.where(ok, w, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, 100.0 * num / den, np.nan)
+
+
+def _share(value: Any) -> float | None:
+    """A share for results.json: None where it is not a number (a level nobody was in)."""
+    return float(value) if value is not None and np.isfinite(float(value)) else None

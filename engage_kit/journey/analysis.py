@@ -157,6 +157,14 @@ def results_dict(a: JourneyAnalysis) -> dict[str, Any]:
         "time_to_repeat_purchase": {"median_days": a.to_repeat.median_dict(), "people": a.to_repeat.people,
                                     "converted": a.to_repeat.converted},
     }
+    if a.total:  # the shares of everyone the page quotes
+        res["funnel"]["share_of_everyone"] = {
+            r.stage: {"reached": float(r.people) / a.total, "stopped": float(r.stopped) / a.total}
+            for r in a.funnel.itertuples(index=False)}
+    for key, pair in (("by_source", a.by_source), ("by_acquisition_channel", a.by_channel)):
+        if pair and not pair[0].empty:  # conversion from the stage before, per group and stage
+            res["funnel"][key] = {f"{g}.{st}": _num(c) for g, st, c in
+                                  zip(pair[0]["group"], pair[0]["stage"], pair[0]["conversion"], strict=True)}
     if a.by_source:
         res["funnel"]["by_source_tests"] = _tests(a.by_source)
     if a.by_channel:
@@ -168,7 +176,14 @@ def results_dict(a: JourneyAnalysis) -> dict[str, Any]:
         res["attribution"] = {"value": None, "reason": a.reasons.get("Which channels get the credit") or "no paths"}
     if len(a.path_table):
         top = a.path_table.iloc[0]
-        res["paths"] = {"distinct": int(len(a.path_table)), "most_common": str(top["path"]), "people": int(top["people"])}
+        res["paths"] = {"distinct": int(len(a.path_table)), "most_common": str(top["path"]), "people": int(top["people"]),
+                        "most_common_conversion": _num(top["conversion_rate"])}
+        if len(a.leaving):
+            res["paths"]["last_contact_before_leaving"] = {str(r.channel): _num(r.share)
+                                                           for r in a.leaving.itertuples(index=False)}
+    if not a.periods.empty:
+        res["form_fills"] = int(a.periods["form_fills"].sum())
+        res["leads_created"] = int(a.periods["leads"].sum())
     if a.leads is not None:
         lf = a.leads
         res["leads"] = {
