@@ -631,7 +631,7 @@ def _check_table(
                 f"{where}: {int(stats.zero):,} rows have an amount of 0; they still count as purchases"
             )
     if spec.name == "surveys":
-        kinds = t.kind.lower().strip()
+        kinds = eng.strip(t.kind.lower())
         t = t.mutate(kind=kinds)
         lo = ibis.cases(*[(kinds == k, v[0]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))
         hi = ibis.cases(*[(kinds == k, v[1]) for k, v in SURVEY_SCALES.items()], else_=ibis.null("float64"))

@@ -136,6 +136,16 @@ def trim(value: str) -> str:
     """Remove surrounding spaces (both engines' plain TRIM: faster than trimming a set)."""
 
 
+def strip(text: ibis.StringValue) -> ibis.StringValue:
+    """Surrounding white space removed, the same on every engine.
+
+    Not ``StringValue.strip()``: on Spark Ibis writes it as ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``,
+    and Spark reads ``\\v`` and ``\\f`` in a literal as the letters v and f, so "form_submit"
+    became "orm_submit" and "view" "iew". A regular expression means the same on both engines.
+    """
+    return text.re_replace(r"^\s+|\s+$", "")
+
+
 @ibis.udf.scalar.builtin(name="chr")
 def _chr(code: int) -> str:
     """Both engines: the character with this code point (``chr(0)``: the NUL byte, which
@@ -356,13 +366,27 @@ def with_row_numbers(con: Any, table: ibis.Table, name: str) -> ibis.Table:
     return stored.mutate(_row=stored.rowid() + 1)
 
 
+def cache(expr: ibis.Table) -> ibis.Table:
+    """``expr.cache()`` that also works on Spark when ``expr`` holds an in-memory table.
+
+    Ibis's Spark backend caches with ``session.sql(query)`` without first registering the
+    query's ``ibis.memtable`` views, so a cached expression built on a small pandas frame (a
+    list of period ends, scores) failed with TABLE_OR_VIEW_NOT_FOUND. They are registered
+    here, as ``execute`` does.
+    """
+    backend = expr._find_backend(use_default=True)
+    if backend.name == "pyspark":
+        backend._run_pre_execute_hooks(expr)
+    return expr.cache()
+
+
 def materialize(con: Any, name: str, expr: ibis.Table) -> ibis.Table:
     """Compute ``expr`` once and keep the result in the engine under ``name``.
 
     An out-of-memory error is an :class:`EngineMemoryError` naming engine.memory_limit.
     """
     if kind_of(con) == "spark":
-        return expr.cache()
+        return cache(expr)
     try:
         return con.create_table(name, expr, overwrite=True)
     except Exception as e:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import ibis
 
+from .engine import cache
+
 MATCH_DAYS = 90
 AMOUNT_TOLERANCE = 0.005  # amounts equal to the cent
 
@@ -107,12 +109,12 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
         ],
     )
     # the matches are few (one row per return line): computed once, read several times below
-    chosen = cand.mutate(_rank=rank).filter(ibis._._rank == 0).drop("_rank").cache()
-    per_order = chosen.group_by("order_id").aggregate(
+    chosen = cache(cand.mutate(_rank=rank).filter(ibis._._rank == 0).drop("_rank"))
+    per_order = cache(chosen.group_by("order_id").aggregate(
         returned=chosen.r_amount.sum(),
         gross=chosen.gross.max(),
         last_return=chosen.r_row.max(),
-    ).mutate(factor=ibis.greatest(1 - ibis._.returned / ibis._.gross, 0.0)).cache()
+    ).mutate(factor=ibis.greatest(1 - ibis._.returned / ibis._.gross, 0.0)))
     matched_rows = chosen.select(m_row=chosen.r_row)
 
     # lines: purchases scaled (cancelled ones dropped), matched returns dropped

@@ -52,3 +52,11 @@ def esc(value: Any) -> str:
 def chart_label(value: Any) -> str:
     """A data value as a chart label: '$' escaped so matplotlib does not read it as math."""
     return str(value).replace("$", r"\$")
+
+
+def words(value: Any) -> str:
+    """A group, column or outcome name from the data as words: ``paid_search`` reads "paid search".
+
+    Only for showing: tables' CSV downloads and results.json keep the value as it is in the data.
+    """
+    return str(value).replace("_", " ")

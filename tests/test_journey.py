@@ -374,21 +374,3 @@ def test_notebook_without_a_leads_table_says_so(small_demo_config, tmp_path):
     assert res["leads"]["conversion_rate"] == {"value": None, "reason": "no leads table"}
     page = (out / "customer_journey.html").read_text(encoding="utf-8")
     assert "no leads table" in page
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("spark")
-def test_spark_gives_the_figures_of_duckdb(rendered, small_demo_config):
-    from engage_kit.cli import main
-    from tests.test_spark import _differences, _spark_config, _spark_missing
-
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
-    out = rendered.parent / "spark"
-    cfg = _spark_config(small_demo_config, "journey-spark.yaml")
-    assert main(["report", str(cfg), "--out", str(out), "--only", "customer_journey"]) == 0
-    a = json.loads((rendered / "customer_journey" / "results.json").read_text())
-    b = json.loads((out / "customer_journey" / "results.json").read_text())
-    assert _differences(a, b) == []
-    assert (out / "customer_journey" / "journeys.parquet").is_dir()

@@ -140,6 +140,8 @@ def test_per_customer_exports_are_written_by_spark(both_runs):
         merged = local.merge(remote, on="customer_id", suffixes=("_duck", "_spark"))
         assert len(merged) == len(local)
         pd.testing.assert_series_equal(merged[f"{key}_duck"], merged[f"{key}_spark"], check_names=False, rtol=1e-6)
+    # the journey report's per-person table (its figures are compared in test_spark_gives_the_figures_of_duckdb)
+    assert (spark / "customer_journey" / "journeys.parquet").is_dir()
 
 
 # --- the loader on Spark ---------------------------------------------------------------
@@ -207,3 +209,33 @@ def test_a_return_names_its_order_on_spark(tmp_path, spark_con):
     assert set(ds.purchases.execute().order_id) == {"I2", "I3"}  # the credit note names I1, not the later I2
     led = ds.to_pandas("order_returns").set_index("order_id")
     assert led.loc["I1", "returned"] == 40 and led.loc["I2", "returned"] == 0
+
+
+def test_strip_removes_white_space_and_nothing_else_on_both_engines(spark_con):
+    """Ibis's own ``strip()`` on Spark cut a leading v or f ("form_submit" -> "orm_submit",
+    "view" -> "iew"), which lost every form fill of the journey report on Spark."""
+    import ibis
+
+    from engage_kit.engine import strip
+
+    values = ["form_submit", "view", " \tvisit\n", "fv", "f", "", " x y ", None]
+    want = ["form_submit", "view", "visit", "fv", "f", "", "x y", None]
+    df = pd.DataFrame({"e": pd.Series(values, dtype=object)})
+    for con in (ibis.duckdb.connect(), spark_con):
+        t = ibis.memtable(df)
+        got = con.execute(t.select(t.e, s=strip(t.e)))
+        pairs = {(None if pd.isna(e) else e): (None if pd.isna(s) else s) for e, s in zip(got["e"], got["s"], strict=True)}
+        assert pairs == dict(zip(values, want, strict=True)), con.name
+
+
+def test_a_cached_expression_may_hold_an_in_memory_table_on_spark(spark_con):
+    """Ibis caches on Spark without registering ``ibis.memtable`` views first; the churn
+    features (product use against a table of period ends) failed with TABLE_OR_VIEW_NOT_FOUND."""
+    import ibis
+
+    from engage_kit.engine import cache
+
+    ends = ibis.memtable(pd.DataFrame({"k": [1, 2], "end": [10, 20]}))
+    spark_rows = spark_con.sql("SELECT 1 AS k UNION ALL SELECT 1 UNION ALL SELECT 2")
+    rows = cache(spark_rows.join(ends, "k")).count().execute()
+    assert rows == 3

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engine import cache
 from ..errors import DataError, ParameterError, did_you_mean
 from ..stats import Estimate, wilson_interval
 from . import story, tables
@@ -221,7 +222,7 @@ def compare_channels(
         raise ParameterError(f"period must be one of W, M, Q (or None); got '{period}'")
     prep = prepare(touches, customers, compare_by=compare_by, outcome=outcome, unit=unit, campaign=campaign)
     units, outcome_only = units_table(prep, exposure_events)
-    units = units.cache()
+    units = cache(units)
     gc = counts_from(prep, units, outcome_only, compare_by=compare_by, exposure_events=exposure_events)
     counts = gc.counts.copy()
     labels = list(counts["group"])

@@ -15,6 +15,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from ..engine import cache, strip
 from ..errors import DataError, ParameterError, did_you_mean
 
 EXPOSURE_EVENTS: tuple[str, ...] = ("sent", "delivered", "impression", "view", "visit", "registration")
@@ -115,7 +116,7 @@ def _resolve_mode(t: ibis.Table, customers: ibis.Table | None, compare_by: str) 
 
 
 def _check_outcome(t: ibis.Table, outcome: str) -> str:
-    events = sorted(str(e) for e in t.select(e=t.event.lower().strip()).distinct().e.execute().dropna())
+    events = sorted(str(e) for e in t.select(e=strip(t.event.lower())).distinct().e.execute().dropna())
     key = str(outcome).strip().lower()
     if key not in events:
         raise ParameterError(
@@ -142,7 +143,7 @@ def _prepare_touches(
                 f"campaign={camps!r}: the touches table has no rows for this campaign; check campaign_id values"
             )
     key = _check_outcome(t, outcome)
-    t = t.filter(t.customer_id.notnull()).mutate(_event=t.event.lower().strip())
+    t = t.filter(t.customer_id.notnull()).mutate(_event=strip(t.event.lower()))
     return t, key
 
 
@@ -214,9 +215,9 @@ def prepare(
         if nulls:
             notes.append(f"{nulls:,} touches without a {compare_by} are left out")
         t = _tracked_only(t.filter(t[compare_by].notnull()), key, notes)
-        t = t.select(*cols, group=t[compare_by]).cache()
+        t = cache(t.select(*cols, group=t[compare_by]))
     else:
-        t = t.select(*cols).cache()
+        t = cache(t.select(*cols))
         need_columns(c, "customers", ["customer_id", compare_by])
         has_signup = "signup_at" in c.columns
         cust = c.select(customer_id=c.customer_id.cast("string"), group=c[compare_by],

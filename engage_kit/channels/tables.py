@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..text import words
 from .picks import not_tracked
 
 if TYPE_CHECKING:
@@ -23,9 +24,6 @@ LIFT_COLUMNS = ["group", "units", "rate", "control_rate", "lift", "lift_low", "l
                 "relative_high", "incremental", "significant"]
 
 
-def words(value: object) -> str:
-    """A group, column or outcome name from the data as words: ``paid_search`` reads "paid search"."""
-    return str(value).replace("_", " ")
 
 
 def unit_noun(unit: str) -> str:

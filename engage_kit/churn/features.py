@@ -19,6 +19,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ..engine import strip
 from ..errors import DataError, ModelError, ParameterError, did_you_mean
 from ..metrics.adoption import usage_trend
 
@@ -304,7 +305,7 @@ def build_features(
     if touches is not None:
         t = _table(touches)
         t = t.filter(t.timestamp < end_dt, t.customer_id.notnull())
-        t = t.mutate(_e=secs(t.timestamp), _ev=t.event.lower().strip(), _ch=t.channel.lower().strip())
+        t = t.mutate(_e=secs(t.timestamp), _ev=strip(t.event.lower()), _ch=strip(t.channel.lower()))
         inw = t._e >= start_e
         social = (t._ch == "social") & t._ev.isin(["like", "share", "comment", "click"])
         engaged = t._ev.isin(["open", "click", "like", "share", "comment", "conversion", "attendance", "interaction"])
@@ -341,7 +342,7 @@ def build_features(
     if surveys is not None:
         v = _table(surveys)
         v = v.filter(v.timestamp < end_dt, v.customer_id.notnull(), v.score.notnull())
-        kind = v.kind.lower().strip()
+        kind = strip(v.kind.lower())
         va = v.group_by("customer_id").aggregate(
             **{f"last_{k}": v.score.cast("float64").argmax(v.timestamp, where=kind == k) for k in ("nps", "csat", "ces")}
         )
@@ -568,5 +569,5 @@ def _label_values(col: ibis.Value) -> ibis.Value:
         return ibis.ifelse(col, 1, 0).cast("int64")
     if col.type().is_numeric():
         return ibis.ifelse(col != 0, 1, 0).cast("int64")
-    text = col.cast("string").strip().lower()
+    text = strip(col.cast("string")).lower()
     return text.cases(("true", 1), ("yes", 1), ("1", 1), ("false", 0), ("no", 0), ("0", 0), else_=None).cast("int64")

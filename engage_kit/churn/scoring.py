@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..engine import backend_of, kind_of
+from ..engine import backend_of, cache, kind_of
 from .columns import ColumnPlan, apply_columns
 from .decisions import _rule_kind, value_of
 from .evaluation import _top_count
@@ -43,7 +43,7 @@ def engine_batches(table: ibis.Table, chunk_size: int = SCORING_CHUNK_ROWS, *, r
     if not ranges:
         yield from table.order_by("customer_id").to_pyarrow_batches(chunk_size=chunk_size)
         return
-    numbered = table.mutate(_ek_row=ibis.row_number().over(order_by=table.customer_id)).cache()
+    numbered = cache(table.mutate(_ek_row=ibis.row_number().over(order_by=table.customer_id)))
     try:
         n = int(numbered.count().execute())
         for lo in range(0, n, chunk_size):
@@ -170,7 +170,7 @@ def _rank_in_engine(
     value_known = contact_cost is None or int(scored.annual_value.count().execute()) > 0
     scores, rule = rank_scores(scored, threshold=threshold, contact_cost=contact_cost, save_rate=save_rate,
                                value_known=value_known, customers=customers)
-    scores = scores.cache()
+    scores = cache(scores)
     if not spark:
         _drop_view(con, scored)
     return scores, rule, value_known

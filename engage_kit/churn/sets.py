@@ -17,7 +17,7 @@ import ibis
 import pandas as pd
 
 from ..activity import default_active_days
-from ..engine import backend_of
+from ..engine import backend_of, cache
 from ..errors import ModelError
 from .features import (
     FEATURE_LABELS,
@@ -91,10 +91,10 @@ def out_of_time_sets(
     kw = dict(inactivity_days=inactivity_days, feature_window_days=feature_window_days, as_of=as_of,
               trend_days=trend_days, **extra)
     # each feature table is computed once and kept in the engine for the counts, samples and batches
-    train_all = churn_table(purchases, cutoff=cutoff, **kw).cache()
-    test_all = churn_table(purchases, cutoff=test_cutoff, **kw).cache()
-    score_all = build_features(purchases, cutoff=as_of, feature_window_days=feature_window_days,
-                               trend_days=trend_days, **extra).cache()
+    train_all = cache(churn_table(purchases, cutoff=cutoff, **kw))
+    test_all = cache(churn_table(purchases, cutoff=test_cutoff, **kw))
+    score_all = cache(build_features(purchases, cutoff=as_of, feature_window_days=feature_window_days,
+                                     trend_days=trend_days, **extra))
     train_counts, test_counts = class_counts(train_all), class_counts(test_all)
     for counts, day in ((train_counts, cutoff), (test_counts, test_cutoff)):
         if not sum(counts.values()):
@@ -145,7 +145,7 @@ def labelled_sets(
     if "purchases" not in tables:  # transactional features are empty or zero: leave them out
         full = full.drop(*[col for col in full.columns if col in FEATURE_LABELS and col != "account_age_days"])
     n_full = int(full.count().execute())
-    known_all = full.filter(full.churned.notnull()).cache()
+    known_all = cache(full.filter(full.churned.notnull()))
     counts = class_counts(known_all)
     n_known = sum(counts.values())
     if n_full - n_known:

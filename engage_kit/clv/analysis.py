@@ -15,7 +15,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..engine import training_cap
+from ..engine import cache, training_cap
 from ..errors import ModelError, ParameterError
 from .models import (
     BGNBDModel,
@@ -276,7 +276,7 @@ def analyse(
     notes: list[str] = []
 
     # calibration / holdout
-    ch = calibration_holdout(purchases, calibration_end=cal, observation_end=obs, time_unit=unit).cache()
+    ch = cache(calibration_holdout(purchases, calibration_end=cal, observation_end=obs, time_unit=unit))
     groups = holdout_groups(ch)
     comp = compress(groups)
     fitted: dict[str, TransactionModel] = {}
@@ -317,7 +317,7 @@ def analyse(
         )
 
     # full period: forward-looking figures
-    full = customer_summary(purchases, end=obs, time_unit=unit).cache()
+    full = cache(customer_summary(purchases, end=obs, time_unit=unit))
     bg_full = fit_bgnbd(full, penalizer=penalizer)
     gg_full_err = None
     try:
@@ -342,7 +342,7 @@ def analyse(
         method.append(f"The Gamma-Gamma spend model could not be fitted ({gg_full_err}); CLV uses the mean purchase value {average_value:,.2f} for every customer.")
     scored = score_customers(full, bg_full, gg_full, horizon=horizon, time_unit=unit,
                              annual_discount_rate=annual_discount_rate, margin=margin, average_value=average_value)
-    scored = assign_segments(rfm_scores(scored)).cache()
+    scored = cache(assign_segments(rfm_scores(scored)))
     stats = customer_stats(scored)
     histogram = clv_histogram(scored)
     bands = value_bands(scored)

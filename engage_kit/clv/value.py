@@ -27,6 +27,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ..engine import cache
 from ..errors import ParameterError
 from .models import BGNBDModel, GammaGammaModel, TransactionModel
 from .prep import as_table, days_per_unit
@@ -197,7 +198,7 @@ def score_customers(summary: Any, model: TransactionModel, gamma_gamma: GammaGam
     expected_value_expr(t, gamma_gamma, average_value)  # fails early without a value model
     # materialise once: sums of floats in a parallel engine can differ in the last bit
     # between runs, and the join back needs exactly the values that were scored
-    t = t.cache()
+    t = cache(t)
     # only the unique (frequency, recency, T) rows leave the engine; spend is per customer
     uniq = t.select(PURCHASE_KEYS).distinct().execute()
     scores = purchase_scores(model, *(uniq[k] for k in PURCHASE_KEYS), horizon=horizon, time_unit=time_unit,

@@ -16,6 +16,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ..engine import cache
 from ..errors import DataError, ParameterError
 from .params import (
     COHORT_BY,
@@ -331,7 +332,7 @@ def cohort_matrix(
     j = j.mutate(offset=(j.pidx - j.cohort_index).cast("int64"))
     j = j.filter(j.offset >= 0)
     # the customer-period table is read twice: materialise it once in the engine
-    with j.cache() as j:
+    with cache(j) as j:
         cells = (
             j.group_by([*gkeys, "offset"])
             .aggregate(

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import Estimate
-from ..text import esc
+from ..text import esc, words
 from .analysis import CohortAnalysis
 from .compare import TrendResult
 from .matrix import CohortMatrix
@@ -45,9 +45,6 @@ def _pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f}%"
 
 
-def words(name: Any) -> str:
-    """A column or segment name in words: ``acquisition_channel`` → ``acquisition channel``."""
-    return str(name).replace("_", " ")
 
 
 def between(e: Estimate, digits: int = 1) -> str:

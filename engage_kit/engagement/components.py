@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from ..engine import strip
 from ..schema import TABLES
 
 DAY_SECONDS = 86400.0
@@ -201,7 +202,7 @@ def raw_components(
 
     if "touches" in tables and wanted & {"email_opens", "email_clicks", "social", "events"}:
         t = window_rows("touches", "timestamp")
-        ev, ch = t.event.lower().strip(), t.channel.lower().strip()
+        ev, ch = strip(t.event.lower()), strip(t.channel.lower())
         is_email = ch == "email"
         ta = t.group_by("customer_id").aggregate(
             _emailed=is_email.cast("int64").sum(),
@@ -222,7 +223,7 @@ def raw_components(
         base = _left(base, sa, zero=("web_sessions", "pageviews"))
     if "surveys" in tables and "nps" in wanted:
         v = window_rows("surveys", "timestamp")
-        v = v.filter(v.kind.lower().strip() == "nps", v.score.notnull())
+        v = v.filter(strip(v.kind.lower()) == "nps", v.score.notnull())
         sc = v.score.cast("float64")
         va = v.group_by("customer_id").aggregate(
             nps=ibis.cases((sc >= 9, 1.0), (sc >= 7, 0.0), else_=-1.0).argmax(v.timestamp)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..engine import strip
 from ..stats import Estimate, proportion
 from .people import FORM_EVENT, day_number, purchase_days
 from .timing import median_of_counts
@@ -98,7 +99,7 @@ def per_period(ds: Any, period: str = "M") -> pd.DataFrame:
         parts.append(g.set_index("start"))
     if ds.has("touches"):
         t = ds.table("touches")
-        t = t.filter(t.timestamp.notnull(), t.timestamp < end, t.event.lower().strip() == FORM_EVENT)
+        t = t.filter(t.timestamp.notnull(), t.timestamp < end, strip(t.event.lower()) == FORM_EVENT)
         g = t.group_by(start=t.timestamp.truncate(unit).cast("date")).aggregate(form_fills=t.count()).execute()
         parts.append(g.set_index("start"))
     if not parts:

@@ -27,6 +27,8 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from ..engine import strip
+
 STAGES: tuple[str, ...] = ("lead", "engaged", "first_purchase", "repeat_purchase", "advocate")
 NOT_INTERACTIONS: tuple[str, ...] = ("sent", "delivered", "bounce", "impression", "unsubscribe")
 ENGAGED_EVENTS: tuple[str, ...] = ("click", "reply", "comment", "attendance")
@@ -68,11 +70,11 @@ def _interactions(ds: Any, end: Any) -> ibis.Table | None:
     parts = []
     if ds.has("touches"):
         t = ds.table("touches")
-        ev = t.event.lower().strip()
+        ev = strip(t.event.lower())
         t = t.filter(t.customer_id.notnull(), t.timestamp.notnull(), t.timestamp < end, ~ev.isin(list(NOT_INTERACTIONS)))
-        ev = t.event.lower().strip()
+        ev = strip(t.event.lower())
         parts.append(t.select(person=t.customer_id.cast("string"), ts=t.timestamp.cast(TS),
-                              channel=ibis.coalesce(t.channel.cast("string").strip(), ibis.literal("other")),
+                              channel=ibis.coalesce(strip(t.channel.cast("string")), ibis.literal("other")),
                               engaged=ev.isin(list(ENGAGED_EVENTS))))
     if ds.has("web_sessions"):
         w = ds.table("web_sessions")
@@ -116,7 +118,7 @@ def _advocacy(ds: Any, end: Any) -> ibis.Table | None:
     parts = []
     if ds.has("surveys"):
         s = ds.table("surveys")
-        s = s.filter(s.customer_id.notnull(), s.timestamp < end, s.kind.lower().strip() == "nps", s.score >= PROMOTER_MIN)
+        s = s.filter(s.customer_id.notnull(), s.timestamp < end, strip(s.kind.lower()) == "nps", s.score >= PROMOTER_MIN)
         parts.append(s.select(person=s.customer_id.cast("string"), ts=s.timestamp.cast(TS)))
     if ds.has("referrals"):
         r = ds.table("referrals")

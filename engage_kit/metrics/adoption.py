@@ -13,6 +13,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from ..engine import strip
 from . import groups
 from ._common import (
     DateLike,
@@ -39,7 +40,7 @@ RECENT_DAYS, PRIOR_DAYS = 30, 90
 def _usage(usage: TableLike, start: DateLike, as_of: DateLike) -> ibis.Table:
     t = window(to_table(usage, "usage"), "timestamp", start=start, as_of=as_of)
     t = t.filter(t.customer_id.notnull() & t.feature.notnull())
-    return t.mutate(feature=t.feature.strip(), quantity=t.quantity.fill_null(1.0))
+    return t.mutate(feature=strip(t.feature), quantity=t.quantity.fill_null(1.0))
 
 
 def feature_rates(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..text import esc
+from ..text import esc, words
 from . import groups
 from ._common import Metric
 from .breakdowns import LABELS
@@ -49,11 +49,15 @@ def _fmt(unit: str, v: float) -> str:
 
 
 def group_table(df: pd.DataFrame, name: str, *, group: str) -> pd.DataFrame:
-    """A breakdown as a table for readers: the group, its value, 95% interval, count, the rest, a verdict."""
+    """A breakdown as a table for readers: the group, its value, 95% interval, count, the rest, a verdict.
+
+    Group names are shown in words (``post_purchase`` reads "post purchase"); page paths and
+    addresses stay as they are.
+    """
     label, unit = LABELS[name]
     has_test = "p_holm" in df.columns and df["p_holm"].notna().any()
     out = pd.DataFrame({
-        group: [str(g) for g in df["group"]],
+        group: [_shown(g) for g in df["group"]],
         label: [_fmt(unit, v) for v in df["value"]],
         "95% interval": [f"{_fmt(unit, lo)} – {_fmt(unit, hi)}" for lo, hi in zip(df["low"], df["high"], strict=True)],
         "Count": df["n"].astype("int64").to_numpy(),
@@ -62,6 +66,12 @@ def group_table(df: pd.DataFrame, name: str, *, group: str) -> pd.DataFrame:
         out["The rest"] = [_fmt(unit, v) for v in df["rest"]]
         out["Compared with the rest"] = [_verdict(r) for _, r in df.iterrows()]
     return out
+
+
+def _shown(group: Any) -> str:
+    """A group name in words; a page path or an address stays as it is."""
+    text = str(group)
+    return text if text.startswith("/") or "://" in text else words(text)
 
 
 def _verdict(r: pd.Series) -> str:
@@ -75,7 +85,7 @@ def _verdict(r: pd.Series) -> str:
 
 
 def _names(items: list[str]) -> str:
-    items = [esc(x) for x in items]
+    items = [esc(_shown(x)) for x in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -88,7 +98,7 @@ def _worst(bd: Mapping[str, pd.DataFrame], name: str, what: str) -> str:
     if not bad:
         return f"{label}: no {what} is worse than the rest by more than chance."
     r = df.set_index(df["group"].astype(str)).loc[bad[0]]
-    return (f"{label} is worse than the rest for {_names(bad)} ({esc(bad[0])}: **{_fmt(unit, r['value'])}** against "
+    return (f"{label} is worse than the rest for {_names(bad)} ({esc(_shown(bad[0]))}: **{_fmt(unit, r['value'])}** against "
             f"{_fmt(unit, r['rest'])} for the other {what}s).")
 
 

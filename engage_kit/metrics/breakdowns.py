@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from ..engine import strip
 from . import adoption, groups, pages, service
 from ._common import DateLike, Metric, change_test, check_period, to_table, window
 from .kpis import _has_values
@@ -51,7 +52,7 @@ def _touchpoints(surveys: Any, *, as_of: DateLike, confidence: float, most: int 
     for kind, (lo, hi) in SCALES.items():
         check_scale(t, kind, lo, hi, surveys if isinstance(surveys, pd.DataFrame) else None)
     t = window(t, "timestamp", as_of=as_of)
-    t = t.mutate(group=t.touchpoint.strip(), kind=t.kind.lower())
+    t = t.mutate(group=strip(t.touchpoint), kind=t.kind.lower())
     t = t.filter(t.group.notnull() & (t.group != "") & t.score.notnull())
     t, keys = groups.with_period(t, "timestamp", period)
     s = t.score

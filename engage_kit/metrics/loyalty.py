@@ -15,6 +15,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
+from ..engine import strip
 from ._common import (
     DateLike,
     Metric,
@@ -58,7 +59,7 @@ def buyers(transactions: TableLike, *, period: str | None, start: DateLike, as_o
 
 def _events(loyalty: TableLike, start: DateLike, as_of: DateLike) -> ibis.Table:
     t = window(to_table(loyalty, "loyalty"), "timestamp", start=start, as_of=as_of)
-    return t.mutate(kind=t.kind.strip().lower(), points=t.points.abs().fill_null(0.0))
+    return t.mutate(kind=strip(t.kind).lower(), points=t.points.abs().fill_null(0.0))
 
 
 def first_times(t: ibis.Table, who: str, period: str | None) -> ibis.Table:

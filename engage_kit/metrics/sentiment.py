@@ -46,6 +46,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from ..engine import strip
 from ..errors import ParameterError, did_you_mean
 from ._common import (
     DateLike,
@@ -174,7 +175,7 @@ def _german(text: str) -> float:
     """German polarity in [−1, 1] by the rules in the module docstring."""
     lex = german_lexicon()
     total = 0.0
-    clauses = [c for c in _CLAUSE.split(text.lower()) if c.strip()]
+    clauses = [c for c in _CLAUSE.split(text.lower()) if strip(c)]
     words_all = [_WORD.findall(c) for c in clauses]
     but_at = next(((ci, wi) for ci, ws in enumerate(words_all) for wi, w in enumerate(ws) if w in DE_BUT), None)
     for ci, words in enumerate(words_all):
@@ -276,7 +277,7 @@ def text_table(tables: Mapping[str, Any], *, language: str = "auto", batch: int 
     parts = []
     for name in present:
         t = to_table(tables[name], name)
-        txt = t[TEXT_COLUMNS[name]].cast("string").strip()
+        txt = strip(t[TEXT_COLUMNS[name]].cast("string"))
         t = t.mutate(_text=txt).filter(txt.length() > 0)
         survey = name == "surveys"
         parts.append(t.select(
@@ -285,7 +286,7 @@ def text_table(tables: Mapping[str, Any], *, language: str = "auto", batch: int 
             customer_id=t.customer_id.cast("string"),
             channel=t.channel.cast("string"),
             touchpoint=t.touchpoint.cast("string") if survey else ibis.null("string"),
-            kind=t.kind.cast("string").strip().lower() if survey else ibis.null("string"),
+            kind=strip(t.kind.cast("string")).lower() if survey else ibis.null("string"),
             score=t.score.cast("float64") if survey else ibis.null("float64"),
             text=t._text,
         ))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
+from ..engine import strip
 from . import groups
 from ._common import (
     DateLike,
@@ -98,7 +99,7 @@ def average_handle_seconds(
 
 def handler(t: ibis.Table) -> ibis.Value:
     """``handled_by`` in its canonical spelling: lower case, trimmed, ``-`` and spaces as ``_``."""
-    return t.handled_by.strip().lower().re_replace(r"[\s-]+", "_")
+    return strip(t.handled_by).lower().re_replace(r"[\s-]+", "_")
 
 
 def containment_rate(
@@ -156,7 +157,7 @@ def by_reason(
     """
     t = to_table(tickets, "tickets")
     t = window(t, "opened_at", start=start, as_of=as_of)
-    t = t.mutate(group=t.reason.strip()).filter(lambda x: x.group.notnull() & (x.group != ""))
+    t = t.mutate(group=strip(t.reason)).filter(lambda x: x.group.notnull() & (x.group != ""))
     t, keys = groups.with_period(t, "opened_at", period)
     fcr_ok = t.resolved_at.notnull() & t.contacts.notnull()
     h = t.handle_seconds
