@@ -175,7 +175,7 @@ def _german(text: str) -> float:
     """German polarity in [−1, 1] by the rules in the module docstring."""
     lex = german_lexicon()
     total = 0.0
-    clauses = [c for c in _CLAUSE.split(text.lower()) if strip(c)]
+    clauses = [c for c in _CLAUSE.split(text.lower()) if c.strip()]
     words_all = [_WORD.findall(c) for c in clauses]
     but_at = next(((ci, wi) for ci, ws in enumerate(words_all) for wi, w in enumerate(ws) if w in DE_BUT), None)
     for ci, words in enumerate(words_all):
