@@ -953,3 +953,15 @@ def test_a_report_that_cannot_run_says_why_without_advice_to_the_analyst():
         "BG/NBD: none of the 5 customers made a repeat purchase (every frequency is 0), so purchase rates and drop-out "
         "cannot be estimated; use a longer calibration period or check that purchases on different days are not "
         "merged (customer_id, timestamp)"))) == []
+
+
+def test_gradient_hessian_is_exact_on_a_quadratic():
+    """f(x) = ½ xᵀAx + bᵀx has gradient Ax + b and Hessian A: forward differences of a linear
+    gradient are exact up to rounding, and the result is symmetric."""
+    from engage_kit.clv.base import gradient_hessian
+
+    A = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, -0.2], [0.5, -0.2, 2.0]])
+    b = np.array([1.0, -2.0, 0.3])
+    H = gradient_hessian(lambda x: A @ x + b, np.array([0.3, -1.0, 2.0]))
+    np.testing.assert_allclose(H, A, atol=1e-8)
+    assert np.array_equal(H, H.T)

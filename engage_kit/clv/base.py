@@ -199,6 +199,22 @@ def numeric_hessian(f, x0: np.ndarray, *, step: float = 1e-4) -> np.ndarray:
     return H
 
 
+def gradient_hessian(grad: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, *, step: float = 1e-6) -> np.ndarray:
+    """Hessian from an analytic gradient: forward differences, symmetrised.
+
+    Row i is (∇f(x0 + h·eᵢ) − ∇f(x0)) / h, and H is (H + Hᵀ)/2; k + 1 gradient calls for
+    k parameters (against 4k² function calls for :func:`numeric_hessian`).
+    """
+    g0 = grad(x0)
+    k = x0.size
+    H = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        H[i] = (grad(x0 + e) - g0) / step
+    return (H + H.T) / 2
+
+
 def log_space_standard_errors(total_ll, params: np.ndarray) -> np.ndarray:
     """Standard errors of positive parameters from the observed information in log space.
 

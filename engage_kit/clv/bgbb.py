@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from ..errors import ModelError
-from .base import FittedModel, _arrays, _first_line, _params, _scalar_or_array, check_inputs
+from .base import FittedModel, _arrays, _first_line, _params, _scalar_or_array, check_inputs, gradient_hessian
 
 NAMES = ("alpha", "beta", "gamma", "delta")
 
@@ -196,16 +196,6 @@ class BGBBModel(FittedModel):
         return bgbb_discounted_expected_transactions(self.params_, discount_rate, frequency, recency, n)
 
 
-def _hessian(lp: np.ndarray, args: tuple, h: float = 1e-6) -> np.ndarray:
-    g0 = bgbb_mean_nll_and_grad(lp, *args)[1]
-    H = np.empty((4, 4))
-    for i in range(4):
-        e = np.zeros(4)
-        e[i] = h
-        H[i] = (bgbb_mean_nll_and_grad(lp + e, *args)[1] - g0) / h
-    return (H + H.T) / 2
-
-
 def fit_bgbb(summary: Any, *, penalizer: float = 0.0) -> BGBBModel:
     """Fit the BG/BB model by maximum likelihood on compressed (x, t_x, n) rows.
 
@@ -258,7 +248,7 @@ def fit_bgbb(summary: Any, *, penalizer: float = 0.0) -> BGBBModel:
         if not np.all(np.isfinite(theta)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5) or theta.max() > 1e7:
             raise ModelError(f"{label} did not converge: {res.message} (estimates {np.round(theta, 4).tolist()}); "
                              "try penalizer=0.001 or more occasions")
-        H = _hessian(res.x, args)
+        H = gradient_hessian(lambda lp: bgbb_mean_nll_and_grad(lp, *args)[1], res.x)
     try:
         cov_log = np.linalg.inv(H) / w.sum()
         var = theta**2 * np.diag(cov_log)

@@ -31,6 +31,7 @@ from .base import (
     _not_converged,
     _params,
     _scalar_or_array,
+    gradient_hessian,
 )
 
 # --- formulas --------------------------------------------------------------------------
@@ -234,17 +235,6 @@ def bgnbd_mean_nll_and_grad(
     return float(value), grad
 
 
-def _gradient_jacobian(lp: np.ndarray, args: tuple, h: float = 1e-6) -> np.ndarray:
-    """Hessian of the BG/NBD objective: forward differences of its analytic gradient."""
-    g0 = bgnbd_mean_nll_and_grad(lp, *args)[1]
-    H = np.empty((4, 4))
-    for i in range(4):
-        e = np.zeros(4)
-        e[i] = h
-        H[i] = (bgnbd_mean_nll_and_grad(lp + e, *args)[1] - g0) / h
-    return (H + H.T) / 2
-
-
 def _bgnbd_mle(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float) -> tuple[dict, dict]:
     """Maximum-likelihood BG/NBD parameters and standard errors (own optimiser).
 
@@ -260,7 +250,7 @@ def _bgnbd_mle(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pena
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):
         raise RuntimeError(res.message)
     lp = res.x
-    H = _gradient_jacobian(lp, args)  # observed information in log space
+    H = gradient_hessian(lambda p: bgnbd_mean_nll_and_grad(p, *args)[1], lp)  # observed information in log space
     theta = np.exp(lp)
     theta[1] /= scale
     try:

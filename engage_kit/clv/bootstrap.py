@@ -46,10 +46,10 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
 from ..errors import ModelError, ParameterError
-from .base import TransactionModel
+from .base import TransactionModel, gradient_hessian
 from .bgnbd import BGNBDModel, bgnbd_mean_nll_and_grad
 from .gamma_gamma import GammaGammaModel
-from .prep import as_date, days_per_unit, purchase_days
+from .prep import as_date, compress, days_per_unit, purchase_days
 from .value import PURCHASE_KEYS, SCORE_KEYS, discount_rate_per_unit, discounted_expected_purchases
 
 ROW_COLUMNS = ("p_alive", "expected_purchases", "clv")
@@ -78,25 +78,12 @@ def _check_level(level: Any) -> float:
 
 
 def compressed_rows(summary: Any, keys: tuple[str, ...]) -> pd.DataFrame:
-    """Distinct ``keys`` rows with their customer count ``weight``.
+    """Distinct ``keys`` rows with their customer count ``weight`` (int64), sorted by ``keys``.
 
-    An Ibis table is grouped in the engine (only the distinct rows leave it); a pandas
-    DataFrame is grouped here, summing an existing ``weight`` column.
+    :func:`~engage_kit.clv.prep.compress`: an Ibis table is grouped in the engine (only the
+    distinct rows leave it); a pandas DataFrame is grouped here, summing an existing ``weight``.
     """
-    if isinstance(summary, ibis.Table):
-        t = summary
-        agg = t.weight.sum() if "weight" in t.columns else t.count()
-        df = t.group_by(list(keys)).aggregate(weight=agg).execute()
-    else:
-        df = pd.DataFrame(summary)
-        missing = [k for k in keys if k not in df.columns]
-        if missing:
-            raise ParameterError(f"bootstrap: the summary lacks column(s) {', '.join(missing)}")
-        if "weight" in df.columns:
-            df = df.groupby(list(keys), as_index=False, sort=False)["weight"].sum()
-        else:
-            df = df.groupby(list(keys), as_index=False, sort=False).size().rename(columns={"size": "weight"})
-    df = df.sort_values(list(keys), kind="stable").reset_index(drop=True)
+    df = compress(summary, keys=tuple(keys)).reset_index(drop=True)
     df["weight"] = df["weight"].astype("int64")
     return df
 
@@ -108,14 +95,7 @@ def _inverse_hessian(grad: Callable[[np.ndarray], np.ndarray], lp: np.ndarray, h
     """Inverse of the Hessian (forward differences of the analytic gradient) at ``lp``, the
     start of every refit's BFGS: from the full-data curvature a warm start needs a few
     iterations instead of a dozen line searches. None when it is not positive definite."""
-    g0 = grad(lp)
-    k = lp.size
-    H = np.empty((k, k))
-    for i in range(k):
-        e = np.zeros(k)
-        e[i] = h
-        H[i] = (grad(lp + e) - g0) / h
-    H = (H + H.T) / 2
+    H = gradient_hessian(grad, lp, step=h)
     try:
         np.linalg.cholesky(H)
         Hi = np.linalg.inv(H)

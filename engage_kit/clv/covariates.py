@@ -44,7 +44,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
 
 from ..errors import DataError, ModelError, ParameterError
-from .base import Z95
+from .base import Z95, gradient_hessian
 from .bgnbd import fit_bgnbd
 from .pareto import fit_pareto_nbd
 
@@ -402,17 +402,6 @@ class CovariateFit:
                 f"LR test {lr['statistic']:.1f} on {lr['df']} df, p = {lr['p_value']:.3g}>")
 
 
-def _hessian_from_gradient(grad, theta: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    g0 = grad(theta)
-    k = theta.size
-    H = np.empty((k, k))
-    for i in range(k):
-        e = np.zeros(k)
-        e[i] = h
-        H[i] = (grad(theta + e) - g0) / h
-    return (H + H.T) / 2
-
-
 def _numeric_gradient(f, theta: np.ndarray, h: float = 1e-5) -> np.ndarray:
     g = np.empty(theta.size)
     for i in range(theta.size):
@@ -489,7 +478,7 @@ def fit_covariates(summary: Any, covariates: list[str], *, model: str = "bgnbd",
         theta = res.x
         if not np.all(np.isfinite(theta)) or not np.isfinite(res.fun) or res.fun >= 1e300:
             raise ModelError(f"{MODEL_NAMES[model]} with covariates did not converge: {res.message}")
-        H = _hessian_from_gradient(grad, theta)
+        H = gradient_hessian(grad, theta, step=1e-5)
     try:
         cov = np.linalg.inv(H) / w.sum()
     except np.linalg.LinAlgError:
