@@ -236,16 +236,16 @@ def test_delighted_nps_preset(tmp_path, capsys):
 
 
 WOOCOMMERCE = """\
-Order ID,Order Number,Order Date,Order Status,Billing First Name,Billing Last Name,Billing Email,Order Currency,Order Shipping,Order Total,Item Name,SKU,Quantity,Item Cost
-2001,2001,2024-01-05 10:00:00,Completed,Ann,Lee,ann@example.com,USD,4.99,29.99,Mug,MUG-1,2,10.00
-2001,2001,2024-01-05 10:00:00,Completed,Ann,Lee,ann@example.com,USD,4.99,29.99,Coaster,CST-1,1,5.00
-2002,2002,2024-01-10 09:00:00,Refunded,Bob,Roe,bob@example.com,USD,0.00,30.00,Teapot,TEA-1,1,30.00
-2003,2003,2024-02-01 12:00:00,Processing,Ann,Lee,ann@example.com,USD,0.00,24.00,Tea 100g,TEA-100,3,8.00
-2004,2004,2024-02-03 08:00:00,Completed,,,,USD,0.00,12.00,Spoon,SPN-1,1,12.00
-2005,2005,2024-02-10 15:00:00,Cancelled,Cara,Diaz,cara@example.com,USD,0.00,60.00,Kettle,KET-1,1,50.00
-2005,2005,2024-02-10 15:00:00,Cancelled,Cara,Diaz,cara@example.com,USD,0.00,60.00,Filter,FIL-1,1,10.00
-2006,2006,2024-02-12 11:00:00,Failed,Cara,Diaz,cara@example.com,USD,0.00,40.00,Grinder,GRN-1,1,40.00
-2007,2007,2024-02-20 16:00:00,Completed,Cara,Diaz,cara@example.com,USD,5.00,45.00,Grinder,GRN-1,1,40.00
+Order Number,Order Status,Order Date,First Name (Billing),Last Name (Billing),Email (Billing),Order Shipping Amount,Order Refund Amount,Order Total Amount,SKU,Item #,Item Name,Quantity,Item Cost
+2001,Completed,2024-01-05 10:00:00,Ann,Lee,ann@example.com,4.99,0,29.99,MUG-1,1,Mug,2,10.00
+2001,Completed,2024-01-05 10:00:00,Ann,Lee,ann@example.com,4.99,0,29.99,CST-1,2,Coaster,1,5.00
+2002,Refunded,2024-01-10 09:00:00,Bob,Roe,bob@example.com,0.00,30.00,30.00,TEA-1,1,Teapot,1,30.00
+2003,Processing,2024-02-01 12:00:00,Ann,Lee,ann@example.com,0.00,0,24.00,TEA-100,1,Tea 100g,3,8.00
+2004,Completed,2024-02-03 08:00:00,,,,0.00,0,12.00,SPN-1,1,Spoon,1,12.00
+2005,Cancelled,2024-02-10 15:00:00,Cara,Diaz,cara@example.com,0.00,0,60.00,KET-1,1,Kettle,1,50.00
+2005,Cancelled,2024-02-10 15:00:00,Cara,Diaz,cara@example.com,0.00,0,60.00,FIL-1,2,Filter,1,10.00
+2006,Failed,2024-02-12 11:00:00,Cara,Diaz,cara@example.com,0.00,0,40.00,GRN-1,1,Grinder,1,40.00
+2007,Completed,2024-02-20 16:00:00,Cara,Diaz,cara@example.com,5.00,0,45.00,GRN-1,1,Grinder,1,40.00
 """
 # Quantity × Item Cost per line (shipping left out): 2001 = 2×10 + 5, 2003 = 3×8, 2007 = 40
 WOO_PURCHASES = {"2001": 25.00, "2003": 24.00, "2007": 40.00}
@@ -381,12 +381,12 @@ def test_ga4_bigquery_events_preset(tmp_path, capsys):
 
 NPS_QUESTION = "How likely are you to recommend us to a friend?"
 TYPEFORM = f"""\
-#,{NPS_QUESTION},What is the main reason for your score?,email,Start Date (UTC),Submitted At,Network ID
-a1b2,10,"Great tea, fast delivery",ann@example.com,2024-03-01 10:10:00,2024-03-01 10:15:00,4f2a
-c3d4,9,,bob@example.com,2024-03-02 08:00:00,2024-03-02 08:01:30,7b1c
-e5f6,7,OK,cara@example.com,2024-03-03 09:00:00,2024-03-03 09:02:00,9d3e
-g7h8,4,Too slow,dan@example.com,2024-03-04 11:00:00,2024-03-04 11:03:00,2c8f
-i9j0,8,,,2024-03-05 12:00:00,2024-03-05 12:00:40,5a6b
+#,{NPS_QUESTION},What is the main reason for your score?,email,Response Type,Start Date (UTC),Stage Date (UTC),Submit Date (UTC),Network ID
+a1b2,10,"Great tea, fast delivery",ann@example.com,completed,2024-03-01 10:10:00,,2024-03-01 10:15:00,4f2a
+c3d4,9,,bob@example.com,completed,2024-03-02 08:00:00,,2024-03-02 08:01:30,7b1c
+e5f6,7,OK,cara@example.com,completed,2024-03-03 09:00:00,,2024-03-03 09:02:00,9d3e
+g7h8,4,Too slow,dan@example.com,completed,2024-03-04 11:00:00,,2024-03-04 11:03:00,2c8f
+i9j0,8,,,completed,2024-03-05 12:00:00,,2024-03-05 12:00:40,5a6b
 """
 
 
