@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import ibis
 import numpy as np
 import pandas as pd
@@ -189,48 +187,3 @@ def test_pareto_nbd_refits_through_the_generic_path():
     par = boot.parameters().set_index("parameter")
     assert list(par.index) == ["r", "alpha", "s", "beta"]
     assert (par["low"] < par["high"]).all() and boot.n_failed == 0
-
-
-def _interval_keys(tree: dict, path: str = "") -> dict[str, float]:
-    """Every low/high figure of a results.json tree (``clv/total_low``, ``bgnbd/params_low/r``...)."""
-    out: dict[str, float] = {}
-    for k, v in tree.items():
-        here = f"{path}/{k}"
-        if isinstance(v, dict):
-            out.update({p: x for p, x in _interval_keys(v, here).items() if "_low" in p or "_high" in p})
-        elif isinstance(v, (int, float)) and ("_low" in here or "_high" in here):
-            out[here] = float(v)
-    return out
-
-
-@pytest.mark.slow
-@pytest.mark.xdist_group("spark")
-def test_the_report_on_spark_has_the_intervals_of_duckdb(tmp_path, small_demo_config):
-    """The bootstrap runs on the compressed rows that leave the engine: seeded, the same
-    intervals on Spark as on DuckDB."""
-    from tests.test_spark import _spark_config, _spark_missing
-
-    reason = _spark_missing()
-    if reason:
-        pytest.skip(reason)
-    from engage_kit.cli import main
-
-    runs = {}
-    for engine, config in (("duckdb", small_demo_config), ("spark", _spark_config(small_demo_config, "spark-ci.yaml"))):
-        out = tmp_path / engine
-        assert main(["report", str(config), "--out", str(out), "--only", "clv_bgnbd", "--set", "clv_bgnbd.n_boot=40"]) == 0
-        res = json.loads((out / "clv_bgnbd" / "results.json").read_text())
-        folder = out / "clv_bgnbd"  # on Spark the export is a Parquet directory
-        cust = (pd.read_csv(folder / "customers.csv", dtype={"customer_id": str}) if engine == "duckdb"
-                else pd.read_parquet(folder / "customers.parquet"))
-        runs[engine] = (_interval_keys(res), cust.sort_values("customer_id").reset_index(drop=True))
-    (d_keys, d_cust), (s_keys, s_cust) = runs["duckdb"], runs["spark"]
-    assert "/clv/total_low" in d_keys and "/bgnbd_full/params_high/r" in d_keys
-    assert set(d_keys) == set(s_keys)
-    # the same draws on the same rows; the spend per customer is a float sum whose order differs
-    # between the engines (1e-13), which the refits' stopping rule carries to about 1e-8: the
-    # contract of the Spark tests for model parameters, 1e-6, holds with room to spare
-    for k, v in d_keys.items():
-        assert s_keys[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
-    for col in ("clv_low", "clv_high"):
-        assert s_cust[col].to_numpy() == pytest.approx(d_cust[col].to_numpy(), rel=1e-6, abs=1e-9), col
