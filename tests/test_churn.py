@@ -828,3 +828,33 @@ def test_notebook_runs_on_a_labelled_snapshot(tmp_path, shared_data):
     assert 0.75 < r["models"]["logistic"]["roc_auc"]["value"] < 0.92
     assert r["models"]["recency"]["roc_auc"] is None
     assert (out / "scores.csv").exists()
+
+
+def test_cancellations_by_calendar_month_by_hand():
+    """The survivor counts of tests/test_cohorts.py::test_subscriber_retention_by_hand read by month.
+
+    January: the three January subscribers, none cancels. February: those three and the two
+    February ones; a (January) and e (February) cancel: 2 of 5. March: 3 left, c cancels.
+    April: 2, none. Over the four months 3 of 13 subscriber-months.
+    """
+    import ibis
+
+    from engage_kit.cohorts.subscriptions import (
+        cancellations_by_period,
+        recent_cancellation_rate,
+        subscriber_retention,
+    )
+
+    customers = ibis.memtable(pd.DataFrame({
+        "customer_id": list("abcde"),
+        "signup_at": pd.to_datetime(["2024-01-03", "2024-01-15", "2024-01-31", "2024-02-01", "2024-02-10"]),
+        "cancelled_at": pd.to_datetime(["2024-02-10", None, "2024-03-05", None, "2024-02-20"]),
+    }))
+    r = subscriber_retention(customers, "M", as_of="2024-04-30")
+    by = cancellations_by_period(r.survivors, "M")
+    assert by[["period", "at_risk", "cancelled"]].to_dict("list") == {
+        "period": ["2024-01", "2024-02", "2024-03", "2024-04"], "at_risk": [3, 5, 3, 2], "cancelled": [0, 2, 1, 0]}
+    assert by["rate"].tolist() == pytest.approx([0, 0.4, 1 / 3, 0])
+    recent = recent_cancellation_rate(by)
+    assert (recent["value"], recent["n"], recent["cancelled"], recent["from"]) == (pytest.approx(3 / 13), 13, 3, "2024-01")
+    assert recent["low"] < 3 / 13 < recent["high"]

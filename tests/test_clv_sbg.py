@@ -183,3 +183,32 @@ def test_both_settings_render_on_spark_with_the_figures_of_duckdb(tmp_path):
             assert s[model]["params"][k] == pytest.approx(v, rel=1e-6), (variant, k)
         assert s["clv"]["customers"] == d["clv"]["customers"]
         assert s["clv"]["total"] == pytest.approx(d["clv"]["total"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_cohort_report_counts_the_same_subscribers(subscriptions_config, tmp_path):
+    """The cohort report's subscriber retention is built on the survivor counts the sBG is fitted on."""
+    from engage_kit import cohorts
+    from engage_kit.cli import main
+
+    ds = ek.open_dataset(subscriptions_config)
+    a = analyse_contractual(ds["customers"], ds.purchases, as_of=ds.as_of, period="M")
+    subs = cohorts.analyse(ds, period="M").subscriptions
+    pd.testing.assert_frame_equal(subs.survivors.reset_index(drop=True), a.survivors.reset_index(drop=True),
+                                  check_dtype=False)
+    # the product-limit curve and the fitted model tell the same story a year on (both are estimates)
+    assert abs(subs.after(12)["value"] - float(np.ravel(a.model_full.survival(12))[0])) < 0.05
+    out = tmp_path / "out"
+    assert main(["report", str(subscriptions_config), "--only", "cohort_retention", "churn_prediction", "--out", str(out)]) == 0
+    res = json.loads((out / "cohort_retention" / "results.json").read_text())
+    assert res["subscriptions"]["customers"] == int(a.survivors.query("period == 0")["survivors"].sum())
+    assert any("subscribers" in f for f in res["findings"])
+    body, _ = visible_text((out / "cohort_retention.html").read_text(encoding="utf-8"))
+    assert "How long subscribers stay" in body and plain_words_problems(body) == []
+    # the churn report reads the same counts by calendar month: every cancellation once
+    churn = json.loads((out / "churn_prediction" / "results.json").read_text())["subscriptions"]
+    cancelled = int(a.survivors.groupby("cohort")["survivors"].agg(lambda s: s.iloc[0] - s.iloc[-1]).sum())
+    assert sum(v["cancelled"] for v in churn["by_period"].values()) == cancelled
+    assert 3 <= len(json.loads((out / "churn_prediction" / "results.json").read_text())["findings"]) <= 5
+    body, _ = visible_text((out / "churn_prediction.html").read_text(encoding="utf-8"))
+    assert "Subscribers who cancel" in body and plain_words_problems(body) == []

@@ -767,3 +767,50 @@ def test_report_reads_in_plain_words(tmp_path, small_demo_config):
     for f in res["findings"]:
         assert f in body
     _check_numbers(res["findings"], res)
+
+
+# --- subscriptions: the survivor counts of the subscription CLV -------------------------------
+
+
+def test_subscriber_retention_by_hand():
+    """Two monthly sign-up cohorts followed to the end of April 2024.
+
+    January (a, b, c): a cancels in February (lost at decision 2), c in March (decision 3):
+    survivors 3, 3, 2, 1, 1. February (d, e): e cancels in February (decision 1): 2, 1, 1, 1.
+    Product limit over the cohorts observed at each renewal: at 1, 4 of 5 stay (0.8); at 2,
+    3 of the 4 left (0.6); at 3, 2 of 3 (0.4); at 4 only January is followed and its one
+    subscriber stays (0.4: a young cohort never lifts the curve).
+    """
+    import ibis
+
+    from engage_kit.cohorts.subscriptions import subscriber_retention
+
+    customers = ibis.memtable(pd.DataFrame({
+        "customer_id": list("abcdef"),
+        "signup_at": pd.to_datetime(["2024-01-03", "2024-01-15", "2024-01-31", "2024-02-01", "2024-02-10", None]),
+        "cancelled_at": pd.to_datetime(["2024-02-10", None, "2024-03-05", None, "2024-02-20", None]),
+    }))
+    r = subscriber_retention(customers, "M", as_of="2024-04-30")
+    assert r.survivors.query("cohort == cohort.min()")["survivors"].tolist() == [3, 3, 2, 1, 1]
+    assert r.survivors.query("cohort == cohort.max()")["survivors"].tolist() == [2, 1, 1, 1]
+    assert r.curve["share"].tolist() == pytest.approx([1.0, 0.8, 0.6, 0.4, 0.4])
+    assert r.curve["at_risk"].tolist() == [5, 5, 4, 3, 1]
+    assert r.curve["still"].tolist() == [5, 4, 3, 2, 1]
+    # Greenwood: var log S(1) = 1 / (5 · 4); the log-log band holds the estimate
+    # and se = sqrt(0.05) / |ln 0.8| = 1.0021: exp(−exp(ln(−ln 0.8) ± 1.96 · 1.0021)) = 0.2038 and 0.9692
+    assert (r.curve.loc[1, "low"], r.curve.loc[1, "high"]) == pytest.approx((0.2038, 0.9692), abs=2e-4)
+    assert (r.curve["low"] <= r.curve["share"]).all() and (r.curve["share"] <= r.curve["high"]).all()
+    assert r.by_cohort.to_dict("list") == {"cohort": ["2024-01", "2024-02"], "signed_up": [3, 2],
+                                           "still_subscribed": [1, 1], "periods": [4, 3],
+                                           "share": [1 / 3, 1 / 2]}
+    res = r.results()
+    assert res["customers"] == 5 and res["still_subscribed"] == 2 and res["share_still_subscribed"] == 0.4
+    assert res["after"]["1"]["value"] == pytest.approx(0.8) and res["after"]["1"]["n"] == 5
+    # the first renewal loses 20%; from 1 to 3 months 0.8 → 0.4 is 1 − sqrt(0.5) = 29.3% a month
+    assert res["loss"] == pytest.approx({"first": 0.2, "later_per_period": 1 - 0.5 ** 0.5, "over": 3})
+    assert res["after"]["6"] == {"value": None, "reason": "no cohort has been followed for 6 months yet"}
+    # no cancellations recorded: nothing to show (a shop's customers table)
+    shop = ibis.memtable(pd.DataFrame({"customer_id": ["a"], "signup_at": pd.to_datetime(["2024-01-03"]),
+                                       "cancelled_at": pd.Series([None], dtype="datetime64[ns]")}))
+    assert subscriber_retention(shop, "M", as_of="2024-04-30") is None
+    assert subscriber_retention(None, "M", as_of="2024-04-30") is None

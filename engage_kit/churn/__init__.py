@@ -60,7 +60,7 @@ Typical use::
 
 from __future__ import annotations
 
-from . import story
+from . import story, subscriptions
 from .charts import plot_auc, plot_calibration, plot_cost_benefit, plot_gains, plot_importance
 from .columns import ColumnPlan, apply_columns, plan_columns, prepare_columns
 from .decisions import best_contact, contact_rule, cost_benefit_curve, customer_value, value_of, value_source
@@ -114,6 +114,7 @@ from .study import (
 
 __all__ = [
     "story",
+    "subscriptions",
     "MODES",
     "MODEL_NAMES",
     "BASELINES",

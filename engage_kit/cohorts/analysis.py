@@ -21,6 +21,7 @@ from .matrix import CohortMatrix, cohort_matrix
 from .params import SUMMARY_OFFSETS, _non_negative_int, _resolve_as_of, as_table, check_period
 from .retention import average_retention, cohort_curves, extreme_cohorts
 from .revenue import RevenueRetention, earlier_cohorts_share, revenue_retention
+from .subscriptions import SubscriberRetention, subscriber_retention
 from .survival import lapse_durations, survival_curves, survival_summary
 
 
@@ -165,6 +166,8 @@ class CohortAnalysis:
     segments, segment_test : :func:`segment_summary` and :func:`segment_difference` (None
         without a segment).
     trend_table : :func:`cohort_curves` of ``overall`` at ``trend_offset``.
+    subscriptions : :func:`~engage_kit.cohorts.subscriptions.subscriber_retention` when the
+        customers table gives cancellations (``cancelled_at``), else None.
     without_customers : sign-up cohorts or a segment split were asked for but the dataset
         has no customers table, so the analysis uses first-purchase cohorts and no split.
     """
@@ -188,6 +191,7 @@ class CohortAnalysis:
     segments: pd.DataFrame | None
     segment_test: dict[str, Any] | None
     trend_table: pd.DataFrame
+    subscriptions: SubscriberRetention | None = None
 
     @property
     def trend(self) -> TrendResult:
@@ -196,8 +200,11 @@ class CohortAnalysis:
 
     def results(self) -> dict[str, Any]:
         """The figures for ``ctx.write_results`` (results.json), see :func:`results_dict`."""
-        return results_dict(self.summary, revenue=self.revenue, survival=self.survival, segments=self.segments,
-                            segment_test=self.segment_test)
+        out = results_dict(self.summary, revenue=self.revenue, survival=self.survival, segments=self.segments,
+                           segment_test=self.segment_test)
+        if self.subscriptions is not None:
+            out["subscriptions"] = self.subscriptions.results()
+        return out
 
 
 def analyse(
@@ -262,10 +269,11 @@ def analyse(
     segment_test = (segment_difference(matrix, offset=trend_offset, min_cohort_size=min_cohort_size)
                     if segment else None)
     cc = cohort_curves(overall, min_cohort_size=min_cohort_size)
+    subscriptions = subscriber_retention(customers, period, as_of=ds.as_of)
     return CohortAnalysis(
         period=period, cohort_by=cohort_by, segment=segment, min_cohort_size=min_cohort_size,
         trend_offset=trend_offset, inactivity_days=inactivity_days, censor_at=censor_at,
         without_customers=without_customers, matrix=matrix, overall=overall, summary=summary, revenue=revenue,
         lapses=lapses, has_survival=has_survival, curves=curves, survival=survival, segments=segments,
-        segment_test=segment_test, trend_table=cc[cc["offset"] == trend_offset],
+        segment_test=segment_test, trend_table=cc[cc["offset"] == trend_offset], subscriptions=subscriptions,
     )

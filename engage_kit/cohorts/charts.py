@@ -392,3 +392,25 @@ def plot_survival(curves: dict[str, pd.DataFrame], *, inactivity_days: int | Non
                                      first_day=gone)
     ax.set_title(title)
     return fig
+
+
+def plot_subscriptions(s: Any, *, title: str | None = None):
+    """Share of subscribers still subscribed k periods after signing up, pooled over the cohorts
+    followed that long (:func:`~engage_kit.cohorts.subscriptions.pooled_curve`), with its 95% band."""
+    import matplotlib.pyplot as plt
+
+    from ..plots import percent_axis
+
+    c = s.curve
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.step(c["period"], c["share"], where="post", color="black", lw=2.2, label="Still subscribed")
+    ax.fill_between(c["period"], c["low"], c["high"], step="post", color="black", alpha=0.12, lw=0, label="95% band")
+    ax.set_xlabel(f"{s.unit.capitalize()}s after signing up")
+    ax.set_ylabel("Share still subscribed")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, max(1, int(c["period"].max())))
+    percent_axis(ax)
+    ax.legend(loc="upper right")
+    ax.set_title(title or story.subscriptions_title(s))
+    return fig
+

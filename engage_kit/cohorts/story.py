@@ -33,6 +33,7 @@ SECTION_TITLES = {
     "curves": "Are newer customers coming back more?",
     "revenue": "Revenue from each cohort",
     "survival": "How long customers keep buying",
+    "subscriptions": "How long subscribers stay",
 }
 
 
@@ -183,6 +184,68 @@ def _segment_finding(res: dict[str, Any], segment: str | None, unit: str, k: int
     return text + ", a gap no larger than chance: no reason yet to move budget between them."
 
 
+def _plural(k: int, unit: str) -> str:
+    return f"{k} {unit}" + ("" if k == 1 else "s")
+
+
+def _subscription_finding(res: dict[str, Any]) -> str | None:
+    s = res.get("subscriptions")
+    if not s:
+        return None
+    unit = {"M": "month", "Q": "quarter"}[s["period"]]
+    named = [(int(k), v) for k, v in s["after"].items() if v.get("value") is not None]
+    if not named:
+        return None
+    k, v = named[-1]
+    text = (f"Of every 100 subscribers, **{100 * v['value']:.0f}** are still subscribed {_plural(k, unit)} after "
+            f"signing up (between {100 * v['low']:.0f} and {100 * v['high']:.0f})")
+    loss = s["loss"]
+    if "first" not in loss:
+        return text + "."
+    text += f", and **{100 * named[0][1]['value']:.0f}** after one {unit}"
+    first, later = loss["first"], loss["later_per_period"]
+    if first > 1.5 * later:
+        return text + (f": the first renewal loses the most ({_pct(first, 0)} of subscribers, against about "
+                       f"{_pct(later, 0)} a {unit} after it), so a welcome or onboarding programme pays most there.")
+    return text + (f": subscribers leave at a steady pace (about {_pct(later, 0)} a {unit} after the first), so "
+                   "keeping them is a matter for every renewal, not only the first.")
+
+
+def describe_subscriptions(s: Any) -> str:
+    """The subscription section's sentence: sign-ups, still subscribed, the first and last named decision."""
+    r = s.results()
+    unit = s.unit
+    text = (f"{r['customers']:,} customers signed up in {r['cohorts']:,} {unit}ly cohorts; "
+            f"**{r['still_subscribed']:,}** are still subscribed ({_pct(r['share_still_subscribed'])}).")
+    parts = [f"{_pct(v['value'])} after {_plural(int(k), unit)} ({_pct(v['low'])} – {_pct(v['high'])})"
+             for k, v in r["after"].items() if v.get("value") is not None]
+    if parts:
+        text += " Of the cohorts followed long enough, still subscribed: " + "; ".join(parts) + "."
+    return text + " These are the same subscriber counts as the subscription forecast of the lifetime-value report."
+
+
+def subscription_table(s: Any, *, most: int = 12) -> dict[str, Any]:
+    """The newest ``most`` sign-up cohorts: signed up, still subscribed, share (for :func:`engage_kit.nb.table`)."""
+    b = s.by_cohort.tail(most)
+    df = pd.DataFrame({
+        "Signed up in": b["cohort"].astype(str).to_numpy(),
+        "Signed up": b["signed_up"].to_numpy(),
+        "Still subscribed": b["still_subscribed"].to_numpy(),
+        "Share still subscribed": [_pct(x) for x in b["share"]],
+    })
+    return {"df": df, "caption": f"Subscribers by sign-up {s.unit} (the newest {len(b)} cohorts)"}
+
+
+def subscriptions_title(s: Any) -> str:
+    """The subscription chart's title: its last named figure in words."""
+    r = s.results()
+    named = [(int(k), v) for k, v in r["after"].items() if v.get("value") is not None]
+    if not named:
+        return "Share of subscribers still subscribed"
+    k, v = named[-1]
+    return f"{_pct(v['value'], 0)} of subscribers are still subscribed {_plural(k, s.unit)} after signing up"
+
+
 def findings(a: CohortAnalysis, *, results: dict[str, Any] | None = None, most: int = 5) -> list[str]:
     """What we found: 3-5 sentences, each with its number (bold), its interval in words where
     it matters and what it suggests doing; every number is one of ``results`` (``a.results()``)."""
@@ -190,6 +253,7 @@ def findings(a: CohortAnalysis, *, results: dict[str, Any] | None = None, most: 
     unit = period_name(a.period)
     out = [
         _retention_finding(res, unit),
+        _subscription_finding(res),
         trend_finding(a.trend, a.period),
         _survival_finding(res, a.inactivity_days),
         _revenue_finding(res, unit),
