@@ -88,7 +88,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             f"{config.label}: no report can run on this data:\n  - " + "\n  - ".join(f"{n} {why}" for n, why in ready.items())
         )
     print(f"{config.label}: usable. as_of {ds.as_of.date()} (inclusive)")
-    with_pd = summary.fillna("").to_string(index=False)
+    with_pd = summary.astype(object).where(summary.notna(), "").to_string(index=False)  # blanks, any dtype
     print(with_pd)
     print("\nreports:")
     for name, why in ready.items():

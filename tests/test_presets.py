@@ -375,8 +375,48 @@ def test_ga4_bigquery_events_preset(tmp_path, capsys):
     assert touches.event.value_counts().to_dict() == {"view": 4, "session_start": 3, "conversion": 1, "form_submit": 1}
     # the visitor without a user_id has no customer
     assert touches.customer_id.value_counts().to_dict() == {"C-1001": 6} and touches.customer_id.isna().sum() == 3
-    with pytest.raises(ConfigError, match="has no settings for the web_sessions table"):
-        parse_config({"tables": {"transactions": "x.csv", "web_sessions": {"preset": "ga4_bigquery_events", "path": "x"}}})
+    with pytest.raises(ConfigError, match="has no settings for the leads table"):
+        parse_config({"tables": {"transactions": "x.csv", "leads": {"preset": "ga4_bigquery_events", "path": "x"}}})
+
+
+# the two queries of the preset (web_sessions and pageviews) on the events of GA4 above
+GA4_SESSIONS = """\
+session_key,session_start,pageviews,duration_seconds,user_id,landing_page,exit_page,converted
+1843.1704704400.1704704400,1704704400000000,2,180.0,C-1001,https://shop.example.com/,https://shop.example.com/tea,true
+9921.1704801600.1704801600,1704801600000000,1,120.0,,https://shop.example.com/contact,https://shop.example.com/contact,false
+1843.1704704400.1705775400,1705775400000000,1,0.0,C-1001,https://shop.example.com/,https://shop.example.com/,false
+"""
+GA4_PAGEVIEWS = """\
+session_key,page_location,event_timestamp
+1843.1704704400.1704704400,https://shop.example.com/,1704704400000000
+1843.1704704400.1704704400,https://shop.example.com/tea,1704704460000000
+9921.1704801600.1704801600,https://shop.example.com/contact,1704801630000000
+1843.1704704400.1705775400,https://shop.example.com/,1705775460000000
+"""
+
+
+def test_ga4_sessions_and_pageviews_from_the_presets_queries(tmp_path, capsys):
+    cfg = write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "sessions.csv": GA4_SESSIONS,
+                           "pageviews.csv": GA4_PAGEVIEWS},
+                "as_of: 2024-02-29\ntables:\n  transactions: {preset: shopify_orders, path: orders.csv}\n"
+                "  web_sessions: {preset: ga4_bigquery_events, path: sessions.csv}\n"
+                "  pageviews: {preset: ga4_bigquery_events, path: pageviews.csv}\n")
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    ds = ek.open_dataset(cfg)
+    s = ds.to_pandas("web_sessions").sort_values("started_at")
+    assert str(s.started_at.min()) == "2024-01-08 09:00:00" and s.customer_id.isna().sum() == 1
+    # sessions of one page: 2 of 3; one converted; mean duration (180 + 120 + 0) / 3
+    assert M.web.bounce_rate(ds["web_sessions"]).counts == {"single_page": 2, "sessions": 3}
+    assert M.web.conversion_rate(ds["web_sessions"]).counts == {"converted": 1, "sessions": 3}
+    assert s.duration_seconds.mean() == pytest.approx(100.0)
+    # exits: the home page was the last page of one of its two views, /tea and /contact of their one
+    exits = M.pages.page_exits(ds["pageviews"])["exit"].set_index("group")
+    assert exits["exits"].to_dict() == {"https://shop.example.com/": 1, "https://shop.example.com/tea": 1,
+                                        "https://shop.example.com/contact": 1}
+    assert exits["pageviews"].to_dict()["https://shop.example.com/"] == 2
+    code, text = run(["presets"], capsys)
+    assert "LOGICAL_OR(event_name = 'purchase') AS converted" in text and "WHERE event_name = 'page_view'" in text
 
 
 NPS_QUESTION = "How likely are you to recommend us to a friend?"

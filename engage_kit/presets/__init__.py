@@ -4,9 +4,11 @@ A preset is a YAML file in this folder. It names the tool, says how to export th
 and gives, per canonical table it can fill, the table settings a hand-written config would
 hold (``read``, ``columns``, ``derive``, ``constants``, ``values``, ``exclude``,
 ``missing_customer_id``, ``returns``, ``attributes``) plus ``optional``: the canonical
-columns the preset maps when the export has them, and ``user_columns``: canonical columns
+columns the preset maps when the export has them, ``user_columns``: canonical columns
 whose source name only the user knows (a survey tool names an answer column after the
-question's text), each with what to set; a table without them is a config error saying so.
+question's text), each with what to set (a table without them is a config error saying so),
+and ``export``: how to get that table's file when it is not the preset's main export (a
+query, for a tool whose data lives in a warehouse).
 Nothing in a preset is code.
 
 A table that names a preset starts from the preset's settings for that table; every key
@@ -32,7 +34,7 @@ from ..schema import TABLES
 # keys of a preset's table section that are table settings (the rest describe the preset)
 _MERGED = ("read", "columns", "derive", "constants", "values", "exclude", "returns")
 _PLAIN = ("missing_customer_id", "attributes", "outliers")
-_PRESET_ONLY = ("optional", "user_columns")
+_PRESET_ONLY = ("optional", "user_columns", "export")
 # the keys that name a canonical column (an entry in one replaces the entry in the others)
 _COLUMN_KEYS = ("columns", "derive", "constants")
 # share of a preset's expected headers a file must have to be suggested as that export
@@ -170,6 +172,7 @@ def merge(table: str, spec: dict[str, Any], where: str) -> tuple[dict[str, Any],
     base = copy.deepcopy(preset.tables[table])
     optional = set(base.pop("optional", ()))
     asked = base.pop("user_columns", None) or {}
+    base.pop("export", None)
     user = {k: v for k, v in spec.items() if k != "preset"}
     given = {str(c) for key in _COLUMN_KEYS if isinstance(user.get(key), dict) for c in user[key]}
     unset = [c for c in asked if c not in given]
@@ -236,6 +239,8 @@ def describe() -> str:
         lines.append(f"  export: {preset.export}")
         for table in preset.tables:
             lines.append(f"  {table}: expects {', '.join(preset.expects(table))}")
+            if preset.tables[table].get("export"):
+                lines.append(f"    export: {' '.join(str(preset.tables[table]['export']).split())}")
             for canon, what in (preset.tables[table].get("user_columns") or {}).items():
                 lines.append(f"    you set {canon}: {what}")
             opt = preset.optional_columns(table)
