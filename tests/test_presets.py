@@ -582,3 +582,41 @@ def test_identity_joins_shop_newsletter_and_help_desk(tmp_path, capsys):
     everything += "".join(p.read_text() for p in (out / "engagement_kpis").glob("*.csv"))
     assert "example.com" not in everything  # no email reaches a report or an export
     assert results["satisfaction"]["csat"]["value"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.slow
+def test_every_report_runs_on_the_tools_exports(tmp_path, capsys):
+    """A shop (Shopify) with its CRM (HubSpot), newsletter (Mailchimp), help desk (Zendesk),
+    NPS tool (Delighted) and web analytics (GA4), joined through identity: every report
+    renders or says why it does not apply, and the KPI report's figures are the hand ones."""
+    cfg = write(tmp_path, {"orders.csv": SHOPIFY_HEADER + "\n".join(SHOPIFY_LINES) + "\n", "contacts.csv": HUBSPOT,
+                           "activity.csv": MAILCHIMP, "tickets.csv": ZENDESK, "nps.csv": DELIGHTED,
+                           "sessions.csv": GA4_SESSIONS, "pageviews.csv": GA4_PAGEVIEWS}, """\
+        identity: {email: lowercase_trim}
+        as_of: 2024-02-29
+        tables:
+          transactions: {preset: shopify_orders, path: orders.csv}
+          customers: {preset: hubspot_contacts, path: contacts.csv}
+          touches: {preset: mailchimp_activity, path: activity.csv}
+          tickets: {preset: zendesk_tickets, path: tickets.csv}
+          surveys: {preset: delighted_nps, path: nps.csv}
+          web_sessions: {preset: ga4_bigquery_events, path: sessions.csv}
+          pageviews: {preset: ga4_bigquery_events, path: pageviews.csv}
+        """)
+    code, text = run(["validate", str(cfg)], capsys)
+    assert code == 0, text
+    out = tmp_path / "out"
+    code, text = run(["report", str(cfg), "--out", str(out), "--jobs", "2"], capsys)
+    run_json = json.loads((out / "run.json").read_text())
+    status = {n["name"]: n["status"] for n in run_json["notebooks"]}
+    assert code == 0 and set(status.values()) <= {"ok", "not_applicable", "skipped"}, (status, text)
+    assert status["engagement_kpis"] == "ok" and status["cohort_retention"] == "ok"
+    kpis = json.loads((out / "engagement_kpis" / "results.json").read_text())
+    # the Shopify purchases (26.99 + 21.00 + 30.00 + 45.00) and the guest order (12.00) over five orders
+    assert kpis["revenue"]["average_order_value"]["value"] == pytest.approx((26.99 + 21.00 + 30.00 + 45.00 + 12.00) / 5)
+    # Mailchimp: four sent, one bounced, ann and cara opened; Delighted: 100 × (2 − 2) / 5; GA4: 2 of 3 sessions one page
+    assert kpis["email"]["open_rate"]["value"] == pytest.approx(2 / 3)
+    assert kpis["satisfaction"]["nps"]["value"] == pytest.approx(0.0)
+    assert kpis["web"]["bounce_rate"]["value"] == pytest.approx(2 / 3)
+    everything = "".join(p.read_text(encoding="utf-8") for p in out.glob("*.html"))
+    assert "example.com" not in everything.replace("shop.example.com", "")  # no customer email on a page

@@ -18,7 +18,7 @@ from . import story, tables
 from .acquisition import acquisition_or_reason
 from .comparison import ChannelComparison, compare_channels, compare_other_unit, cost_table
 from .costs import check_costs, parse_costs
-from .counts import unit_text
+from .counts import MissingOutcome, unit_text
 from .lift import find_control_groups, lift_skip_reason
 
 
@@ -51,6 +51,12 @@ class ChannelAnalysis:
     acquisition: pd.DataFrame | None
     acquisition_reason: str | None
     cost: pd.DataFrame | None
+    result_reason: str | None = None  # why there is no comparison although there are touches
+
+    @property
+    def no_result(self) -> str:
+        """Why there is no comparison, in plain words."""
+        return self.result_reason or story.NO_TOUCHES_PLAIN
 
     @property
     def primary(self) -> ChannelComparison | None:
@@ -121,7 +127,7 @@ class ChannelAnalysis:
         if section == "acquisition":
             return None if self.acquisition is not None else story.ACQUISITION_PLAIN
         if r is None:
-            return story.NO_TOUCHES_PLAIN
+            return self.no_result
         if section == "differences":
             return story.pairwise_skip_reason(r)
         if section == "lift":
@@ -136,14 +142,14 @@ class ChannelAnalysis:
     def not_covered(self) -> dict[str, str | None]:
         """The parts of the report the data does not allow, by title, with why (for ``nb.not_covered``)."""
         if self.result is None:
-            return {"Channel comparison": story.NO_TOUCHES_PLAIN,
+            return {"Channel comparison": self.no_result,
                     story.TITLES["acquisition"]: self.reason("acquisition")}
         return {self.title(k): self.reason(k) for k in story.TITLES}
 
     def left_out(self) -> dict[str, str]:
         """The technical reason of every part left out (for "Method and diagnostics"), by name."""
         out = {
-            "Channel comparison": story.NO_TOUCHES if self.result is None else None,
+            "Channel comparison": (self.result_reason or story.NO_TOUCHES) if self.result is None else None,
             "Pairwise tests": story.pairwise_skip_reason(self.result) if self.result is not None else None,
             "Incremental lift": self.lift_skip_reason() if self.result is not None else None,
             "Per customer or per message": self.unit_views_skip_reason() if self.result is not None else None,
@@ -155,7 +161,8 @@ class ChannelAnalysis:
 
     def findings(self) -> list[str]:
         """What we found (:func:`story.findings`): which group to use for what, and whether it is more than chance."""
-        return story.findings(self.result, self.other, self.acquisition, currency=self.currency)
+        return story.findings(self.result, self.other, self.acquisition, currency=self.currency,
+                              no_result=self.no_result)
 
     def cards(self) -> list[dict[str, Any]]:
         """The key figures (:func:`story.summary_cards`); none without a comparison."""
@@ -226,7 +233,7 @@ class ChannelAnalysis:
                                                  "revenue_per_customer": a.revenue_per_customer,
                                                  "revenue_per_customer_year": a.revenue_per_customer_year}
                                   for a in self.acquisition.itertuples()}
-        na = story.not_applicable(r, self.acquisition)
+        na = story.not_applicable(r, self.acquisition, no_result=self.no_result)
         if na:
             out["not_applicable"] = na
         return out
@@ -287,12 +294,16 @@ def analyse(
     period = period or ds.config.period
     costs = parse_costs(costs)
     customers = ds["customers"] if ds.has("customers") else None
-    result = other = other_reason = None
+    result = other = other_reason = result_reason = None
     if ds.has("touches"):
-        result = compare_channels(ds["touches"], customers, compare_by=compare_by, outcome=outcome, unit=unit,
-                                  control=control, alpha=alpha, correction=correction, costs=costs,
-                                  period=period, campaign=campaign)
-        other, other_reason = compare_other_unit(ds["touches"], customers, result)
+        try:
+            result = compare_channels(ds["touches"], customers, compare_by=compare_by, outcome=outcome, unit=unit,
+                                      control=control, alpha=alpha, correction=correction, costs=costs,
+                                      period=period, campaign=campaign)
+        except MissingOutcome as e:  # e.g. the default outcome, conversion, on a newsletter's touches
+            result_reason = story.missing_outcome_plain(e.outcome, e.events)
+        if result is not None:
+            other, other_reason = compare_other_unit(ds["touches"], customers, result)
     acq, acq_reason = acquisition_or_reason(ds["transactions"], customers, as_of=ds.as_of, active_days=active.days,
                                             costs=costs)
     cost = cost_table(result) if costs and result is not None else None
@@ -300,4 +311,5 @@ def analyse(
         compare_by=compare_by, outcome=outcome, period=period, currency=currency,
         active_definition=active.definition, costs=costs, customers=customers, result=result, other=other,
         other_reason=other_reason, acquisition=acq, acquisition_reason=acq_reason, cost=cost,
+        result_reason=result_reason,
     )

@@ -115,13 +115,21 @@ def _resolve_mode(t: ibis.Table, customers: ibis.Table | None, compare_by: str) 
     )
 
 
+class MissingOutcome(ParameterError):
+    """The outcome event does not occur in the touches (``outcome``, ``events``: those that do)."""
+
+    def __init__(self, message: str, outcome: str, events: list[str]):
+        super().__init__(message)
+        self.outcome, self.events = outcome, events
+
+
 def _check_outcome(t: ibis.Table, outcome: str) -> str:
     events = sorted(str(e) for e in t.select(e=strip(t.event.lower())).distinct().e.execute().dropna())
     key = str(outcome).strip().lower()
     if key not in events:
-        raise ParameterError(
+        raise MissingOutcome(
             f"outcome='{outcome}': the touches table has no '{key}' events{did_you_mean(key, events)}; "
-            f"its events are: {', '.join(events)}"
+            f"its events are: {', '.join(events)}", key, events,
         )
     return key
 

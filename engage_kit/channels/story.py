@@ -330,8 +330,16 @@ def _acquisition_finding(value: pd.DataFrame | None, currency: str) -> str | Non
             "treatment.")
 
 
+def missing_outcome_plain(outcome: str, events: list[str]) -> str:
+    """Why channels are not compared when the outcome event is never recorded, in plain words."""
+    shown = ", ".join(esc(words(e)) for e in events[:8]) + (" and others" if len(events) > 8 else "")
+    return (f"the messages record no {esc(words(outcome))} events, the success this comparison counts "
+            f"(they record {shown}; the outcome parameter picks another)")
+
+
 def findings(result: ChannelComparison | None, other: ChannelComparison | None = None,
-             acquisition: pd.DataFrame | None = None, *, currency: str = "", most: int = 5) -> list[str]:
+             acquisition: pd.DataFrame | None = None, *, currency: str = "", most: int = 5,
+             no_result: str = NO_TOUCHES_PLAIN) -> list[str]:
     """What we found: 3-5 sentences saying which group to use for what, and whether it is more than chance.
 
     In order: the lift over a control group (the one causal figure) when there is one; the
@@ -354,15 +362,16 @@ def findings(result: ChannelComparison | None, other: ChannelComparison | None =
     elif result is not None:
         out.append(f"No {words(result.compare_by)} group has units to count, so there is nothing to compare.")
     else:
-        out.append(f"Channels cannot be compared on this data: {NO_TOUCHES_PLAIN}.")
+        out.append(f"Channels cannot be compared on this data: {no_result}.")
     out.append(_acquisition_finding(acquisition, currency))
     return [t for t in out if t][:most]
 
 
-def not_applicable(result: ChannelComparison | None, acquisition: pd.DataFrame | None) -> str | None:
-    """Why the report has nothing to show (no messages and no acquisition channels), or None."""
+def not_applicable(result: ChannelComparison | None, acquisition: pd.DataFrame | None, *,
+                   no_result: str = NO_TOUCHES_PLAIN) -> str | None:
+    """Why the report has nothing to show (no comparison and no acquisition channels), or None."""
     if result is None and acquisition is None:
-        return NO_TOUCHES_PLAIN + ", and no acquisition channel per customer"
+        return no_result + ", and no acquisition channel per customer"
     return None
 
 

@@ -63,6 +63,9 @@ from .value import (
 CUSTOMER_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
                     "expected_avg_value", "clv", "segment"]
 MODEL_KEYS = ("bgnbd", "pareto_nbd", "mbgnbd")
+MIN_CUSTOMERS = 10
+"""Fewer customers than this cannot identify the four parameters of a purchase model: the
+report says so instead of drawing curves from a handful of people."""
 
 
 @dataclass
@@ -381,9 +384,14 @@ def analyse_or_reason(purchases: Any, **kwargs: Any) -> tuple[CLVAnalysis | None
     (CLVAnalysis, None) or (None, str)
     """
     try:
-        return analyse(purchases, **kwargs), None
+        a = analyse(purchases, **kwargs)
     except ModelError as e:
         return None, str(e)
+    n = int(a.customer_stats.get("customers", MIN_CUSTOMERS))
+    if n < MIN_CUSTOMERS:  # the fit ran, but a handful of people cannot identify its four parameters
+        return None, (f"BG/NBD: only {n} customers in the data; the model describes how purchase rates and drop-out "
+                      f"vary across customers and needs many (at least {MIN_CUSTOMERS} to run, hundreds to be useful)")
+    return a, None
 
 
 def unavailable_results(reason: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import ModelError, ParameterError
 from . import charts, charts_depth, story_depth
 from .analysis import customers_table
 from .bootstrap import CLVIntervals, analysis_intervals
@@ -57,6 +57,20 @@ def report_intervals(a: Any, purchases: Any, *, uncertainty: str = "bootstrap", 
     if a is None or mode == "none":
         return None
     return analysis_intervals(a, purchases, n_boot=n_boot, seed=seed)
+
+
+def report_intervals_or_reason(a: Any, purchases: Any, *, uncertainty: Any = "bootstrap", n_boot: int = 200,
+                               seed: int = 0) -> tuple[CLVIntervals | None, str | None]:
+    """:func:`report_intervals`, or ``(None, reason)`` when the refits cannot give intervals.
+
+    On a handful of customers most bootstrap refits do not converge (the model is too weakly
+    identified on resamples this small); the report then shows its point figures with the
+    reason there is no interval, instead of failing.
+    """
+    try:
+        return report_intervals(a, purchases, uncertainty=uncertainty, n_boot=n_boot, seed=seed), None
+    except ModelError as e:
+        return None, str(e)
 
 
 def _columns(covariates: Any) -> list[str]:
@@ -112,15 +126,18 @@ def band_coverage(a: Any, ci: CLVIntervals) -> float | None:
     return float(np.mean(inside))
 
 
-def results(a: Any, ci: CLVIntervals | None, fit: CovariateFit | None) -> dict[str, Any]:
+def results(a: Any, ci: CLVIntervals | None, fit: CovariateFit | None, *, ci_reason: str | None = None) -> dict[str, Any]:
     """The results.json keys to merge into ``a.results()``.
 
     With intervals: ``<figure>_low``/``_high`` and ``<fit>.params_low``/``_high`` (see
     :meth:`.bootstrap.CLVIntervals.results`) and ``holdout.band_coverage``. With covariates:
     ``covariates.*`` (:func:`.story_depth.results`) and, for BG/NBD, ``covariates.still_buying``
     (per covariate level: the share still buying after a few repeat purchases, with its interval).
+    Intervals asked for that the refits could not give: ``intervals: {value: null, reason}``.
     """
     out: dict[str, Any] = {}
+    if ci is None and ci_reason:
+        out["intervals"] = {"value": None, "reason": ci_reason}
     if ci is not None:
         out.update(ci.results())
         out["holdout.band_coverage"] = band_coverage(a, ci)

@@ -262,7 +262,8 @@ def not_covered(a: CLVAnalysis) -> dict[str, str | None]:
     return {SECTION_TITLES["forecast"]: None,
             SECTION_TITLES["active"]: ("this data shows almost no drop-out, so every customer looks active"
                                        if no_dropout(a) else None),
-            SECTION_TITLES["value"]: None}
+            SECTION_TITLES["value"]: ("no customer has a value to forecast: the value per purchase needs repeat "
+                                      "buyers with a positive spend" if a.value_bands.empty else None)}
 
 
 def kpi_cards(a: CLVAnalysis, results: dict[str, Any], currency: str) -> list[dict[str, Any]]:

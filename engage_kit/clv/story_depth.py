@@ -12,6 +12,9 @@ import pandas as pd
 from .bootstrap import BootstrapResult, CLVIntervals
 from .covariates import CovariateFit
 
+NO_INTERVALS = ("There are no ranges on these figures: the data are too few to refit the model reliably on "
+                "resamples of the customers, so how precise the forecast is cannot be said; read the figures as rough.")
+
 INTERVALS_INTRO = (
     "The ranges in brackets are 95% intervals: the model was refitted on many resamples of the customers, and the "
     "range holds the middle 95% of what those refits forecast. They show how precisely the data pin the model "
