@@ -64,7 +64,7 @@ def plant(folder: Path) -> Path:
     return cfg_path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def planted(tmp_path_factory):
     from engage_kit.datasets import write_demo
 

@@ -323,7 +323,7 @@ def test_parameters_are_checked():
 # --- the notebook ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rendered(small_demo_config, tmp_path_factory) -> Path:
     from engage_kit.cli import main
 

@@ -28,7 +28,7 @@ def report(cfg: Path, out: Path, *args: str) -> int:
     return main(["report", str(cfg), "--out", str(out), *args])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rendered(tmp_path_factory, small_demo_config):
     """One run of the fixture notebooks (one ok, one failing) shared by several tests."""
     mp = pytest.MonkeyPatch()
@@ -348,7 +348,7 @@ def test_pages_load_in_chromium_with_all_images_and_no_console_errors(rendered, 
 # --- the real notebooks, end to end on the small demo ----------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def batch(tmp_path_factory, small_demo_config):
     """Every notebook rendered once with --jobs 2 (shared by the checks below)."""
     out = tmp_path_factory.mktemp("batch") / "out"

@@ -48,7 +48,7 @@ def section_without_content(page: str) -> list[str]:
     return empty
 
 
-@pytest.fixture(scope="module", params=["small-demo", "cdnow-sample"])
+@pytest.fixture(scope="session", params=["small-demo", "cdnow-sample"])
 def run(request, small_demo_config, tmp_path_factory):
     out = tmp_path_factory.mktemp("reading") / "out"
     args = [str(small_demo_config)] if request.param == "small-demo" else ["--dataset", "cdnow-sample"]

@@ -94,7 +94,7 @@ def test_differences_catch_what_they_should():
         "/m/p: 2 vs 1 items", "/n: 10 vs 11", "/x: 1.0 vs 1.001"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def both_runs(small_demo_config, tmp_path_factory):
     """Every report rendered on DuckDB and on Spark local mode from the same files."""
     base = tmp_path_factory.mktemp("engines")
