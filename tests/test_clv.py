@@ -754,6 +754,8 @@ def _story_analysis(**extra):
         lift={"lift": 3.21, "captured": 0.321},
         segments=pd.DataFrame({"segment": ["champions", "lost"], "share": [0.2, 0.8], "share_of_clv": [0.6, 0.4]}),
         bgnbd_full=SimpleNamespace(name="BG/NBD", boundary_={}),
+        value_bands=pd.DataFrame({"low": [0.0], "high": [np.nan], "customers": [1234], "value": [91011.2],
+                                  "share": [1.0], "share_of_value": [1.0]}),
     )
     return SimpleNamespace(**(base | extra))
 
@@ -809,6 +811,10 @@ def test_without_drop_out_the_note_opens_the_findings():
     assert items[0].startswith("**Note:** This data shows almost no drop-out") and len(items) == 5
     assert not any("likely still buying" in t for t in items)
     assert clv.story.not_covered(a)["Who is still buying"] == "this data shows almost no drop-out, so every customer looks active"
+    assert clv.story.not_covered(a)["What customers are worth"] is None
+    # no repeat buyer with a spend (a handful of customers): no value section, and why
+    none = _story_analysis(value_bands=pd.DataFrame(columns=["low", "high", "customers", "value", "share", "share_of_value"]))
+    assert clv.story.not_covered(none)["What customers are worth"].startswith("no customer has a value to forecast")
     assert clv.story.findings(None, {}, "EUR") == []
 
 

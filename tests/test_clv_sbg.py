@@ -153,7 +153,6 @@ def test_a_setting_the_data_cannot_support_says_why(small_demo_config, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("spark")
 def test_both_settings_render_on_spark_with_the_figures_of_duckdb(tmp_path):
     """setting discrete and contractual on small demo variants: Spark gives DuckDB's figures."""
     import os

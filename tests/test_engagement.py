@@ -309,7 +309,6 @@ def spark_demo_config(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("spark")
 def test_spark_gives_duckdbs_figures(spark_demo_config, tmp_path):
     """The notebook's results.json figures (``results()`` and the findings) as on DuckDB:
     counts and text exactly, floats to 1e-9 (relative).
