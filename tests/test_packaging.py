@@ -168,3 +168,13 @@ def test_notebooks_hold_calls_only(path):
             if isinstance(node, logic) or (isinstance(node, ast.JoinedStr) and node.end_lineno > node.lineno):
                 found.append(f"{cell.get('id')}: {ast.get_source_segment(src, node)[:80]}")
     assert found == []
+
+
+@pytest.mark.xdist_group("packaging")
+def test_loadgroup_really_groups(request):
+    """Under ``--dist loadgroup`` a grouped test's id carries its group, which is what sends the
+    group to one worker; pytest 9.2 with pytest-xdist 3.8 silently dropped it, and the suite
+    built the Spark run of every report on both workers (pytest-dev/pytest-xdist#1386)."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not run with --dist loadgroup (make test uses it)")
+    assert request.node.nodeid.endswith("@packaging"), request.node.nodeid
