@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy.special import expit, gammaln, hyp2f1, logsumexp
 
 from .base import (
@@ -32,9 +33,11 @@ from .base import (
     _quiet,
     _ran_off,
     _scalar_or_array,
+    central_gradient_hessian,
     log_space_standard_errors,
 )
 from .bgnbd import _log_hyp2f1_bgnbd
+from .objective import BetaGeoObjective, betageo_mle
 
 # --- Pareto/NBD ------------------------------------------------------------------------
 
@@ -251,20 +254,38 @@ class MBGNBDModel(TransactionModel):
 
 
 def fit_mbgnbd(summary: Any, *, penalizer: float = 0.0) -> MBGNBDModel:
-    """Fit the MBG/NBD model (lifetimes' ``ModifiedBetaGeoFitter``); see :func:`fit_bgnbd`."""
+    """Fit the MBG/NBD model by maximum likelihood on compressed rows, with the analytic gradient.
+
+    The objective, time scaling, start and tolerance of lifetimes' ``ModifiedBetaGeoFitter``
+    (:func:`~.objective.betageo_mle` on :class:`~.objective.BetaGeoObjective` with
+    ``modified=True``), then Newton steps to the exact optimum (lifetimes stops within its
+    tolerance of it: 1e-7 relative on CDNOW, 5e-7 on a million customers); standard errors from the observed
+    information in log space, the Hessian by central differences of the analytic gradient
+    (lifetimes differentiates its objective twice automatically; the two agree to about 1e-9).
+    See :func:`fit_bgnbd` for the arguments.
+    """
     label = "MBG/NBD"
     pen, x, tx, T, w = _fit_data(summary, penalizer, label)
-    lifetimes, ConvergenceError = _lifetimes()
-    fitter = lifetimes.ModifiedBetaGeoFitter(penalizer_coef=pen)
-    with _quiet():
+    lifetimes, _ = _lifetimes()
+    scale = 10.0 / float(np.max(T))
+    with np.errstate(all="ignore"), BetaGeoObjective(x, tx * scale, T * scale, w, pen, modified=True) as objective:
         try:
-            fitter.fit(x.astype(int), tx, T, weights=w)
-        except ConvergenceError:
-            raise _not_converged(label, x, T, w, pen) from None
-        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
-            raise _not_converged(label, x, T, w, pen, str(e).strip().splitlines()[0]) from None
-    params = {k: float(fitter.params_[k]) for k in ("r", "alpha", "a", "b")}
+            lp = betageo_mle(objective, polish=True)
+            H = central_gradient_hessian(lambda p: objective(p)[1], lp)
+        except (RuntimeError, np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+            raise _not_converged(label, x, T, w, pen, _first_line(e, "")) from None
+    theta = np.exp(lp)
+    theta[1] /= scale
+    names = ("r", "alpha", "a", "b")
+    params = dict(zip(names, map(float, theta), strict=True))
     _check_estimates(label, params, x, T, w, pen)
-    se = {k: float(fitter.standard_errors_[k]) for k in params}
+    try:
+        var = theta**2 * np.diag(np.linalg.inv(H)) / w.sum()
+        se_arr = np.sqrt(np.where(var > 0, var, np.nan))
+    except np.linalg.LinAlgError:
+        se_arr = np.full(4, np.nan)
+    fitter = lifetimes.ModifiedBetaGeoFitter(penalizer_coef=pen)
+    fitter.params_ = pd.Series(params)  # the lifetimes object carries the parameters for its predictions
     ll = float(np.sum(w * mbgnbd_log_likelihood(params, x, tx, T)))
-    return MBGNBDModel(params, se, ll, w.sum(), x.size, penalizer=pen, fitter=fitter)
+    return MBGNBDModel(params, dict(zip(names, map(float, se_arr), strict=True)), ll, w.sum(), x.size,
+                       penalizer=pen, fitter=fitter)
