@@ -31,8 +31,8 @@ test: $(STAMP)  ## run the test suite
 lab: $(STAMP)  ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
-bench: $(STAMP)  ## speed and memory benchmarks (SIZE=small for a quick look)
-	$(BIN)/python benchmarks/run.py --size $(SIZE)
+bench: $(STAMP)  ## speed and memory benchmarks (SIZE=small for a quick look; STEP=bgnbd_fit for one row)
+	$(BIN)/python benchmarks/run.py --size $(SIZE) $(if $(STEP),--steps $(STEP))
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check engage_kit tests benchmarks

@@ -35,6 +35,10 @@ STEPS = [
     "summary",
     "summary_spark",
     "bgnbd_fit",
+    "bgnbd_fit_all",
+    "bgnbd_fit_pymc",
+    "mbgnbd_fit",
+    "pareto_fit",
     "cohort_matrix",
     "churn_features",
     "load_csv",
@@ -53,11 +57,11 @@ QUERY_RUNS = 5  # summary_spark: the query runs this often in one session; the b
 def scales(name: str, size: str) -> tuple[int | None, ...]:
     """Row targets a step is measured at: ``None`` is all the data, once, for most steps.
 
-    ``summary_spark`` runs on subsets of as many rows as the data has customers and three
-    times that (1M and 3M rows at full size), then on all of it (~10 rows a customer), to
-    show how its cost grows.
+    ``summary_spark`` and ``report_large`` run on subsets of as many rows as the data has
+    customers and three times that (1M and 3M rows at full size), then on all of it (~10
+    rows a customer), to show how their cost grows.
     """
-    if name != "summary_spark":
+    if name not in ("summary_spark", "report_large"):
         return (None,)
     n = SIZES[size][0]
     return (n, 3 * n, None)
@@ -149,6 +153,31 @@ def subset(size: str, rows: int | None) -> Path:
     return path
 
 
+def subset_config(size: str, rows: int | None) -> Path:
+    """A report config for the subset of :func:`subset` (its customers table cut to the same customers)."""
+    folder = data_dir(size)
+    if rows is None:
+        return folder / "config.yaml"
+    cfg = folder / f"config_customers_{rows}.yaml"
+    if cfg.exists():
+        return cfg
+    import pandas as pd
+
+    tx_path = subset(size, rows)
+    keep = pd.read_parquet(tx_path, columns=["customer_id"])["customer_id"].unique()
+    customers = pd.read_parquet(folder / "customers.parquet")
+    cust_path = folder / f"customers_customers_{rows}.parquet"
+    _write_parquet(customers[customers["customer_id"].isin(keep)], cust_path)
+    cfg.write_text(
+        "title: Benchmark data\n"
+        f"engine: {{kind: duckdb, memory_limit: {MEMORY_LIMIT}}}\n"
+        "tables:\n"
+        f"  transactions: {{path: {tx_path.name}}}\n"
+        f"  customers: {{path: {cust_path.name}}}\n"
+    )
+    return cfg
+
+
 # --- steps, each run in its own process ------------------------------------------------
 
 
@@ -180,6 +209,74 @@ def _summary_figures(summary) -> dict:
     out["customers"] = int(out["customers"])
     out["total_amount"] = round(float(out["total_amount"]), 2)  # the order of a float sum differs
     return out
+
+
+def _fit_summary(folder: Path):
+    """The weekly customer summary of all purchases (1M customers at full size), made once."""
+    import pandas as pd
+
+    cached = folder / "summary_weeks.parquet"
+    if not cached.exists():
+        from engage_kit.clv import customer_summary
+
+        _, purchases = _purchases(folder)
+        customer_summary(purchases, end=pd.Timestamp(END), time_unit="W").execute().to_parquet(cached)
+    return pd.read_parquet(cached)
+
+
+PARETO_CUSTOMERS = 100_000  # the Pareto/NBD fits (a Gauss hypergeometric function per row) on a sample
+
+
+def _model_fit(name: str, impl: str, folder: Path) -> dict:
+    """A model fit, kit or reference, on the summary's compressed rows with weights (the
+    fair comparison: both sides see the same rows), on every customer for ``bgnbd_fit_all``
+    (the kit compresses them itself) and for ``bgnbd_fit_pymc`` (pymc-marketing takes no weights)."""
+    import warnings
+
+    from engage_kit.clv import compress, fit_bgnbd, fit_mbgnbd, fit_pareto_nbd
+
+    warnings.simplefilter("ignore")
+    summary = _fit_summary(folder)
+    if name == "pareto_fit":
+        summary = summary.sample(n=min(PARETO_CUSTOMERS, len(summary)), random_state=SUBSET_SEED)
+    rows = compress(summary) if name in ("bgnbd_fit", "mbgnbd_fit", "pareto_fit") else summary
+    names = ("r", "alpha", "s", "beta") if name == "pareto_fit" else ("r", "alpha", "a", "b")
+    if impl == "kit":
+        fit = {"mbgnbd_fit": fit_mbgnbd, "pareto_fit": fit_pareto_nbd}.get(name, fit_bgnbd)
+        secs, model = _timed(lambda: fit(rows))
+        params = {k: float(model.params_[k]) for k in names}
+    elif name == "bgnbd_fit_pymc":
+        params, secs = _pymc_map(summary)
+    else:
+        from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+
+        Fitter = {"mbgnbd_fit": ModifiedBetaGeoFitter, "pareto_fit": ParetoNBDFitter}.get(name, BetaGeoFitter)
+        f, r, T = (rows[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        w = rows["weight"].to_numpy(float) if "weight" in rows.columns else None
+        secs, model = _timed(lambda: Fitter().fit(f, r, T, weights=w) if w is not None else Fitter().fit(f, r, T))
+        params = {k: float(model.params_[k]) for k in names}
+    return {"seconds": secs, "rows": len(rows), "customers": len(summary), "check": params}
+
+
+def _pymc_map(summary) -> tuple[dict, float]:
+    """pymc-marketing's BG/NBD maximum a posteriori with flat priors (the maximum-likelihood
+    estimate) on every customer; the model is built and compiled inside the timing."""
+    import pandas as pd
+    from pymc_extras.prior import Prior
+    from pymc_marketing.clv import BetaGeoModel
+
+    data = pd.DataFrame({"customer_id": range(len(summary)), "frequency": summary["frequency"].to_numpy(),
+                         "recency": summary["recency"].to_numpy(), "T": summary["T"].to_numpy()})
+    config = {k: Prior("HalfFlat") for k in ("r", "alpha", "a", "b")}
+
+    def fit():
+        model = BetaGeoModel(data=data, model_config=config)
+        model.fit(method="map", progressbar=False)
+        return model
+
+    secs, model = _timed(fit)
+    post = model.idata.posterior
+    return {k: float(post[k].values.ravel()[0]) for k in ("r", "alpha", "a", "b")}, secs
 
 
 def step(name: str, impl: str, size: str, limit: int | None = None) -> dict:
@@ -235,21 +332,8 @@ def step(name: str, impl: str, size: str, limit: int | None = None) -> dict:
                 )
             )
         return {"seconds": secs, "rows": rows, "check": {"customers": len(df), "frequency_sum": float(df["frequency"].sum())}}
-    if name == "bgnbd_fit":
-        from engage_kit.clv import customer_summary, fit_bgnbd
-
-        _, purchases = _purchases(folder)
-        summary = customer_summary(purchases, end=end, time_unit="W").execute()
-        if impl == "kit":
-            secs, model = _timed(lambda: fit_bgnbd(summary))
-            params = dict(model.params_)
-        else:
-            from lifetimes import BetaGeoFitter
-
-            f, r, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-            secs, model = _timed(lambda: BetaGeoFitter().fit(f, r, T))
-            params = {k: float(model.params_[k]) for k in ("r", "alpha", "a", "b")}
-        return {"seconds": secs, "rows": len(summary), "check": {k: float(v) for k, v in params.items()}}
+    if name in ("bgnbd_fit", "bgnbd_fit_all", "bgnbd_fit_pymc", "mbgnbd_fit", "pareto_fit"):
+        return _model_fit(name, impl, folder)
     if name == "cohort_matrix":
         from engage_kit.cohorts import cohort_matrix
 
@@ -275,19 +359,33 @@ def step(name: str, impl: str, size: str, limit: int | None = None) -> dict:
             secs, ds = _timed(lambda: ek.open_dataset(cfg))
             n = ds.reports["transactions"].rows
         else:
-            import pandas as pd
+            import duckdb
 
-            reader = pd.read_csv if ext == "csv" else pd.read_parquet
-            secs, df = _timed(lambda: reader(folder / f"transactions.{ext}"))
-            n = len(df)
+            con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
+            reader = "read_csv" if ext == "csv" else "read_parquet"
+            path = str(folder / f"transactions.{ext}")
+            secs, _ = _timed(lambda: con.execute(f"CREATE TABLE tx AS SELECT * FROM {reader}(?)", [path]))
+            n = con.execute("SELECT count(*) FROM tx").fetchone()[0]
         return {"seconds": secs, "rows": rows, "check": {"rows": n}}
     if name in ("report_demo", "report_large"):
         jobs = "2" if impl == "kit" else "1"
-        target = ["--dataset", "demo"] if name == "report_demo" else [str(folder / "config.yaml")]
+        target = ["--dataset", "demo"] if name == "report_demo" else [str(subset_config(size, limit))]
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "engage_kit.cli", "report", *target, "--out", tmp + "/out", "--jobs", jobs]
             secs, proc = _timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
-        return {"seconds": secs, "rows": rows if name == "report_large" else None, "check": {"exit_code": proc.returncode}}
+            run_json = Path(tmp) / "out" / "run.json"
+            notebooks = json.loads(run_json.read_text())["notebooks"] if run_json.exists() else []
+        if name == "report_large" and limit is not None:
+            import pyarrow.parquet as pq
+
+            rows = pq.ParquetFile(subset(size, limit)).metadata.num_rows
+        return {
+            "seconds": secs,
+            "rows": rows if name == "report_large" else None,
+            "check": {"exit_code": proc.returncode},
+            # each notebook's own time (run in parallel with --jobs 2, so they add up to more than the run)
+            "notebooks": {nb["name"]: {"seconds": nb.get("seconds"), "status": nb.get("status")} for nb in notebooks},
+        }
     raise ValueError(name)
 
 
@@ -323,10 +421,14 @@ REFERENCES = {
     "summary": "lifetimes",
     "summary_spark": "duckdb",
     "bgnbd_fit": "lifetimes",
+    "bgnbd_fit_all": "lifetimes, all rows",
+    "bgnbd_fit_pymc": "pymc-marketing MAP",
+    "mbgnbd_fit": "lifetimes",
+    "pareto_fit": "lifetimes",
     "cohort_matrix": None,
     "churn_features": None,
-    "load_csv": "pandas.read_csv",
-    "load_parquet": "pandas.read_parquet",
+    "load_csv": "duckdb.read_csv",
+    "load_parquet": "duckdb.read_parquet",
     "report_demo": "jobs=1",
     "report_large": None,
 }
@@ -358,11 +460,16 @@ def main() -> int:
         if name == "summary_spark" and importlib.util.find_spec("pyspark") is None:
             print(f"{name:<15}skipped: pyspark is not installed (make setup installs the 'spark' extra)")
             continue
-        if name == "summary_spark":
-            subset(args.size, limit)  # written once, before the measured processes
-        kit = measure(name, "kit", args.size, limit)
+        if name in ("summary_spark", "report_large"):
+            subset_config(args.size, limit)  # written once, before the measured processes
+        if name.endswith("_fit") or name.startswith("bgnbd_fit"):
+            _fit_summary(data_dir(args.size))
         ref_name = REFERENCES[name]
-        ref = measure(name, "ref", args.size, limit) if ref_name else {}
+        skipped = None
+        if name == "bgnbd_fit_pymc" and importlib.util.find_spec("pymc_marketing") is None:
+            skipped = "pymc-marketing is not installed (pip install -e '.[bench]')"
+        kit = measure(name, "kit", args.size, limit)
+        ref = measure(name, "ref", args.size, limit) if ref_name and not skipped else {}
         entry = {
             "step": name,
             "rows": kit.get("rows"),
@@ -376,6 +483,16 @@ def main() -> int:
             "error": kit.get("error") or ref.get("error"),
             "size": args.size,
         }
+        if skipped:
+            entry["reference_skipped"] = skipped
+        if "customers" in kit:
+            entry["customers"] = kit["customers"]
+        if kit.get("notebooks"):
+            entry["notebooks"] = kit["notebooks"]
+        if name.endswith("_fit") or name.startswith("bgnbd_fit"):  # the same estimates on both sides
+            a, b = kit.get("check") or {}, ref.get("check") or {}
+            if a and b:
+                entry["max_relative_difference"] = max(abs(a[k] / b[k] - 1) for k in a)
         for key in ("first_seconds", "startup_seconds"):  # first (cold) query; engine start, not timed
             if key in kit or key in ref:
                 entry[key] = round(kit[key], 3) if key in kit else None
@@ -393,9 +510,13 @@ def main() -> int:
             f"{name:<15}{entry['rows'] or '':>12}{entry['seconds'] or float('nan'):>10.2f}"
             f"{ref_name or '-':>22}{entry['reference_seconds'] or float('nan'):>9.2f}{speed:>10}"
             f"{entry['peak_mb'] or float('nan'):>10.0f}"
-            + (f"  ERROR {entry['error']}" if entry["error"] else startup),
+            + (f"  ERROR {entry['error']}" if entry["error"] else startup)
+            + (f"  reference skipped: {skipped}" if skipped else "")
+            + (f"  estimates within {entry['max_relative_difference']:.1e}" if "max_relative_difference" in entry else ""),
             flush=True,
         )
+        for nb, figures in (entry.get("notebooks") or {}).items():
+            print(f"    {nb:<28}{figures['seconds'] or float('nan'):>8.1f} s  {figures['status']}", flush=True)
     out = HERE / "last_run.json"
     previous = json.loads(out.read_text()) if out.exists() else []
     fresh = {r["step"] for r in rows_out}
