@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,39 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
+SPILL_PREFIX = "engage-kit-duckdb-"
+
+
+def spill_directory() -> str:
+    """A new folder for DuckDB's spill files, in the system's temporary folder.
+
+    Named ``engage-kit-duckdb-<pid>-<random>``. The connection that uses it removes it
+    when it closes or the process ends; a process that was killed cannot, so the folders
+    of processes that no longer run are removed here first (only the kit's own folders:
+    the prefix, and a process id that is not running).
+    """
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"{SPILL_PREFIX}*"):
+        pid = old.name[len(SPILL_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+
+
+def _running(pid: int) -> bool:
+    """True when a process with this id runs (or may: another user's process, or Windows,
+    where ``os.kill`` would end the process rather than look for it)."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any:
     """Open the Ibis backend described by ``engine`` (default: in-memory DuckDB).
 
@@ -87,12 +121,21 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
                 kwargs["threads"] = int(engine.threads)
             except (TypeError, ValueError):
                 raise ConfigError(f"engine.threads: '{engine.threads}' is not a number of threads; give a whole number such as 4") from None
+        own_temp = None
         if engine.temp_directory:
             kwargs["temp_directory"] = str(engine.temp_directory)
+        else:  # DuckDB's default is ./.tmp: spill files in whatever folder the command ran in
+            own_temp = spill_directory()
+            kwargs["temp_directory"] = own_temp
         try:
-            return ibis.duckdb.connect(engine.path or ":memory:", **kwargs)
+            con = ibis.duckdb.connect(engine.path or ":memory:", **kwargs)
         except Exception as e:  # duckdb raises its own error types for bad settings
+            if own_temp:
+                shutil.rmtree(own_temp, ignore_errors=True)
             raise ConfigError(f"engine: DuckDB could not start with {kwargs}: {e}") from None
+        if own_temp:  # removed when the connection goes or the process ends
+            weakref.finalize(con, shutil.rmtree, own_temp, ignore_errors=True)
+        return con
     if engine.kind == "spark":
         session = engine.session
         if session is None:

@@ -94,3 +94,46 @@ def test_notebooks_never_fetch_one_row_per_customer(name, small_demo_config, tmp
     assert (tmp_path / name / "results.json").exists()
     big = [(n, cols) for n, cols in seen if n > CAP]
     assert big == [], f"{name} fetched per-customer rows ({customers:,} customers): {big}"
+
+
+def test_duckdb_spills_into_its_own_folder_and_removes_it(tmp_path, monkeypatch):
+    """Not DuckDB's default ./.tmp in the folder the command runs in (a killed 10M-row run left
+    370 MB there): a folder of the kit's own, gone when the connection closes."""
+    import gc
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{engine.SPILL_PREFIX}{dead.pid}-abc"  # a run that was killed
+    (stale / "x").mkdir(parents=True)
+    alive = tmp_path / f"{engine.SPILL_PREFIX}{os.getppid()}-abc"  # a run still going
+    alive.mkdir()
+    other = tmp_path / "engage-kit-duckdb-notes"  # not one of the kit's folders
+    other.mkdir()
+
+    con = engine.connect()
+    folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert os.path.dirname(folder) == str(tmp_path) and os.path.basename(folder).startswith(
+        f"{engine.SPILL_PREFIX}{os.getpid()}-")
+    con.raw_sql("SET memory_limit='300MB'")
+    con.raw_sql("SET threads=1")
+    con.raw_sql("CREATE TABLE t AS SELECT range AS i, md5(range::varchar) AS s FROM range(4000000) ORDER BY s")
+    assert os.listdir(folder), "the sort should have spilled"
+    assert not stale.exists() and alive.exists() and other.exists()
+    assert not (tmp_path / ".tmp").exists()
+    del con
+    gc.collect()
+    assert not os.path.exists(folder)
+
+
+def test_duckdb_temp_directory_from_the_config_is_used_as_given(tmp_path):
+    from engage_kit.config import EngineConfig
+
+    con = engine.connect(EngineConfig(kind="duckdb", temp_directory=str(tmp_path / "spill")))
+    assert con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "spill")
+    del con
