@@ -858,3 +858,42 @@ def test_cancellations_by_calendar_month_by_hand():
     recent = recent_cancellation_rate(by)
     assert (recent["value"], recent["n"], recent["cancelled"], recent["from"]) == (pytest.approx(3 / 13), 13, 3, "2024-01")
     assert recent["low"] < 3 / 13 < recent["high"]
+
+
+def test_tied_scores_give_each_resample_the_sorted_functions_value():
+    """The bootstrap scores resamples by counts per tie group, not by sorting each one:
+    ROC-AUC equal bit for bit, average precision to rounding, on scores full of ties."""
+    from engage_kit.churn.evaluation import TiedScores, average_precision, roc_auc
+
+    rng = np.random.default_rng(5)
+    n = 400
+    y = (rng.random(n) < 0.3).astype(float)
+    for score in (np.round(rng.normal(size=n) + y, 1), rng.integers(0, 4, n).astype(float), np.zeros(n)):
+        tied = TiedScores(y, score)
+        for _ in range(20):
+            idx = rng.integers(0, n, n)
+            counts = np.bincount(idx, minlength=n).astype(float)
+            assert tied.auc(counts) == roc_auc(y[idx], score[idx])
+            assert tied.average_precision(counts) == pytest.approx(average_precision(y[idx], score[idx]), rel=1e-14)
+    one_class = np.bincount(np.flatnonzero(y == 0)[:5], minlength=n).astype(float)
+    assert np.isnan(TiedScores(y, y).auc(one_class)) and np.isnan(TiedScores(y, y).average_precision(one_class))
+
+
+def test_evaluate_scores_intervals_are_the_bootstrap_of_the_sorted_functions():
+    from engage_kit.churn.evaluation import average_precision, evaluate_scores, roc_auc
+    from engage_kit.stats import bootstrap_estimate
+
+    rng = np.random.default_rng(6)
+    y = (rng.random(300) < 0.4).astype(float)
+    s = np.round(rng.random(300) + 0.3 * y, 2)
+    got = evaluate_scores(y, s, n_boot=60, random_state=3)
+    data = np.column_stack([y, s])
+    auc = bootstrap_estimate(lambda d: roc_auc(d[:, 0], d[:, 1]), data, n_boot=60, random_state=3)
+    ap = bootstrap_estimate(lambda d: average_precision(d[:, 0], d[:, 1]), data, n_boot=60, random_state=3)
+    assert got["roc_auc"] == auc
+    for field in ("value", "low", "high"):
+        assert getattr(got["pr_auc"], field) == pytest.approx(getattr(ap, field), rel=1e-14)
+    s[::9] = np.nan  # NaN scores: the functions on the resampled rows themselves
+    got = evaluate_scores(y, s, n_boot=30, random_state=3)
+    ap = bootstrap_estimate(lambda d: average_precision(d[:, 0], d[:, 1]), np.column_stack([y, s]), n_boot=30, random_state=3)
+    assert np.isnan(got["roc_auc"].value) and got["pr_auc"] == ap

@@ -358,3 +358,26 @@ def _strict_differences(a, b, path: str = "") -> list[str]:
             return []
         return [] if np.isclose(a, b, rtol=1e-9, atol=1e-12) else [f"{path}: {a!r} vs {b!r}"]
     return [] if type(a) is type(b) and a == b else [f"{path}: {a!r} vs {b!r}"]
+
+
+def test_auc_bootstrap_equals_sorting_every_resample():
+    """auc_estimates and auc_difference score resamples by tie-group counts: the same
+    intervals, bit for bit, as sorting each resample (the same draws)."""
+    from engage_kit.churn.evaluation import roc_auc
+    from engage_kit.engagement.validation import auc_difference, auc_estimates
+
+    rng = np.random.default_rng(2)
+    n = 500
+    y = (rng.random(n) < 0.2).astype(float)
+    a, b = np.round(rng.random(n) + 0.4 * y, 1), rng.integers(0, 6, n).astype(float)
+    got, diff = auc_estimates(y, {"a": a, "b": b}, n_boot=80, random_state=4), auc_difference(y, a, b, n_boot=80, random_state=4)
+    draws = np.random.default_rng(4)
+    ra, rb = [], []
+    for _ in range(80):
+        idx = draws.integers(0, n, n)
+        ra.append(roc_auc(y[idx], a[idx]))
+        rb.append(roc_auc(y[idx], b[idx]))
+    ra, rb = np.array(ra), np.array(rb)
+    assert (got["a"].low, got["a"].high) == tuple(np.quantile(ra, [0.025, 0.975]))
+    assert (got["b"].low, got["b"].high) == tuple(np.quantile(rb, [0.025, 0.975]))
+    assert (diff.low, diff.high) == tuple(np.quantile(ra - rb, [0.025, 0.975]))

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..stats import bootstrap_estimate, wilson_interval
+from ..stats import Estimate, wilson_interval
 
 
 def _ranking(score: np.ndarray) -> np.ndarray:
@@ -110,6 +110,62 @@ def roc_auc(y: Any, score: Any) -> float:
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+class TiedScores:
+    """One score's tie groups, found once, for the ROC-AUC and average precision of many
+    resamples of the same customers (a bootstrap) without sorting each resample again.
+
+    A resample is given by ``counts``: how often each customer was drawn
+    (``np.bincount(idx, minlength=n)``). With P_g and N_g the drawn positives and
+    negatives whose score is the g-th smallest distinct value,
+
+        AUC = Σ_g P_g (Σ_{h<g} N_h + N_g / 2) / (n1 n0)
+
+    the Mann-Whitney count with ties one half, the same sum as the rank formula of
+    :func:`roc_auc` (equal bit for bit while the counts stay below 2^53); and, over the
+    distinct values from the highest down, with TP_g and W_g the drawn positives and
+    customers at or above the g-th,
+
+        AP = Σ_g (P_g / n1) · TP_g / W_g
+
+    the step-wise average precision of :func:`average_precision`.
+    """
+
+    def __init__(self, y: Any, score: Any) -> None:
+        self.y = np.asarray(y, dtype=float)
+        s = np.asarray(score, dtype=float)
+        self.has_nan = bool(np.isnan(s).any())
+        values, groups = np.unique(s, return_inverse=True)
+        self.groups = groups.ravel()
+        self.size = values.size
+
+    def _per_group(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.bincount(self.groups, weights=counts * self.y, minlength=self.size)
+        every = np.bincount(self.groups, weights=counts, minlength=self.size)
+        return pos, every - pos
+
+    def auc(self, counts: np.ndarray) -> float:
+        """ROC-AUC of the resample (NaN with one class only, or a NaN score, as :func:`roc_auc`)."""
+        pos, neg = self._per_group(counts)
+        n1, n0 = pos.sum(), neg.sum()
+        if n1 == 0 or n0 == 0 or self.has_nan:
+            return float("nan")
+        below = np.cumsum(neg) - neg
+        return float(np.sum(pos * (below + 0.5 * neg)) / (n1 * n0))
+
+    def average_precision(self, counts: np.ndarray) -> float:
+        """Average precision of the resample (NaN without a positive, as :func:`average_precision`)."""
+        if self.has_nan:  # NaN scores are no threshold: the order of the resample decides
+            raise ValueError("average precision of resamples with NaN scores needs the resampled rows")
+        pos, neg = self._per_group(counts)
+        n1 = pos.sum()
+        if n1 == 0:
+            return float("nan")
+        pos, every = pos[::-1], (pos + neg)[::-1]
+        keep = every > 0  # only values drawn are thresholds
+        tp, w = np.cumsum(pos)[keep], np.cumsum(every)[keep]
+        return float(np.sum(pos[keep] / n1 * tp / w))
+
+
 def average_precision(y: Any, score: Any) -> float:
     """PR-AUC as average precision: AP = sum_k (R_k - R_(k-1)) P_k over distinct thresholds.
 
@@ -127,6 +183,33 @@ def average_precision(y: Any, score: Any) -> float:
     precision = tp / (last + 1)
     recall = tp / y.sum()
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _bootstrap_auc_ap(y: np.ndarray, s: np.ndarray, *, n_boot: int, random_state: int) -> tuple[Estimate, Estimate]:
+    """ROC-AUC and average precision with the percentile intervals of
+    :func:`engage_kit.stats.bootstrap_estimate` (the same draws: ``rng.integers(0, n, n)`` from
+    ``random_state``), each resample scored through :class:`TiedScores` instead of sorted."""
+    n = y.size
+    auc_value, ap_value = roc_auc(y, s), average_precision(y, s)
+    if n < 2:
+        return (Estimate(auc_value, float("nan"), float("nan"), n, "bootstrap"),
+                Estimate(ap_value, float("nan"), float("nan"), n, "bootstrap"))
+    tied = TiedScores(y, s)
+    rng = np.random.default_rng(random_state)
+    reps = np.empty((n_boot, 2))
+    for i in range(n_boot):
+        idx = rng.integers(0, n, n)
+        if tied.has_nan:  # NaN scores: the functions themselves, on the resampled rows
+            reps[i] = roc_auc(y[idx], s[idx]), average_precision(y[idx], s[idx])
+            continue
+        counts = np.bincount(idx, minlength=n).astype(float)
+        reps[i] = tied.auc(counts), tied.average_precision(counts)
+    out = []
+    for value, r in ((auc_value, reps[:, 0]), (ap_value, reps[:, 1])):
+        r = r[np.isfinite(r)]
+        lo, hi = (np.quantile(r, [0.025, 0.975]) if r.size else (np.nan, np.nan))
+        out.append(Estimate(float(value), float(lo), float(hi), n, "bootstrap"))
+    return out[0], out[1]
 
 
 def evaluate_scores(
@@ -152,10 +235,7 @@ def evaluate_scores(
     y = np.asarray(y, dtype=float)
     s = np.asarray(score, dtype=float)
     p = s if probability is None else np.asarray(probability, dtype=float)
-    data = np.column_stack([y, s])
-    auc = bootstrap_estimate(lambda d: roc_auc(d[:, 0], d[:, 1]), data, n_boot=n_boot, random_state=random_state)
-    ap = bootstrap_estimate(lambda d: average_precision(d[:, 0], d[:, 1]), data, n_boot=n_boot,
-                            random_state=random_state)
+    auc, ap = _bootstrap_auc_ap(y, s, n_boot=n_boot, random_state=random_state)
     return {
         "roc_auc": auc,
         "pr_auc": ap,

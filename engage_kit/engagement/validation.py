@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..churn.evaluation import roc_auc
+from ..churn.evaluation import TiedScores, roc_auc
 from ..stats import Estimate, proportion
 from .scoring import LEVELS
 
@@ -43,11 +43,12 @@ def auc_estimates(
         return {k: Estimate(v, float("nan"), float("nan"), n, "bootstrap") for k, v in values.items()}
     rng = np.random.default_rng(random_state)
     reps = {k: np.empty(n_boot) for k in scores}
+    tied = {k: TiedScores(y, s) for k, s in scores.items()}  # each resample scored without a sort
     for i in range(n_boot):
-        idx = rng.integers(0, n, n)
-        yi = y[idx]
-        for k, s in scores.items():
-            reps[k][i] = roc_auc(yi, np.asarray(s, dtype=float)[idx]) if 0 < yi.sum() < n else np.nan
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        both = 0 < counts @ y < n
+        for k in scores:
+            reps[k][i] = tied[k].auc(counts) if both else np.nan
     for k, v in values.items():
         r = reps[k][np.isfinite(reps[k])]
         lo, hi = (np.quantile(r, [0.025, 0.975]) if r.size else (np.nan, np.nan))
@@ -65,12 +66,11 @@ def auc_difference(
         return Estimate(float("nan"), float("nan"), float("nan"), n, "bootstrap")
     value = roc_auc(y, a) - roc_auc(y, b)
     rng = np.random.default_rng(random_state)
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ta, tb = TiedScores(y, a), TiedScores(y, b)
     reps = np.empty(n_boot)
     for i in range(n_boot):
-        idx = rng.integers(0, n, n)
-        yi = y[idx]
-        reps[i] = roc_auc(yi, a[idx]) - roc_auc(yi, b[idx]) if 0 < yi.sum() < n else np.nan
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        reps[i] = ta.auc(counts) - tb.auc(counts) if 0 < counts @ y < n else np.nan
     r = reps[np.isfinite(reps)]
     lo, hi = (np.quantile(r, [0.025, 0.975]) if r.size else (np.nan, np.nan))
     return Estimate(float(value), float(lo), float(hi), n, "bootstrap")
