@@ -971,3 +971,22 @@ def test_gradient_hessian_is_exact_on_a_quadratic():
     H = gradient_hessian(lambda x: A @ x + b, np.array([0.3, -1.0, 2.0]))
     np.testing.assert_allclose(H, A, atol=1e-8)
     assert np.array_equal(H, H.T)
+
+
+def test_log_hyp2f1_transforms_only_where_the_direct_series_overflows():
+    """The Euler-transformed series is computed only where the direct one is not finite:
+    the same values as computing both everywhere and picking."""
+    from scipy.special import hyp2f1
+
+    from engage_kit.clv.bgnbd import _log_hyp2f1_bgnbd
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 600, 5000).astype(float)
+    z = rng.uniform(0, 0.9999, 5000)
+    a, b, c = 0.3 + x, 2.0 + x, 3.3 + 2 * x
+    with np.errstate(all="ignore"):
+        direct = np.log(hyp2f1(a, b, c, z))
+        alt = np.log(hyp2f1(c - a, c - b, c, z)) + (c - a - b) * np.log1p(-z)
+    assert (~np.isfinite(direct)).any() and np.isfinite(direct).any()
+    np.testing.assert_array_equal(_log_hyp2f1_bgnbd(a, b, c, z), np.where(np.isfinite(direct), direct, alt))
+    assert float(_log_hyp2f1_bgnbd(1.0, 2.0, 3.0, 0.5)) == pytest.approx(np.log(hyp2f1(1.0, 2.0, 3.0, 0.5)), rel=1e-15)

@@ -58,10 +58,14 @@ def bgnbd_log_likelihood(params: Any, frequency: Any, recency: Any, T: Any) -> n
 
 def _log_hyp2f1_bgnbd(a_: np.ndarray, b_: np.ndarray, c_: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log 2F1(a, b; c; z) with Euler's transformation where the direct series overflows ([2])."""
+    a_, b_, c_, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a_, b_, c_, z)))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        direct = np.log(hyp2f1(a_, b_, c_, z))
-        alt = np.log(hyp2f1(c_ - a_, c_ - b_, c_, z)) + (c_ - a_ - b_) * np.log1p(-z)
-    return np.where(np.isfinite(direct), direct, alt)
+        out = np.log(hyp2f1(a_, b_, c_, z))
+        bad = ~np.isfinite(out)
+        if bad.any():  # the transformed series only where the direct one overflowed
+            a2, b2, c2, z2 = a_[bad], b_[bad], c_[bad], z[bad]
+            out[bad] = np.log(hyp2f1(c2 - a2, c2 - b2, c2, z2)) + (c2 - a2 - b2) * np.log1p(-z2)
+    return out
 
 
 def bgnbd_expected_purchases(params: Any, t: Any) -> Any:
