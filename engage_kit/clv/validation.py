@@ -183,7 +183,10 @@ def tracking(purchases: Any, model: TransactionModel, *, calibration_end: Any, o
     n_first = firsts["n"].to_numpy(float)
     end_off = (ends - origin).days.to_numpy(float)
     elapsed = np.maximum(end_off[:, None] - first_off[None, :], 0.0) / unit
-    cum_exp = (np.asarray(model.expected_purchases(elapsed.ravel()), dtype=float).reshape(elapsed.shape) * n_first).sum(axis=1)
+    # whole days apart: a few hundred distinct values in a periods x first-days grid
+    u_elapsed, e_inv = np.unique(elapsed, return_inverse=True)
+    ex = np.asarray(model.expected_purchases(u_elapsed), dtype=float)
+    cum_exp = (ex[e_inv.reshape(elapsed.shape)] * n_first).sum(axis=1)
     actual = np.zeros(n_periods)
     for kk, a in zip(per["k"], per["actual"], strict=True):
         if 0 <= int(kk) < n_periods:
