@@ -126,3 +126,18 @@ def test_one_repeat_row_and_no_x0_rows():
         assert none_repeat.blocks == []
         value, grad = none_repeat(POINTS[1])
         assert value == pytest.approx(bgnbd_mean_nll_and_grad(POINTS[1], x[:2], tx[:2], T[:2], w[:2])[0], rel=1e-13)
+
+
+@pytest.mark.parametrize("modified", [False, True])
+def test_reweighted_equals_an_objective_built_with_those_weights(many_rows, modified):
+    """The bootstrap reuses one objective's sorting and distinct values for every draw."""
+    x, tx, T, w = many_rows
+    base = BetaGeoObjective(x, tx, T, w, 0.01, modified=modified, threads=1)
+    draw = np.random.default_rng(3).multinomial(int(w.sum()), w / w.sum()).astype(float)  # zeros included
+    fresh = BetaGeoObjective(x, tx, T, draw, 0.01, modified=modified, threads=1)
+    other = base.reweighted(draw)
+    for lp in POINTS:
+        v0, g0 = fresh(lp)
+        v1, g1 = other(lp)
+        assert v1 == v0 and np.array_equal(g1, g0)
+    assert base(POINTS[1])[0] == BetaGeoObjective(x, tx, T, w, 0.01, modified=modified, threads=1)(POINTS[1])[0]

@@ -47,8 +47,9 @@ from scipy.special import digamma, gammaln
 
 from ..errors import ModelError, ParameterError
 from .base import TransactionModel, gradient_hessian
-from .bgnbd import BGNBDModel, bgnbd_mean_nll_and_grad
+from .bgnbd import BGNBDModel
 from .gamma_gamma import GammaGammaModel
+from .objective import BetaGeoObjective
 from .prep import as_date, compress, days_per_unit, purchase_days
 from .value import PURCHASE_KEYS, SCORE_KEYS, discount_rate_per_unit, discounted_expected_purchases
 
@@ -104,18 +105,15 @@ def _inverse_hessian(grad: Callable[[np.ndarray], np.ndarray], lp: np.ndarray, h
         return None
 
 
-def _refit_bgnbd(start: dict[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray,
-                 penalizer: float, hess_inv: np.ndarray | None = None) -> dict[str, float]:
-    """BG/NBD maximum likelihood on weighted rows, from ``start`` (the objective and time
-    scaling of :func:`~.bgnbd._bgnbd_mle`, BFGS with the analytic gradient; ``hess_inv``
-    the inverse Hessian at the start in that scaled log space)."""
-    keep = w > 0
-    scale = 10.0 / float(np.max(T))  # of all rows: the same scaled space as hess_inv
-    x, tx, T, w = x[keep], tx[keep], T[keep], w[keep]
-    args = (x, tx * scale, T * scale, w, penalizer, np.unique(x, return_inverse=True))
+def _refit_bgnbd(start: dict[str, float], objective: BetaGeoObjective, scale: float,
+                 hess_inv: np.ndarray | None = None) -> dict[str, float]:
+    """BG/NBD maximum likelihood on one draw's weights (``objective``: the rows with times
+    multiplied by ``scale``, as :func:`~.bgnbd._bgnbd_mle` scales them), from ``start`` with
+    BFGS and the analytic gradient; ``hess_inv`` the inverse Hessian at the start in that
+    scaled log space."""
     lp0 = np.log([start["r"], start["alpha"] * scale, start["a"], start["b"]])
     with np.errstate(all="ignore"):
-        res = minimize(bgnbd_mean_nll_and_grad, lp0, args=args, jac=True, method="BFGS",
+        res = minimize(objective, lp0, jac=True, method="BFGS",
                        options={"gtol": 1e-7, "maxiter": 2000, "hess_inv0": hess_inv})
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):
         raise ModelError(f"BG/NBD refit did not converge: {res.message}")
@@ -174,14 +172,54 @@ def gamma_gamma_mean_nll_and_grad(log_params: np.ndarray, x: np.ndarray, m: np.n
     return value, -grad_ll * theta + penalizer * 2 * theta**2
 
 
+class GammaGammaObjective:
+    """:func:`gamma_gamma_mean_nll_and_grad` with its fixed parts summed once.
+
+    The terms in x alone (ln Γ(px+q), ln Γ(px) and their digammas) are taken once per
+    distinct x with the summed weights, and the terms linear in p (p Σ w x ln m̄,
+    p Σ w x ln x, Σ w ln m̄) from sums made once; what is left per row and evaluation is
+    one ln(γ + m̄x) and one division. The same value and gradient to rounding (1e-13).
+    """
+
+    def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> None:
+        self.ux, inv = np.unique(x, return_inverse=True)
+        self.wu = np.bincount(inv.ravel(), weights=w, minlength=self.ux.size)
+        self.x, self.w, self.mx = x, w, m * x
+        self.wx = w * x
+        self.W = float(w.sum())
+        self.x_logs = float(np.sum(self.wx * (np.log(m) + np.log(x))))  # Σ w x (ln m̄ + ln x)
+        self.w_log_m = float(np.sum(w * np.log(m)))
+        self.penalizer = penalizer
+
+    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, g = np.exp(log_params)
+        pu = p * self.ux
+        dpq = digamma(pu + q)
+        per_x = float(np.sum(self.wu * (gammaln(pu + q) - gammaln(pu))))
+        lgm = np.log(g + self.mx)
+        inv_gm = 1.0 / (g + self.mx)
+        s_wl, s_wxl = float(np.sum(self.w * lgm)), float(np.sum(self.wx * lgm))
+        s_wi, s_wxi = float(np.sum(self.w * inv_gm)), float(np.sum(self.wx * inv_gm))
+        W = self.W
+        ll = per_x - W * gammaln(q) + W * q * np.log(g) + p * self.x_logs - self.w_log_m - p * s_wxl - q * s_wl
+        d_p = float(np.sum(self.wu * self.ux * (dpq - digamma(pu)))) + self.x_logs - s_wxl
+        d_q = float(np.sum(self.wu * dpq)) - W * digamma(q) + W * np.log(g) - s_wl
+        d_g = W * q / g - p * s_wxi - q * s_wi
+        theta = np.array([p, q, g])
+        grad_ll = np.array([d_p, d_q, d_g]) / W
+        value = -float(ll) / W + self.penalizer * float(np.sum(theta**2))
+        return value, -grad_ll * theta + self.penalizer * 2 * theta**2
+
+
 def _refit_gamma_gamma(start: dict[str, float], x: np.ndarray, m: np.ndarray, w: np.ndarray,
                        penalizer: float, hess_inv: np.ndarray | None = None) -> dict[str, float]:
-    """Gamma-Gamma maximum likelihood on weighted (x, m̄) rows from ``start`` (BFGS, analytic gradient)."""
+    """Gamma-Gamma maximum likelihood on weighted (x, m̄) rows from ``start`` (BFGS, analytic
+    gradient, :class:`GammaGammaObjective`)."""
     keep = w > 0
-    args = (x[keep], m[keep], w[keep], penalizer)
+    objective = GammaGammaObjective(x[keep], m[keep], w[keep], penalizer)
     lp0 = np.log([start["p"], start["q"], start["gamma"]])
     with np.errstate(all="ignore"):
-        res = minimize(gamma_gamma_mean_nll_and_grad, lp0, args=args, jac=True, method="BFGS",
+        res = minimize(objective, lp0, jac=True, method="BFGS",
                        options={"gtol": 1e-8, "maxiter": 2000, "hess_inv0": hess_inv})
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-5):
         raise ModelError(f"Gamma-Gamma refit did not converge: {res.message}")
@@ -468,16 +506,17 @@ def intervals(
     bg_hess = gg_hess = None
     if isinstance(model, BGNBDModel):
         scale = 10.0 / float(np.max(uT))
-        bg_args = (ux, utx * scale, uT * scale, wfit0, model.penalizer, np.unique(ux, return_inverse=True))
+        # one thread: a draw's rows are a few blocks at most, and the pool would outlive the loop
+        bg_objective = BetaGeoObjective(ux, utx * scale, uT * scale, wfit0, model.penalizer, threads=1)
         lp_est = np.log([est["r"], est["alpha"] * scale, est["a"], est["b"]])
         with np.errstate(all="ignore"):
-            bg_hess = _inverse_hessian(lambda lp: bgnbd_mean_nll_and_grad(lp, *bg_args)[1], lp_est)
+            bg_hess = _inverse_hessian(lambda lp: bg_objective(lp)[1], lp_est)
     if gamma_gamma is not None:
         wg0 = np.bincount(ginv, weights=w0[gmask], minlength=len(ugg))
         lg_est = np.log([gamma_gamma.params_[k] for k in ("p", "q", "gamma")])
         with np.errstate(all="ignore"):
-            gg_hess = _inverse_hessian(
-                lambda lp: gamma_gamma_mean_nll_and_grad(lp, ugg[:, 0], ugg[:, 1], wg0, gamma_gamma.penalizer)[1], lg_est)
+            gg_hess = _inverse_hessian(lambda lp: GammaGammaObjective(ugg[:, 0], ugg[:, 1], wg0, gamma_gamma.penalizer)(lp)[1],
+                                       lg_est)
     rng = np.random.default_rng(seed)
     draws: list[dict[str, float]] = []
     preds: list[dict[str, Any]] = []
@@ -488,7 +527,7 @@ def intervals(
         wfit = np.bincount(inv, weights=wb, minlength=len(ufit))
         try:
             if isinstance(model, BGNBDModel):
-                params = _refit_bgnbd(model.params_, ux, utx, uT, wfit, model.penalizer, bg_hess)
+                params = _refit_bgnbd(model.params_, bg_objective.reweighted(wfit), scale, bg_hess)
             else:
                 params = _refit_generic(model, model.params_, ux, utx, uT, wfit, model.penalizer)
             if not all(np.isfinite(v) and 0 < v < 1e7 for v in params.values()):

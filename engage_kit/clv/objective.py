@@ -21,6 +21,7 @@ References
 
 from __future__ import annotations
 
+import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -83,17 +84,14 @@ class BetaGeoObjective:
         x, tx, T, w = (np.asarray(v, dtype=float) for v in (x, tx, T, w))
         self.penalizer = float(penalizer)
         self.k = 1.0 if modified else 0.0
-        self.W = float(w.sum())
         self.ux, inv_x = np.unique(x, return_inverse=True)
-        self.wx = np.bincount(inv_x, weights=w, minlength=self.ux.size)
         inv_T, self.uT = _factorize(T)
-        self.wT = np.bincount(inv_T, weights=w, minlength=self.uT.size)
-        self.wxT = np.bincount(inv_T, weights=w * x, minlength=self.uT.size)
         rows = np.flatnonzero(np.ones(x.size, dtype=bool) if modified else x > 0)  # where δ = 1
         rows = rows[np.argsort(inv_x[rows], kind="stable")]  # by x: runs of one x are summed with reduceat
+        self._x, self._inv_x, self._inv_T_all, self._rows = x, inv_x, inv_T, rows
+        self._weigh(w)
         inv_tx, self.utx = _factorize(tx[rows])
         self.x_rows = x[rows]
-        self.w_rows = w[rows]
         self.inv_T = inv_T[rows]
         self.inv_tx = inv_tx
         at_x = inv_x[rows]
@@ -105,6 +103,22 @@ class BetaGeoObjective:
             self.blocks.append((lo, hi, starts, at_x[lo + starts]))
         threads = min(len(self.blocks), MAX_THREADS, os.cpu_count() or 1) if threads is None else threads
         self._pool = ThreadPoolExecutor(threads) if threads > 1 and len(self.blocks) > 1 else None
+
+    def _weigh(self, w: np.ndarray) -> None:
+        """The sums of the weights per distinct x and T, and the weights of the rows."""
+        x, inv_T = self._x, self._inv_T_all
+        self.W = float(w.sum())
+        self.wx = np.bincount(self._inv_x, weights=w, minlength=self.ux.size)
+        self.wT = np.bincount(inv_T, weights=w, minlength=self.uT.size)
+        self.wxT = np.bincount(inv_T, weights=w * x, minlength=self.uT.size)
+        self.w_rows = w[self._rows]
+
+    def reweighted(self, w: np.ndarray) -> BetaGeoObjective:
+        """The same rows with other weights (a bootstrap draw; zero weights allowed): the
+        sorting and the distinct values are reused, only the weight sums are taken again."""
+        other = copy.copy(self)
+        other._weigh(np.asarray(w, dtype=float))
+        return other
 
     def close(self) -> None:
         """Stop the threads."""
