@@ -47,6 +47,18 @@ STEPS = [
     "report_large",
 ]
 MEMORY_LIMIT = "3GB"  # per engine; DuckDB takes 80% of memory unless told otherwise
+FIT_STEPS = {"bgnbd_fit", "bgnbd_fit_all", "bgnbd_fit_pymc", "mbgnbd_fit", "pareto_fit"}  # on the cached summary
+
+
+def _config_text(transactions: str, customers: str) -> str:
+    """The benchmark data's config: its two tables, DuckDB capped at MEMORY_LIMIT."""
+    return (
+        "title: Benchmark data\n"
+        f"engine: {{kind: duckdb, memory_limit: {MEMORY_LIMIT}}}\n"
+        "tables:\n"
+        f"  transactions: {{path: {transactions}}}\n"
+        f"  customers: {{path: {customers}}}\n"
+    )
 SPARK_MASTER = "local[2]"
 SPARK_MEMORY = "6GB"  # driver memory: local mode runs everything in the driver's JVM
 SUBSET_SEED = 2024
@@ -114,13 +126,7 @@ def prepare(size: str) -> Path:
     tx.to_csv(folder / "transactions.csv", index=False)
     _write_parquet(demo.tables["customers"], folder / "customers.parquet")
     for name, ext in (("config.yaml", "parquet"), ("config_csv.yaml", "csv")):
-        (folder / name).write_text(
-            "title: Benchmark data\n"
-            f"engine: {{kind: duckdb, memory_limit: {MEMORY_LIMIT}}}\n"
-            "tables:\n"
-            f"  transactions: {{path: transactions.{ext}}}\n"
-            "  customers: {path: customers.parquet}\n"
-        )
+        (folder / name).write_text(_config_text(f"transactions.{ext}", "customers.parquet"))
     (folder / "rows.txt").write_text(str(len(tx)))
     done.write_text("ok")
     return folder
@@ -168,13 +174,7 @@ def subset_config(size: str, rows: int | None) -> Path:
     customers = pd.read_parquet(folder / "customers.parquet")
     cust_path = folder / f"customers_customers_{rows}.parquet"
     _write_parquet(customers[customers["customer_id"].isin(keep)], cust_path)
-    cfg.write_text(
-        "title: Benchmark data\n"
-        f"engine: {{kind: duckdb, memory_limit: {MEMORY_LIMIT}}}\n"
-        "tables:\n"
-        f"  transactions: {{path: {tx_path.name}}}\n"
-        f"  customers: {{path: {cust_path.name}}}\n"
-    )
+    cfg.write_text(_config_text(tx_path.name, cust_path.name))
     return cfg
 
 
@@ -211,8 +211,9 @@ def _summary_figures(summary) -> dict:
     return out
 
 
-def _fit_summary(folder: Path):
-    """The weekly customer summary of all purchases (1M customers at full size), made once."""
+def _fit_summary(folder: Path, *, read: bool = True):
+    """The weekly customer summary of all purchases (1M customers at full size), made once;
+    with ``read=False`` only made (None returned)."""
     import pandas as pd
 
     cached = folder / "summary_weeks.parquet"
@@ -221,7 +222,7 @@ def _fit_summary(folder: Path):
 
         _, purchases = _purchases(folder)
         customer_summary(purchases, end=pd.Timestamp(END), time_unit="W").execute().to_parquet(cached)
-    return pd.read_parquet(cached)
+    return pd.read_parquet(cached) if read else None
 
 
 PARETO_CUSTOMERS = 100_000  # the Pareto/NBD fits (a Gauss hypergeometric function per row) on a sample
@@ -332,7 +333,7 @@ def step(name: str, impl: str, size: str, limit: int | None = None) -> dict:
                 )
             )
         return {"seconds": secs, "rows": rows, "check": {"customers": len(df), "frequency_sum": float(df["frequency"].sum())}}
-    if name in ("bgnbd_fit", "bgnbd_fit_all", "bgnbd_fit_pymc", "mbgnbd_fit", "pareto_fit"):
+    if name in FIT_STEPS:
         return _model_fit(name, impl, folder)
     if name == "cohort_matrix":
         from engage_kit.cohorts import cohort_matrix
@@ -462,8 +463,8 @@ def main() -> int:
             continue
         if name in ("summary_spark", "report_large"):
             subset_config(args.size, limit)  # written once, before the measured processes
-        if name.endswith("_fit") or name.startswith("bgnbd_fit"):
-            _fit_summary(data_dir(args.size))
+        if name in FIT_STEPS:
+            _fit_summary(data_dir(args.size), read=False)  # made before the measured processes
         ref_name = REFERENCES[name]
         skipped = None
         if name == "bgnbd_fit_pymc" and importlib.util.find_spec("pymc_marketing") is None:
@@ -489,7 +490,7 @@ def main() -> int:
             entry["customers"] = kit["customers"]
         if kit.get("notebooks"):
             entry["notebooks"] = kit["notebooks"]
-        if name.endswith("_fit") or name.startswith("bgnbd_fit"):  # the same estimates on both sides
+        if name in FIT_STEPS:  # the same estimates on both sides
             a, b = kit.get("check") or {}, ref.get("check") or {}
             if a and b:
                 entry["max_relative_difference"] = max(abs(a[k] / b[k] - 1) for k in a)

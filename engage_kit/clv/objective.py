@@ -100,7 +100,7 @@ class BetaGeoObjective:
         for lo in range(0, n, BLOCK):
             hi = min(lo + BLOCK, n)
             starts = np.flatnonzero(np.r_[True, at_x[lo + 1:hi] != at_x[lo:hi - 1]])
-            self.blocks.append((lo, hi, starts, at_x[lo + starts]))
+            self.blocks.append((lo, hi, starts, np.diff(np.r_[starts, hi - lo]), at_x[lo + starts]))
         threads = min(len(self.blocks), MAX_THREADS, os.cpu_count() or 1) if threads is None else threads
         self._pool = ThreadPoolExecutor(threads) if threads > 1 and len(self.blocks) > 1 else None
 
@@ -132,17 +132,17 @@ class BetaGeoObjective:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _block(self, block: tuple[int, int, np.ndarray, np.ndarray], r: float, log_a: float, log_bx: np.ndarray, inv_bx: np.ndarray,
+    def _block(self, block: tuple[int, int, np.ndarray, np.ndarray, np.ndarray], r: float, log_a: float, log_bx: np.ndarray, inv_bx: np.ndarray,
                log_T: np.ndarray, log_tx: np.ndarray, inv_T: np.ndarray, inv_tx: np.ndarray) -> tuple[float, ...]:
         """Over one block of rows: Σ w softplus(d), Σ w p D, Σ w p (r+x) (1/(α+T) − 1/(α+t_x)),
         Σ w p and Σ w p / (b+x+k−1), with D = ln(α+t_x) − ln(α+T)."""
-        lo, hi, starts, at_x = block
+        lo, hi, starts, runs, at_x = block
         w = self.w_rows[lo:hi]
         at_T = self.inv_T[lo:hi]
         at_tx = self.inv_tx[lo:hi]
         D = log_tx[at_tx] - log_T[at_T]
         rx = self.x_rows[lo:hi] + r
-        d = np.repeat(log_a - log_bx[at_x], np.diff(np.r_[starts, hi - lo])) - rx * D
+        d = np.repeat(log_a - log_bx[at_x], runs) - rx * D
         e = np.exp(-np.abs(d))
         one_e = 1.0 + e
         # ln(1+e) is within 1.2e-16 of log1p(e) for e in (0, 1], at a fraction of the cost
