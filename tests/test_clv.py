@@ -990,3 +990,20 @@ def test_log_hyp2f1_transforms_only_where_the_direct_series_overflows():
     assert (~np.isfinite(direct)).any() and np.isfinite(direct).any()
     np.testing.assert_array_equal(_log_hyp2f1_bgnbd(a, b, c, z), np.where(np.isfinite(direct), direct, alt))
     assert float(_log_hyp2f1_bgnbd(1.0, 2.0, 3.0, 0.5)) == pytest.approx(np.log(hyp2f1(1.0, 2.0, 3.0, 0.5)), rel=1e-15)
+
+
+def test_conditional_expected_purchases_on_xT_groups_equals_per_row():
+    """The bootstrap forecasts each draw once per distinct (x, T): the same values, bit for bit."""
+    from engage_kit.clv.bgnbd import bgnbd_conditional_expected_purchases, bgnbd_conditional_on_groups, xT_groups
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    x = rng.integers(0, 400, n).astype(float)
+    T = rng.integers(1, 80, n).astype(float)
+    tx = np.where(x > 0, rng.uniform(0, 1, n) * T, 0.0)
+    params = {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}
+    groups = xT_groups(x, T)
+    assert groups[0].size < n
+    for t in (0.0, 39.0, 52.0):
+        np.testing.assert_array_equal(bgnbd_conditional_on_groups(params, t, x, tx, T, groups),
+                                      bgnbd_conditional_expected_purchases(params, t, x, tx, T))

@@ -87,16 +87,44 @@ def bgnbd_conditional_expected_purchases(params: Any, t: Any, frequency: Any, re
     = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
       / [1 + δ(x>0) a/(b+x−1) ((α+T)/(α+t_x))^(r+x)]
     """
-    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
     tt, x, tx, TT = np.broadcast_arrays(*_arrays(t, frequency, recency, T))
-    z = tt / (alpha + TT + tt)
+    out = np.where(tt > 0, _bgnbd_if_alive(params, tt, x, TT) / _bgnbd_alive_odds(params, x, tx, TT), 0.0)
+    return _scalar_or_array(out, t, frequency, recency, T)
+
+
+def _bgnbd_if_alive(params: Any, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """The numerator of equation (10) of [1], which does not depend on t_x:
+    (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]."""
+    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
+    z = t / (alpha + T + t)
     lh = _log_hyp2f1_bgnbd(r + x, b + x, a + b + x - 1, z)
     first = (a + b + x - 1) / (a - 1)
-    second = 1 - np.exp(lh + (r + x) * np.log((alpha + TT) / (alpha + tt + TT)))
+    return first * (1 - np.exp(lh + (r + x) * np.log((alpha + T) / (alpha + t + T))))
+
+
+def _bgnbd_alive_odds(params: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """The denominator of equation (10) of [1]: 1 + δ(x>0) a/(b+x−1) ((α+T)/(α+t_x))^(r+x)."""
+    r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        denom = 1 + np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * ((alpha + TT) / (alpha + tx)) ** (r + x), 0.0)
-    out = np.where(tt > 0, first * second / denom, 0.0)
-    return _scalar_or_array(out, t, frequency, recency, T)
+        return 1 + np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0)
+
+
+def bgnbd_conditional_on_groups(params: Any, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                                groups: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`bgnbd_conditional_expected_purchases` for many rows that share few (x, T) pairs:
+    the hypergeometric part once per pair. ``groups`` = (x of each pair, T of each pair,
+    each row's pair), e.g. from :func:`xT_groups`. The same values, element for element."""
+    gx, gT, at = groups
+    gt = np.full(gx.shape, float(t))
+    alive = _bgnbd_if_alive(params, gt, gx, gT)[at]
+    out = alive / _bgnbd_alive_odds(params, x, tx, T)
+    return np.where(float(t) > 0, out, 0.0)
+
+
+def xT_groups(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, T) pairs of the rows and each row's pair, for :func:`bgnbd_conditional_on_groups`."""
+    pairs, at = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    return pairs[:, 0].copy(), pairs[:, 1].copy(), at.reshape(-1)
 
 
 def bgnbd_p_alive(params: Any, frequency: Any, recency: Any, T: Any) -> Any:

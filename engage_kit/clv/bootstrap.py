@@ -47,7 +47,7 @@ from scipy.special import digamma, gammaln
 
 from ..errors import ModelError, ParameterError
 from .base import TransactionModel, gradient_hessian
-from .bgnbd import BGNBDModel
+from .bgnbd import BGNBDModel, bgnbd_conditional_on_groups, xT_groups
 from .gamma_gamma import GammaGammaModel
 from .objective import BetaGeoObjective
 from .prep import as_date, compress, days_per_unit, purchase_days
@@ -465,15 +465,23 @@ def intervals(
     if gamma_gamma is not None:
         est.update({f"gamma_gamma.{k}": v for k, v in gamma_gamma.params_.items()})
 
+    # BG/NBD: the hypergeometric part of each draw's forecast once per distinct (x, T), not per row
+    groups = xT_groups(ux, uT) if isinstance(model, BGNBDModel) else None
+
+    def conditional(pm: TransactionModel, t: float) -> np.ndarray:
+        if groups is not None:
+            return bgnbd_conditional_on_groups(pm.params_, t, ux, utx, uT, groups)
+        return np.asarray(pm.conditional_expected_purchases(t, ux, utx, uT), dtype=float)
+
     def predict(pm: TransactionModel, gg: GammaGammaModel | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         with np.errstate(all="ignore"):
             if holdout_duration is not None:
-                hold = np.asarray(pm.conditional_expected_purchases(float(holdout_duration), ux, utx, uT), dtype=float)
+                hold = conditional(pm, float(holdout_duration))
                 out["holdout.predicted_repeat_transactions"] = float(np.sum(wfit0 * hold))
             if horizon is not None:
                 pa = np.asarray(pm.p_alive(ux, utx, uT), dtype=float)
-                ep = np.asarray(pm.conditional_expected_purchases(float(horizon), ux, utx, uT), dtype=float)
+                ep = conditional(pm, float(horizon))
                 out["p_alive"], out["expected_purchases"] = pa[inv], ep[inv]
         return out
 
