@@ -330,3 +330,24 @@ def test_postgres_wrong_password_and_unreachable_are_clear_errors(pg, tmp_path, 
     )
     code, text = validate(cfg, capsys)
     assert code == 2 and "cannot connect" in text and "inline-secret" not in text and "Traceback" not in text
+
+
+def test_an_order_id_of_two_customers_is_an_error_and_guest_rows_do_not_count(tmp_path):
+    """One order, one customer: o1 on c1 and c2 is named with its rows; o2 with a guest row
+    (no customer) beside c3's rows is no conflict."""
+    csv = (
+        "customer_id,timestamp,amount,order_id\n"
+        "c1,2024-01-05,10,o1\n"
+        "c3,2024-01-06,5,o2\n"
+        "c2,2024-01-07,4,o1\n"
+        ",2024-01-08,3,o2\n"
+        "c3,2024-01-09,2,o2\n"
+        "c4,2024-01-10,1,o3\n"
+    )
+    cfg = write(tmp_path, {"tx.csv": csv}, "tables: {transactions: {path: tx.csv, missing_customer_id: guest}}")
+    with pytest.raises(DataError) as e:
+        ek.open_dataset(cfg)
+    text = str(e.value)
+    assert "1 order_id(s) belong to more than one customer" in text
+    assert "order 'o1' (row 1: customer 'c1', row 3: customer 'c2')" in text
+    assert "o2" not in text
