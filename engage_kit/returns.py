@@ -73,8 +73,12 @@ def match_returns(t: ibis.Table, *, match_days: int = MATCH_DAYS) -> tuple[ibis.
         over ``t``: materialise it before reading it more than once.
     """
     cols = list(t.columns)
-    lines = t.filter(t.amount >= 0)
     rets = t.filter(t.amount < 0)
+    # only the orders of customers who returned something can be matched: the rest of the
+    # lines are never grouped or joined here (a few percent of them have a return in a shop)
+    returners = rets.select(rc=rets.customer_id).distinct()
+    lines = t.filter(t.amount >= 0)
+    lines = lines.semi_join(returners, lines.customer_id == returners.rc)
     orders = lines.group_by("order_id").aggregate(
         o_customer=lines.customer_id.arbitrary(), o_time=lines.timestamp.min(), gross=lines.amount.sum()
     )

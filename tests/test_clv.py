@@ -994,7 +994,11 @@ def test_log_hyp2f1_transforms_only_where_the_direct_series_overflows():
 
 def test_conditional_expected_purchases_on_xT_groups_equals_per_row():
     """The bootstrap forecasts each draw once per distinct (x, T): the same values, bit for bit."""
-    from engage_kit.clv.bgnbd import bgnbd_conditional_expected_purchases, bgnbd_conditional_on_groups, xT_groups
+    from engage_kit.clv.bgnbd import (
+        bgnbd_conditional_expected_purchases,
+        bgnbd_conditional_on_groups,
+        xT_groups,
+    )
 
     rng = np.random.default_rng(0)
     n = 5000

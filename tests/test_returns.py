@@ -73,3 +73,24 @@ def test_no_returns_is_the_identity(lines):
     out, stats = match_returns(pos)
     assert out.count().execute() == int((df["amount"] >= 0).sum())
     assert stats.returns == 0 and stats.matched == 0
+
+
+def test_customers_without_returns_do_not_change_the_matching():
+    """Only returning customers' orders are grouped and joined: adding customers who never
+    returned anything leaves every match and count as it was."""
+    base = pd.DataFrame({
+        "_row": [1, 2, 3, 4], "customer_id": ["c1", "c1", "c1", "c2"],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-06", "2024-01-02"]),
+        "amount": [100.0, 50.0, -50.0, 30.0], "order_id": ["o1", "o2", "r1", "o3"], "product_id": [None, "p", "p", None],
+    })
+    more = pd.concat([base, pd.DataFrame({
+        "_row": [5, 6], "customer_id": ["c3", "c3"], "timestamp": pd.to_datetime(["2024-01-03", "2024-01-04"]),
+        "amount": [50.0, 50.0], "order_id": ["o4", "o5"], "product_id": ["p", "p"],
+    })], ignore_index=True)
+    got = []
+    for df in (base, more):
+        out, m = match_returns(ibis.memtable(df))
+        got.append((m.returns, m.matched, m.cancelled_orders, m.reduced_orders, m.matched_value,
+                    m.matches.execute().order_id.tolist(), out.execute().sort_values("_row")))
+    assert got[0][:6] == got[1][:6] == (1, 1, 1, 0, 50.0, ["o2"])
+    pd.testing.assert_frame_equal(got[1][6][got[1][6]._row <= 4].reset_index(drop=True), got[0][6].reset_index(drop=True))
