@@ -26,6 +26,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
+from . import leftovers
 from .config import EngineConfig
 from .errors import ConfigError, DataError, EngineMemoryError, ParameterError
 
@@ -79,29 +80,10 @@ def spill_directory() -> str:
 
     Named ``engage-kit-duckdb-<pid>-<random>``. The connection that uses it removes it
     when it closes or the process ends; a process that was killed cannot, so the folders
-    of processes that no longer run are removed here first (only the kit's own folders:
-    the prefix, and a process id that is not running).
+    of processes that no longer run are removed here first (:mod:`engage_kit.leftovers`).
     """
-    base = Path(tempfile.gettempdir())
-    for old in base.glob(f"{SPILL_PREFIX}*"):
-        pid = old.name[len(SPILL_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            shutil.rmtree(old, ignore_errors=True)
+    leftovers.remove_stale(Path(tempfile.gettempdir()), SPILL_PREFIX)
     return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
-
-
-def _running(pid: int) -> bool:
-    """True when a process with this id runs (or may: another user's process, or Windows,
-    where ``os.kill`` would end the process rather than look for it)."""
-    if os.name == "nt":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any:

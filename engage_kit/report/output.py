@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from .. import leftovers
 from ..errors import ParameterError
 
 MARKER = ".engage-kit-report"
 STAGE_INFIX = ".rendering-"
 OLD_INFIX = ".old-"
 SNAPSHOT_PREFIX = "engage-kit-snapshot-"
-_PID = re.compile(r"^(\d+)(?:-|$)")
 
 
 def is_kit_output(folder: Path) -> bool:
@@ -104,41 +103,16 @@ def check_out(out: Path, *, protected: Iterable[Path] = ()) -> Path:
     return resolved
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def _stale(name: str, prefix: str) -> bool:
-    m = _PID.match(name[len(prefix):])
-    return bool(m) and not _pid_alive(int(m.group(1)))
-
-
 def remove_stale(out: Path) -> list[Path]:
     """Remove leftovers of killed runs: stage folders beside ``out`` and data snapshots.
 
     Only folders whose name carries the process id of a process that no longer runs are
-    removed. Returns what was removed.
+    removed (:mod:`engage_kit.leftovers`). Returns what was removed.
     """
     removed: list[Path] = []
-    candidates: list[tuple[Path, str]] = []
-    if out.parent.is_dir():
-        for prefix in (f".{out.name}{STAGE_INFIX}", f".{out.name}{OLD_INFIX}"):
-            candidates += [(p, prefix) for p in out.parent.glob(f"{prefix}*")]
-    tmp = Path(tempfile.gettempdir())
-    candidates += [(p, SNAPSHOT_PREFIX) for p in tmp.glob(f"{SNAPSHOT_PREFIX}*")]
-    for path, prefix in candidates:
-        if path.is_dir() and not path.is_symlink() and _stale(path.name, prefix):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+    for prefix in (f".{out.name}{STAGE_INFIX}", f".{out.name}{OLD_INFIX}"):
+        removed += leftovers.remove_stale(out.parent, prefix)
+    return removed + leftovers.remove_stale(Path(tempfile.gettempdir()), SNAPSHOT_PREFIX)
 
 
 def make_stage(out: Path) -> Path:
