@@ -1011,3 +1011,21 @@ def test_conditional_expected_purchases_on_xT_groups_equals_per_row():
     for t in (0.0, 39.0, 52.0):
         np.testing.assert_array_equal(bgnbd_conditional_on_groups(params, t, x, tx, T, groups),
                                       bgnbd_conditional_expected_purchases(params, t, x, tx, T))
+
+
+def test_conditional_forecaster_equals_each_models_method():
+    from engage_kit.clv.bgnbd import BGNBDModel, conditional_forecaster
+    from engage_kit.clv.pareto import ParetoNBDModel
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 50, 3000).astype(float)
+    T = rng.integers(1, 80, 3000).astype(float)
+    tx = np.where(x > 0, rng.uniform(0, 1, 3000) * T, 0.0)
+    bg = BGNBDModel({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}, {}, float("nan"), 3000, 3000)
+    draw = BGNBDModel({"r": 0.3, "alpha": 5.0, "a": 0.7, "b": 2.0}, {}, float("nan"), 3000, 3000)
+    pareto = ParetoNBDModel({"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}, {}, float("nan"), 3000, 3000)
+    for model in (bg, pareto):
+        f = conditional_forecaster(model, x, tx, T)
+        for t in (0.0, 13.0, 52.0):
+            np.testing.assert_array_equal(f(t), np.asarray(model.conditional_expected_purchases(t, x, tx, T)))
+    np.testing.assert_array_equal(conditional_forecaster(bg, x, tx, T)(52.0, draw), draw.conditional_expected_purchases(52.0, x, tx, T))

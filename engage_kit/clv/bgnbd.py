@@ -121,6 +121,26 @@ def bgnbd_conditional_on_groups(params: Any, t: float, x: np.ndarray, tx: np.nda
     return np.where(float(t) > 0, out, 0.0)
 
 
+def conditional_forecaster(model: TransactionModel, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> Any:
+    """``f(t, at=model)``: ``at.conditional_expected_purchases(t, x, tx, T)`` for many ``t``, or
+    many fits ``at`` of the same model (bootstrap draws), on the same rows.
+
+    For BG/NBD the rows' distinct (x, T) pairs are found once and the hypergeometric part
+    is taken per pair (:func:`bgnbd_conditional_on_groups`); other models use their own
+    method. The same values, element for element.
+    """
+    x, tx, T = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(x, tx, T))
+    groups = xT_groups(x, T) if isinstance(model, BGNBDModel) else None
+
+    def forecast(t: float, at: TransactionModel | None = None) -> np.ndarray:
+        at = model if at is None else at
+        if groups is not None and isinstance(at, BGNBDModel):
+            return bgnbd_conditional_on_groups(at.params_, float(t), x, tx, T, groups)
+        return np.asarray(at.conditional_expected_purchases(t, x, tx, T), dtype=float)
+
+    return forecast
+
+
 def xT_groups(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (x, T) pairs of the rows and each row's pair, for :func:`bgnbd_conditional_on_groups`."""
     pairs, at = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)

@@ -47,7 +47,7 @@ from scipy.special import digamma, gammaln
 
 from ..errors import ModelError, ParameterError
 from .base import TransactionModel, gradient_hessian
-from .bgnbd import BGNBDModel, bgnbd_conditional_on_groups, xT_groups
+from .bgnbd import BGNBDModel, conditional_forecaster
 from .gamma_gamma import GammaGammaModel
 from .objective import BetaGeoObjective
 from .prep import as_date, compress, days_per_unit, purchase_days
@@ -466,12 +466,10 @@ def intervals(
         est.update({f"gamma_gamma.{k}": v for k, v in gamma_gamma.params_.items()})
 
     # BG/NBD: the hypergeometric part of each draw's forecast once per distinct (x, T), not per row
-    groups = xT_groups(ux, uT) if isinstance(model, BGNBDModel) else None
+    forecast = conditional_forecaster(model, ux, utx, uT)
 
     def conditional(pm: TransactionModel, t: float) -> np.ndarray:
-        if groups is not None:
-            return bgnbd_conditional_on_groups(pm.params_, t, ux, utx, uT, groups)
-        return np.asarray(pm.conditional_expected_purchases(t, ux, utx, uT), dtype=float)
+        return forecast(t, pm)
 
     def predict(pm: TransactionModel, gg: GammaGammaModel | None) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..engine import cache
 from ..errors import ParameterError
+from .bgnbd import conditional_forecaster
 from .models import BGNBDModel, GammaGammaModel, TransactionModel
 from .prep import as_table, days_per_unit
 
@@ -82,10 +83,11 @@ def discounted_expected_purchases(model: TransactionModel, frequency: Any, recen
     k = int(math.ceil(h_days / step_days - 1e-9))
     bounds = np.minimum(np.arange(k + 1) * step_days, h_days) / unit
     x, tx, TT = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(frequency, recency, T))
+    forecast = conditional_forecaster(model, x, tx, TT)  # BG/NBD: per distinct (x, T)
     prev = np.zeros(x.shape)
     total = np.zeros(x.shape)
     for i in range(1, k + 1):
-        cur = np.asarray(model.conditional_expected_purchases(bounds[i], x, tx, TT), dtype=float)
+        cur = forecast(bounds[i])
         mid = 0.5 * (bounds[i - 1] + bounds[i])
         total += (cur - prev) / (1 + d) ** mid
         prev = cur
