@@ -75,15 +75,19 @@ def _stderr_to(path: Path) -> Iterator[None]:
 SPILL_PREFIX = "engage-kit-duckdb-"
 
 
-def spill_directory() -> str:
+def spill_directory() -> str | None:
     """A new folder for DuckDB's spill files, in the system's temporary folder.
 
     Named ``engage-kit-duckdb-<pid>-<random>``. The connection that uses it removes it
     when it closes or the process ends; a process that was killed cannot, so the folders
     of processes that no longer run are removed here first (:mod:`engage_kit.leftovers`).
+    None when the temporary folder cannot be written to.
     """
-    leftovers.remove_stale(Path(tempfile.gettempdir()), SPILL_PREFIX)
-    return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+    try:
+        leftovers.remove_stale(Path(tempfile.gettempdir()), SPILL_PREFIX)
+        return tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-")
+    except OSError:  # no writable temporary folder: DuckDB's own default (it spills only when it must)
+        return None
 
 
 def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any:
@@ -108,7 +112,8 @@ def connect(engine: EngineConfig | None = None, *, timezone: str = "UTC") -> Any
             kwargs["temp_directory"] = str(engine.temp_directory)
         else:  # DuckDB's default is ./.tmp: spill files in whatever folder the command ran in
             own_temp = spill_directory()
-            kwargs["temp_directory"] = own_temp
+            if own_temp:
+                kwargs["temp_directory"] = own_temp
         try:
             con = ibis.duckdb.connect(engine.path or ":memory:", **kwargs)
         except Exception as e:  # duckdb raises its own error types for bad settings

@@ -137,3 +137,14 @@ def test_duckdb_temp_directory_from_the_config_is_used_as_given(tmp_path):
     con = engine.connect(EngineConfig(kind="duckdb", temp_directory=str(tmp_path / "spill")))
     assert con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "spill")
     del con
+
+
+def test_an_unwritable_temporary_folder_does_not_stop_the_engine(monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    con = engine.connect()
+    assert con.raw_sql("SELECT 1").fetchone() == (1,)
