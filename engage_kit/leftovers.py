@@ -25,7 +25,7 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):  # someone else's live process
+    except OSError:  # PermissionError: someone else's live process
         return True
     return True
 

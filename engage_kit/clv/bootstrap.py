@@ -184,7 +184,7 @@ class GammaGammaObjective:
     def __init__(self, x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float = 0.0) -> None:
         self.ux, inv = np.unique(x, return_inverse=True)
         self.wu = np.bincount(inv.ravel(), weights=w, minlength=self.ux.size)
-        self.x, self.w, self.mx = x, w, m * x
+        self.w, self.mx = w, m * x
         self.wx = w * x
         self.W = float(w.sum())
         self.x_logs = float(np.sum(self.wx * (np.log(m) + np.log(x))))  # Σ w x (ln m̄ + ln x)
@@ -468,18 +468,15 @@ def intervals(
     # BG/NBD: the hypergeometric part of each draw's forecast once per distinct (x, T), not per row
     forecast = conditional_forecaster(model, ux, utx, uT)
 
-    def conditional(pm: TransactionModel, t: float) -> np.ndarray:
-        return forecast(t, pm)
-
     def predict(pm: TransactionModel, gg: GammaGammaModel | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         with np.errstate(all="ignore"):
             if holdout_duration is not None:
-                hold = conditional(pm, float(holdout_duration))
+                hold = forecast(float(holdout_duration), pm)
                 out["holdout.predicted_repeat_transactions"] = float(np.sum(wfit0 * hold))
             if horizon is not None:
                 pa = np.asarray(pm.p_alive(ux, utx, uT), dtype=float)
-                ep = conditional(pm, float(horizon))
+                ep = forecast(float(horizon), pm)
                 out["p_alive"], out["expected_purchases"] = pa[inv], ep[inv]
         return out
 
@@ -521,8 +518,8 @@ def intervals(
         wg0 = np.bincount(ginv, weights=w0[gmask], minlength=len(ugg))
         lg_est = np.log([gamma_gamma.params_[k] for k in ("p", "q", "gamma")])
         with np.errstate(all="ignore"):
-            gg_hess = _inverse_hessian(lambda lp: GammaGammaObjective(ugg[:, 0], ugg[:, 1], wg0, gamma_gamma.penalizer)(lp)[1],
-                                       lg_est)
+            gg_objective = GammaGammaObjective(ugg[:, 0], ugg[:, 1], wg0, gamma_gamma.penalizer)
+            gg_hess = _inverse_hessian(lambda lp: gg_objective(lp)[1], lg_est)
     rng = np.random.default_rng(seed)
     draws: list[dict[str, float]] = []
     preds: list[dict[str, Any]] = []

@@ -115,7 +115,8 @@ class BetaGeoObjective:
 
     def reweighted(self, w: np.ndarray) -> BetaGeoObjective:
         """The same rows with other weights (a bootstrap draw; zero weights allowed): the
-        sorting and the distinct values are reused, only the weight sums are taken again."""
+        sorting and the distinct values are reused, only the weight sums are taken again. The
+        copy shares this objective's thread pool: build it with ``threads=1`` to close neither."""
         other = copy.copy(self)
         other._weigh(np.asarray(w, dtype=float))
         return other
