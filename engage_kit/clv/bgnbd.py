@@ -30,9 +30,8 @@ from .base import (
     _not_converged,
     _params,
     _scalar_or_array,
-    gradient_hessian,
 )
-from .objective import BetaGeoObjective, betageo_mle
+from .objective import betageo_fit
 
 # --- formulas --------------------------------------------------------------------------
 
@@ -297,19 +296,7 @@ def _bgnbd_mle(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pena
     observed information in log space (forward differences of the analytic gradient), as
     lifetimes reports them.
     """
-    scale = 10.0 / float(np.max(T))
-    with BetaGeoObjective(x, tx * scale, T * scale, w, penalizer) as objective:
-        lp = betageo_mle(objective)
-        H = gradient_hessian(lambda p: objective(p)[1], lp)  # observed information in log space
-    theta = np.exp(lp)
-    theta[1] /= scale
-    try:
-        var = theta**2 * np.diag(np.linalg.inv(H)) / w.sum()
-        se = np.sqrt(np.where(var > 0, var, np.nan))
-    except np.linalg.LinAlgError:
-        se = np.full(4, np.nan)
-    names = ("r", "alpha", "a", "b")
-    return dict(zip(names, map(float, theta), strict=True)), dict(zip(names, map(float, se), strict=True))
+    return betageo_fit(x, tx, T, w, penalizer)
 
 
 def fit_bgnbd(summary: Any, *, penalizer: float = 0.0) -> BGNBDModel:

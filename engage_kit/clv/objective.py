@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln
 
-from .base import central_gradient_hessian
+from .base import central_gradient_hessian, gradient_hessian
 
 BLOCK = 1 << 16  # rows per block: its temporaries (0.5 MB each) stay in the core's cache
 MAX_THREADS = 4
@@ -217,6 +217,45 @@ def betageo_mle(objective: BetaGeoObjective, *, polish: bool = False) -> np.ndar
                 break
             lp, value, grad = lp - step, new_value, new_grad
     return lp
+
+
+def betageo_fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, penalizer: float, *,
+                modified: bool = False, polish: bool = False) -> tuple[dict[str, float], dict[str, float]]:
+    """Maximum-likelihood BG/NBD (or MBG/NBD) parameters and their standard errors.
+
+    lifetimes' time scaling (times multiplied by 10 / max T, so α is found in that unit and
+    divided back), :func:`betageo_mle` on :class:`BetaGeoObjective`, and standard errors from
+    the observed information in log space, Var(θ) = θ² · diag(H⁻¹) / W with H the Hessian
+    of the mean negative log-likelihood in ln θ (delta method; NaN where H is singular or a
+    variance is not positive). The Hessian is taken by forward differences of the analytic
+    gradient, as BG/NBD's published figures are, or by central differences when ``polish``
+    (the exact optimum, where the O(h²) error matters).
+
+    Returns
+    -------
+    params, standard_errors : dict
+        Keyed r, alpha (in the data's time unit), a, b.
+
+    Raises
+    ------
+    RuntimeError, numpy.linalg.LinAlgError, FloatingPointError, ValueError
+        When the optimiser does not reach a minimum (the callers turn these into their
+        not-converged :class:`~.base.ModelError`).
+    """
+    scale = 10.0 / float(np.max(T))
+    with BetaGeoObjective(x, tx * scale, T * scale, w, penalizer, modified=modified) as objective:
+        lp = betageo_mle(objective, polish=polish)
+        hessian = central_gradient_hessian if polish else gradient_hessian
+        H = hessian(lambda p: objective(p)[1], lp)
+    theta = np.exp(lp)
+    theta[1] /= scale
+    try:
+        var = theta**2 * np.diag(np.linalg.inv(H)) / float(np.sum(w))
+        se = np.sqrt(np.where(var > 0, var, np.nan))
+    except np.linalg.LinAlgError:
+        se = np.full(4, np.nan)
+    names = ("r", "alpha", "a", "b")
+    return dict(zip(names, map(float, theta), strict=True)), dict(zip(names, map(float, se), strict=True))
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

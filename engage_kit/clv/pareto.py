@@ -33,11 +33,10 @@ from .base import (
     _quiet,
     _ran_off,
     _scalar_or_array,
-    central_gradient_hessian,
     log_space_standard_errors,
 )
 from .bgnbd import _log_hyp2f1_bgnbd
-from .objective import BetaGeoObjective, betageo_mle
+from .objective import betageo_fit
 
 # --- Pareto/NBD ------------------------------------------------------------------------
 
@@ -261,31 +260,22 @@ def fit_mbgnbd(summary: Any, *, penalizer: float = 0.0) -> MBGNBDModel:
     ``modified=True``), then Newton steps to the exact optimum (lifetimes stops within its
     tolerance of it: 1e-7 relative on CDNOW, 5e-7 on a million customers); standard errors from the observed
     information in log space, the Hessian by central differences of the analytic gradient
-    (lifetimes differentiates its objective twice automatically; the two agree to about 1e-9).
+    (:func:`~.objective.betageo_fit`; lifetimes differentiates its objective twice
+    automatically, and the two standard errors differ by 1.7e-7 relative on CDNOW and 3.8e-7
+    on a million customers).
     See :func:`fit_bgnbd` for the arguments.
     """
     label = "MBG/NBD"
     pen, x, tx, T, w = _fit_data(summary, penalizer, label)
     lifetimes, _ = _lifetimes()
-    scale = 10.0 / float(np.max(T))
-    with np.errstate(all="ignore"), BetaGeoObjective(x, tx * scale, T * scale, w, pen, modified=True) as objective:
+    with np.errstate(all="ignore"):
         try:
-            lp = betageo_mle(objective, polish=True)
-            H = central_gradient_hessian(lambda p: objective(p)[1], lp)
+            params, se = betageo_fit(x, tx, T, w, pen, modified=True, polish=True)
         except (RuntimeError, np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
             raise _not_converged(label, x, T, w, pen, _first_line(e, "")) from None
-    theta = np.exp(lp)
-    theta[1] /= scale
-    names = ("r", "alpha", "a", "b")
-    params = dict(zip(names, map(float, theta), strict=True))
     _check_estimates(label, params, x, T, w, pen)
-    try:
-        var = theta**2 * np.diag(np.linalg.inv(H)) / w.sum()
-        se_arr = np.sqrt(np.where(var > 0, var, np.nan))
-    except np.linalg.LinAlgError:
-        se_arr = np.full(4, np.nan)
     fitter = lifetimes.ModifiedBetaGeoFitter(penalizer_coef=pen)
     fitter.params_ = pd.Series(params)  # the lifetimes object carries the parameters for its predictions
     ll = float(np.sum(w * mbgnbd_log_likelihood(params, x, tx, T)))
-    return MBGNBDModel(params, dict(zip(names, map(float, se_arr), strict=True)), ll, w.sum(), x.size,
+    return MBGNBDModel(params, se, ll, w.sum(), x.size,
                        penalizer=pen, fitter=fitter)
