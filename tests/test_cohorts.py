@@ -814,3 +814,21 @@ def test_subscriber_retention_by_hand():
                                        "cancelled_at": pd.Series([None], dtype="datetime64[ns]")}))
     assert subscriber_retention(shop, "M", as_of="2024-04-30") is None
     assert subscriber_retention(None, "M", as_of="2024-04-30") is None
+
+
+def test_pooled_curve_keeps_quiet_decisions_and_cohorts_seen_only_at_sign_up():
+    """The product limit over survivor counts, by hand: a decision where nobody leaves keeps its
+    row, a cohort followed only to sign-up counts at sign-up only, and an emptied cohort stops."""
+    from engage_kit.cohorts.subscriptions import pooled_curve
+
+    survivors = pd.DataFrame({
+        "cohort": ["a"] * 4 + ["b"] + ["c"] * 3,
+        "period": [0, 1, 2, 3, 0, 0, 1, 2],
+        "survivors": [4, 4, 2, 2, 5, 1, 0, 0],
+    })
+    curve = pooled_curve(survivors)
+    assert curve["period"].tolist() == [0, 1, 2, 3]
+    assert curve["at_risk"].tolist() == [10, 5, 4, 2]  # b leaves after sign-up, c empties at 1
+    assert curve["still"].tolist() == [10, 4, 2, 2]
+    assert curve["share"].tolist() == pytest.approx([1.0, 0.8, 0.4, 0.4])
+    assert (curve.loc[0, "low"], curve.loc[0, "high"]) == (1.0, 1.0)

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from ..clv.occasions import OCCASIONS, occasion_label, survivor_counts
 from ..errors import DataError
 from ..stats import wilson_interval
+from .survival import kaplan_meier
 
 # the cohort report's periods that are renewal periods too; weeks are read as months
 RENEWAL_PERIOD = {"M": "M", "Q": "Q", "W": "M"}
@@ -96,35 +96,28 @@ def pooled_curve(survivors: pd.DataFrame, *, confidence: float = 0.95) -> pd.Dat
 
     At each renewal decision j, the cohorts observed that far give the subscribers at risk
     n_j = Σ_c S_c(j − 1) and the ones who stay Σ_c S_c(j); share(k) = Π_{j ≤ k} Σ_c S_c(j) / n_j
-    (the Kaplan–Meier estimator with cohorts censored at their last observed decision, so a
-    young cohort counts wherever it has been observed and the curve never rises). The band
-    is Greenwood's variance on the log-log scale, as for the lapse curves of this report.
+    (:func:`~.survival.kaplan_meier`, each decision's cancellations its events and each
+    cohort censored at its last observed decision, so a young cohort counts wherever it has
+    been observed and the curve never rises). The band is Greenwood's variance on the
+    log-log scale, as for the lapse curves of this report.
     """
-    s = survivors.sort_values(["cohort", "period"]).copy()
-    s["before"] = s.groupby("cohort")["survivors"].shift(1)
-    step = s.dropna(subset=["before"]).groupby("period", sort=True).agg(
-        at_risk=("before", "sum"), still=("survivors", "sum")).reset_index()
-    step = step[step["at_risk"] > 0]
-    first = pd.DataFrame({"period": [0], "at_risk": [float(s.loc[s["period"] == 0, "survivors"].sum())],
-                          "still": [float(s.loc[s["period"] == 0, "survivors"].sum())]})
-    g = pd.concat([first, step], ignore_index=True)
-    rate = (g["still"] / g["at_risk"]).to_numpy(float)
-    g["share"] = np.cumprod(rate)
-    lost = (g["at_risk"] - g["still"]).to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(lost > 0, lost / (g["at_risk"].to_numpy(float) * g["still"].to_numpy(float)), 0.0)
-        var = np.cumsum(terms)
-        share = g["share"].to_numpy(float)
-        log_s = np.log(share)
-        se = np.sqrt(var) / np.abs(log_s)
-        z = norm.ppf(0.5 + confidence / 2)
-        lo = np.exp(-np.exp(np.log(-log_s) + z * se))
-        hi = np.exp(-np.exp(np.log(-log_s) - z * se))
-    defined = (share > 0) & (share < 1) & np.isfinite(se)
-    g["low"] = np.where(defined, lo, share)
-    g["high"] = np.where(defined, hi, share)
-    g[["at_risk", "still"]] = g[["at_risk", "still"]].astype("int64")
-    return g[["period", "at_risk", "still", "share", "low", "high"]]
+    s = survivors.sort_values(["cohort", "period"])
+    before = s.groupby("cohort")["survivors"].shift(1)
+    moved = before.notna()
+    last = s.groupby("cohort").tail(1)
+    # cancellations at each observed decision are events, each cohort's last survivors are
+    # censored there, and a row of no weight at sign-up gives the curve its start (share 1)
+    km = kaplan_meier(
+        np.r_[0.0, s.loc[moved, "period"].to_numpy(float), last["period"].to_numpy(float)],
+        np.r_[True, np.ones(int(moved.sum()), dtype=bool), np.zeros(len(last), dtype=bool)],
+        weights=np.r_[0.0, (before[moved] - s.loc[moved, "survivors"]).to_numpy(float),
+                      last["survivors"].to_numpy(float)],
+        confidence=confidence,
+    )
+    km = km[km["at_risk"] > 0]
+    return pd.DataFrame({"period": km["time"].astype("int64"), "at_risk": km["at_risk"].astype("int64"),
+                         "still": (km["at_risk"] - km["events"]).astype("int64"), "share": km["survival"],
+                         "low": km["low"], "high": km["high"]}).reset_index(drop=True)
 
 
 def subscriber_retention(customers: Any, period: str, *, as_of: Any, confidence: float = 0.95) -> SubscriberRetention | None:
