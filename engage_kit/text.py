@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 # Markdown's syntax characters as HTML character references: in Markdown they are plain
 # characters (no emphasis, link, code, table cell or heading), in HTML they render as
 # themselves, so one escaped string is safe in both.
@@ -60,3 +62,11 @@ def words(value: Any) -> str:
     Only for showing: tables' CSV downloads and results.json keep the value as it is in the data.
     """
     return str(value).replace("_", " ")
+
+
+def pct(x: Any, digits: int = 1) -> str:
+    """A fraction as a percentage with ``digits`` decimals (100 × x, as results.json's value
+    reads); "n/a" when it is missing or not finite."""
+    if x is None or not np.isfinite(float(x)):
+        return "n/a"
+    return f"{100 * float(x):.{digits}f}%"

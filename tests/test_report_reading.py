@@ -160,3 +160,11 @@ def test_the_index_opens_with_what_we_found(run: Path):
     assert '<section class="found"><h2>What we found</h2>' in index
     body, _ = visible_text(index)
     assert plain_words_problems(body.split("Data notes")[0]) == []
+
+
+def test_one_way_to_write_a_share_as_a_percentage():
+    """Every report writes a share as results.json's value reads, and a missing one as n/a."""
+    from engage_kit.text import pct
+
+    assert pct(0.1234) == "12.3%" and pct(0.1234, 0) == "12%" and pct(1) == "100.0%"
+    assert pct(None) == pct(float("nan")) == pct(float("inf")) == "n/a"

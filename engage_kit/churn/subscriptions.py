@@ -21,7 +21,7 @@ from ..cohorts.subscriptions import (
     recent_cancellation_rate,
     subscriber_retention,
 )
-from ..text import esc
+from ..text import esc, pct
 
 TITLE = "Subscribers who cancel"
 RECENT_PERIODS = 12
@@ -65,17 +65,13 @@ def subscriber_churn(ds: Any) -> SubscriberChurn | None:
     return SubscriberChurn(retention=r, by_period=by, recent=recent_cancellation_rate(by, periods=RECENT_PERIODS))
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def finding(sc: SubscriberChurn | None) -> list[str]:
     """The finding on recorded cancellations (none without them), for the report's opening."""
     if sc is None or sc.recent.get("value") is None:
         return []
     r = sc.recent
-    return [f"**{_pct(r['value'])}** of subscribers cancel in a {sc.unit} (over {esc(r['from'])} to {esc(r['to'])}, "
-            f"between {_pct(r['low'])} and {_pct(r['high'])}): the churn of subscriptions counted from "
+    return [f"**{pct(r['value'])}** of subscribers cancel in a {sc.unit} (over {esc(r['from'])} to {esc(r['to'])}, "
+            f"between {pct(r['low'])} and {pct(r['high'])}): the churn of subscriptions counted from "
             f"{r['cancelled']:,} recorded cancellations, not guessed from silence."]
 
 
@@ -90,10 +86,10 @@ def sentence(sc: SubscriberChurn) -> str:
     res = sc.results()
     last, r = res["last_period"], sc.recent
     text = (f"In {esc(last['period'])}, {last['cancelled']:,} of that {sc.unit}'s {last['n']:,} subscribers "
-            "cancelled: **{_pct(last['value'])}** (between {_pct(last['low'])} and {_pct(last['high'])}).")
+            "cancelled: **{pct(last['value'])}** (between {pct(last['low'])} and {pct(last['high'])}).")
     if r.get("value") is not None and r["periods"] > 1:
         text += (f" Over the last {r['periods']} {sc.unit}s ({esc(r['from'])} to {esc(r['to'])}), "
-                 f"**{_pct(r['value'])}** a {sc.unit} ({_pct(r['low'])} – {_pct(r['high'])}).")
+                 f"**{pct(r['value'])}** a {sc.unit} ({pct(r['low'])} – {pct(r['high'])}).")
     return text + (" The counts are the cohort report's subscribers, read by calendar month: a cancellation "
                    "is counted in the month it was made.")
 
@@ -102,7 +98,7 @@ def chart_title(sc: SubscriberChurn) -> str:
     r = sc.recent
     if r.get("value") is None:
         return f"Share of subscribers who cancel each {sc.unit}"
-    return f"{_pct(r['value'])} of subscribers cancel in a {sc.unit} (the last {r['periods']})"
+    return f"{pct(r['value'])} of subscribers cancel in a {sc.unit} (the last {r['periods']})"
 
 
 def plot_cancellations(sc: SubscriberChurn, *, most: int = 24):

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..text import esc
+from ..text import esc, pct
 from .analysis import CohortAnalysis
 from .compare import TrendResult
 from .periods import period_name
 from .revenue import RevenueRetention
-from .story import _pct, describe_revenue, words
+from .story import describe_revenue, words
 
 INTRO = (
     "Cohorts are the customers whose first purchase (or sign-up) falls in the same calendar period. A cohort's share "
@@ -90,7 +90,7 @@ def interpretation(
         f"({esc(str(summary['first_cohort']))} to {esc(str(summary['last_cohort']))})."
     )
     if avg:
-        parts = [f"{_pct(e.value)} {mode} in {unit} {k} (95% CI {_pct(e.low)}–{_pct(e.high)})"
+        parts = [f"{pct(e.value)} {mode} in {unit} {k} (95% CI {pct(e.low)}–{pct(e.high)})"
                  for k, e in sorted(avg.items())]
         parts[1:] = [p.replace(f"{mode} in", "in", 1) for p in parts[1:]]
         lines.append("Average retention (weighted by cohort size, cohorts old enough only): " + ", ".join(parts) + ".")
@@ -99,10 +99,10 @@ def interpretation(
     if ex:
         b, w = ex["best"], ex["worst"]
         lines.append(
-            f"At {unit} {k}, the best cohort was {esc(str(b['cohort']))} ({_pct(b['retention'].value)} of "
-            f"{b['customers']:,}, 95% CI {_pct(b['retention'].low)}–{_pct(b['retention'].high)}) and the worst "
-            f"{esc(str(w['cohort']))} ({_pct(w['retention'].value)} of {w['customers']:,}, 95% CI "
-            f"{_pct(w['retention'].low)}–{_pct(w['retention'].high)})."
+            f"At {unit} {k}, the best cohort was {esc(str(b['cohort']))} ({pct(b['retention'].value)} of "
+            f"{b['customers']:,}, 95% CI {pct(b['retention'].low)}–{pct(b['retention'].high)}) and the worst "
+            f"{esc(str(w['cohort']))} ({pct(w['retention'].value)} of {w['customers']:,}, 95% CI "
+            f"{pct(w['retention'].low)}–{pct(w['retention'].high)})."
         )
     lines.append(trend_sentence(summary["trend"], period))
     if revenue is not None and not revenue.average_nrr.empty:
@@ -110,7 +110,7 @@ def interpretation(
         shown = [o for o in (1, 3, 6, 12) if o in nrr.index]
         if shown:
             lines.append("Net revenue retention (revenue in a later period over the first period's, returns netted): "
-                         + ", ".join(f"{_pct(nrr[o], 0)} at {unit} {o}" for o in shown) + ".")
+                         + ", ".join(f"{pct(nrr[o], 0)} at {unit} {o}" for o in shown) + ".")
     if survival is not None and len(survival):
         s = survival.iloc[0]
         med = s["median_days"]
@@ -120,8 +120,8 @@ def interpretation(
         else:
             med_text = "fewer than half of the customers have lapsed so far, so the median lifetime is not reached yet"
         lines.append(
-            f"{_pct(s['lapsed_share'])} of customers have lapsed (no purchase in the last {inactivity_days} days, 95% "
-            f"CI {_pct(s['lapsed_low'])}–{_pct(s['lapsed_high'])}); by the Kaplan–Meier estimate {med_text}."
+            f"{pct(s['lapsed_share'])} of customers have lapsed (no purchase in the last {inactivity_days} days, 95% "
+            f"CI {pct(s['lapsed_low'])}–{pct(s['lapsed_high'])}); by the Kaplan–Meier estimate {med_text}."
         )
     if segments is not None and len(segments) > 1 and f"retention_{k}" in segments:
         s = segments.dropna(subset=[f"retention_{k}"])
@@ -130,7 +130,7 @@ def interpretation(
             lo = s.loc[s[f"retention_{k}"].idxmin()]
             lines.append(
                 f"By {esc(words(segment))}: {esc(words(hi['segment']))} retains best at {unit} {k} "
-                f"({_pct(hi[f'retention_{k}'])}), {esc(words(lo['segment']))} worst ({_pct(lo[f'retention_{k}'])})."
+                f"({pct(hi[f'retention_{k}'])}), {esc(words(lo['segment']))} worst ({pct(lo[f'retention_{k}'])})."
             )
     return "\n".join(f"- {line}" for line in lines)
 

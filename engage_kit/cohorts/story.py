@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import Estimate
-from ..text import esc, words
+from ..text import esc, pct, words
 from .analysis import CohortAnalysis
 from .compare import TrendResult
 from .matrix import CohortMatrix
@@ -42,8 +42,6 @@ def segment_title(segment: str | None) -> str:
     return f"By {words(segment)}" if segment else "By segment"
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f}%"
 
 
 
@@ -52,7 +50,7 @@ def between(e: Estimate, digits: int = 1) -> str:
     """An interval in words: "between 21.7% and 22.9%" ("" without one)."""
     if not (np.isfinite(e.low) and np.isfinite(e.high)):
         return ""
-    return f"between {_pct(e.low, digits)} and {_pct(e.high, digits)}"
+    return f"between {pct(e.low, digits)} and {pct(e.high, digits)}"
 
 
 def _days_between(e: Estimate) -> str:
@@ -92,12 +90,12 @@ def _retention_finding(res: dict[str, Any], unit: str) -> str | None:
     first = ks[0]
     later = next((k for k in ks if k >= 3), None)
     e1 = avg[str(first)]
-    text = (f"**{_pct(e1.value)}** of new customers {_bought(res['cohort_by'], res['retention_mode'])} "
+    text = (f"**{pct(e1.value)}** of new customers {_bought(res['cohort_by'], res['retention_mode'])} "
             f"{_after(first, unit)} after {_joining(res['cohort_by'])} ({between(e1)})")
     fewer = False
     if later is not None:
         e3 = avg[str(later)]
-        text += f", **{_pct(e3.value)}** {_after(later, unit)} after ({between(e3)})"
+        text += f", **{pct(e3.value)}** {_after(later, unit)} after ({between(e3)})"
         fewer = e3.value < e1.value
     return text + (f": fewer come back as the {unit}s pass, so a follow-up soon after the first order is the "
                    "first lever." if fewer else ": a follow-up soon after the first order is the first lever.")
@@ -132,13 +130,13 @@ def _survival_finding(res: dict[str, Any], inactivity_days: int) -> str | None:
     if not s:
         return None
     lapsed, med, one = s["lapsed_share"], s["median_days"], s.get("one_day_only")
-    gone = (f"**{_pct(lapsed.value)}** have not bought in the last {inactivity_days:,} days ({between(lapsed)})")
+    gone = (f"**{pct(lapsed.value)}** have not bought in the last {inactivity_days:,} days ({between(lapsed)})")
     if np.isfinite(med.value) and med.value > 0:
         return (f"Half of customers make their last purchase within **{med.value:,.0f} days** of their first "
                 f"({_days_between(med)}); {gone}: contact customers who have gone quiet well before they reach "
                 f"{inactivity_days:,} days without a purchase.")
     if np.isfinite(med.value) and one is not None:
-        return (f"**{_pct(one.value)}** of customers never bought again after their first purchase day "
+        return (f"**{pct(one.value)}** of customers never bought again after their first purchase day "
                 f"({between(one)}), and {gone}: the second purchase is the one to win, with a follow-up soon "
                 "after the first.")
     return (f"Fewer than half of customers have stopped buying so far; {gone}, so most customers are still "
@@ -150,15 +148,15 @@ def _revenue_finding(res: dict[str, Any], unit: str) -> str | None:
     share = res.get("revenue_from_earlier_cohorts")
     parts = []
     if share and np.isfinite(share["share"]) and share["share"] < 0.995:
-        parts.append(f"in {esc(share['period'])}, **{_pct(share['share'], 0)}** of net revenue came from customers "
+        parts.append(f"in {esc(share['period'])}, **{pct(share['share'], 0)}** of net revenue came from customers "
                      f"acquired in earlier {unit}s")
     ks = [k for k in SUMMARY_OFFSETS if str(k) in nrr]
     if ks:
         last = ks[-1]
-        spend = (f"a cohort spends **{_pct(nrr[str(ks[0])], 0)}** of its first {unit}'s net revenue "
+        spend = (f"a cohort spends **{pct(nrr[str(ks[0])], 0)}** of its first {unit}'s net revenue "
                  f"{_after(ks[0], unit)} later")
         if last != ks[0]:
-            spend += f" and **{_pct(nrr[str(last)], 0)}** {_after(last, unit)} later"
+            spend += f" and **{pct(nrr[str(last)], 0)}** {_after(last, unit)} later"
         parts.append(spend)
     if not parts:
         return None
@@ -177,8 +175,8 @@ def _segment_finding(res: dict[str, Any], segment: str | None, unit: str, k: int
         return None
     hi, lo = max(rates, key=rates.get), min(rates, key=rates.get)
     p = (res.get("segment_test") or {}).get("p_value")
-    text = (f"By {esc(words(segment))}, **{esc(words(hi))}** customers come back most: **{_pct(rates[hi])}** buy "
-            f"in {unit} {k}, against **{_pct(rates[lo])}** for {esc(words(lo))}")
+    text = (f"By {esc(words(segment))}, **{esc(words(hi))}** customers come back most: **{pct(rates[hi])}** buy "
+            f"in {unit} {k}, against **{pct(rates[lo])}** for {esc(words(lo))}")
     if p is not None and p < 0.05:
         return text + f", more than chance: give {esc(words(hi))} a larger share of the acquisition budget."
     return text + ", a gap no larger than chance: no reason yet to move budget between them."
@@ -205,9 +203,9 @@ def _subscription_finding(res: dict[str, Any]) -> str | None:
     text += f", and **{100 * named[0][1]['value']:.0f}** after one {unit}"
     first, later = loss["first"], loss["later_per_period"]
     if first > 1.5 * later:
-        return text + (f": the first renewal loses the most ({_pct(first, 0)} of subscribers, against about "
-                       f"{_pct(later, 0)} a {unit} after it), so a welcome or onboarding programme pays most there.")
-    return text + (f": subscribers leave at a steady pace (about {_pct(later, 0)} a {unit} after the first), so "
+        return text + (f": the first renewal loses the most ({pct(first, 0)} of subscribers, against about "
+                       f"{pct(later, 0)} a {unit} after it), so a welcome or onboarding programme pays most there.")
+    return text + (f": subscribers leave at a steady pace (about {pct(later, 0)} a {unit} after the first), so "
                    "keeping them is a matter for every renewal, not only the first.")
 
 
@@ -216,8 +214,8 @@ def describe_subscriptions(s: Any) -> str:
     r = s.results()
     unit = s.unit
     text = (f"{r['customers']:,} customers signed up in {r['cohorts']:,} {unit}ly cohorts; "
-            f"**{r['still_subscribed']:,}** are still subscribed ({_pct(r['share_still_subscribed'])}).")
-    parts = [f"{_pct(v['value'])} after {_plural(int(k), unit)} ({_pct(v['low'])} – {_pct(v['high'])})"
+            f"**{r['still_subscribed']:,}** are still subscribed ({pct(r['share_still_subscribed'])}).")
+    parts = [f"{pct(v['value'])} after {_plural(int(k), unit)} ({pct(v['low'])} – {pct(v['high'])})"
              for k, v in r["after"].items() if v.get("value") is not None]
     if parts:
         text += " Of the cohorts followed long enough, still subscribed: " + "; ".join(parts) + "."
@@ -231,7 +229,7 @@ def subscription_table(s: Any, *, most: int = 12) -> dict[str, Any]:
         "Signed up in": b["cohort"].astype(str).to_numpy(),
         "Signed up": b["signed_up"].to_numpy(),
         "Still subscribed": b["still_subscribed"].to_numpy(),
-        "Share still subscribed": [_pct(x) for x in b["share"]],
+        "Share still subscribed": [pct(x) for x in b["share"]],
     })
     return {"df": df, "caption": f"Subscribers by sign-up {s.unit} (the newest {len(b)} cohorts)"}
 
@@ -243,7 +241,7 @@ def subscriptions_title(s: Any) -> str:
     if not named:
         return "Share of subscribers still subscribed"
     k, v = named[-1]
-    return f"{_pct(v['value'], 0)} of subscribers are still subscribed {_plural(k, s.unit)} after signing up"
+    return f"{pct(v['value'], 0)} of subscribers are still subscribed {_plural(k, s.unit)} after signing up"
 
 
 def findings(a: CohortAnalysis, *, results: dict[str, Any] | None = None, most: int = 5) -> list[str]:
@@ -294,7 +292,7 @@ def summary_cards(summary: dict[str, Any], *, inactivity_days: int | None = None
     again = "Bought again" if summary.get("cohort_by", "first_purchase") == "first_purchase" else "Bought"
     later = "" if summary.get("retention_mode", "n_period") == "n_period" else " or later"
     for k, e in sorted(summary["average_retention"].items()):
-        cards.append({"label": f"{again} in {unit} {k}{later}", "value": _pct(e.value), "detail": between(e)})
+        cards.append({"label": f"{again} in {unit} {k}{later}", "value": pct(e.value), "detail": between(e)})
     tr = summary["trend"]
     value = {"improving": "coming back more", "declining": "coming back less",
              "no clear trend": "about the same", "not testable": "too few cohorts"}[tr.direction]
@@ -306,7 +304,7 @@ def summary_cards(summary: dict[str, Any], *, inactivity_days: int | None = None
     cards.append(card)
     if survival is not None and len(survival):
         s = survival.iloc[0]
-        cards.append({"label": "Lapsed", "value": _pct(s["lapsed_share"]),
+        cards.append({"label": "Lapsed", "value": pct(s["lapsed_share"]),
                       "detail": f"no purchase in the last {inactivity_days} days"})
     return cards
 
@@ -351,7 +349,7 @@ def describe_curves(matrix: CohortMatrix, *, min_cohort_size: int = 1) -> str:
     shown = [k for k in SUMMARY_OFFSETS if k in avg.index]
     if not shown:
         return f"No cohort has completed {unit} 1 yet, so there is no curve to show."
-    parts = [f"{_pct(avg.loc[k, 'value'])} in {unit} {k}" for k in shown]
+    parts = [f"{pct(avg.loc[k, 'value'])} in {unit} {k}" for k in shown]
     return ("The black line is the average of all cohorts, weighted by their size: " + ", ".join(parts)
             + f". {_lines_note(len(m.eligible(min_cohort_size)))} Later {unit}s rest on the older cohorts only, as "
             "newer ones have not got there yet.")
@@ -372,7 +370,7 @@ def layers_sentence(rev: RevenueRetention, *, currency: str = "") -> str:
         return f"No {unit} is complete yet, so there is no revenue to compare."
     label = f"the week of {s['period']}" if rev.period == "W" else s["period"]
     text = (f"Net revenue (purchases minus returns) per {unit}, one layer per cohort, oldest at the bottom: in "
-            f"{label}, the last complete {unit}, {money(s['revenue'], currency)} came in, {_pct(s['share'], 0)} of "
+            f"{label}, the last complete {unit}, {money(s['revenue'], currency)} came in, {pct(s['share'], 0)} of "
             f"it from customers acquired in earlier {unit}s.")
     newest = rev.sizes.index[rev.sizes >= rev.min_cohort_size]
     if len(newest) and s["share"] >= 0.995:
@@ -390,7 +388,7 @@ def nrr_sentence(rev: RevenueRetention) -> str:
     if not shown:
         return ""
     return (f"Against the net revenue of its first {unit}, a cohort brings in " + ", ".join(
-        f"{_pct(nrr[k], 0)} in {unit} {k}" for k in shown) + " (averaged over the cohorts that got there).")
+        f"{pct(nrr[k], 0)} in {unit} {k}" for k in shown) + " (averaged over the cohorts that got there).")
 
 
 def describe_revenue(rev: RevenueRetention, *, part: str = "nrr", currency: str = "") -> str:
@@ -428,28 +426,28 @@ def describe_survival(survival: pd.DataFrame, *, inactivity_days: int, censor_at
     """The sentences under :func:`plot_survival`, in plain words (the method is in :mod:`.method`)."""
     s = survival.iloc[0]
     lapsed = Estimate(s["lapsed_share"], s["lapsed_low"], s["lapsed_high"], int(s["customers"]))
-    text = (f"{_pct(s['lapsed_share'])} of {int(s['customers']):,} customers have not bought in the last "
+    text = (f"{pct(s['lapsed_share'])} of {int(s['customers']):,} customers have not bought in the last "
             f"{inactivity_days:,} days ({between(lapsed)}) and count as lapsed. ")
     med = Estimate(s["median_days"], s["median_low"], s["median_high"], int(s["customers"]))
     if np.isfinite(med.value) and med.value > 0:
         text += (f"Half of customers make their last purchase within {med.value:,.0f} days of their first "
                  f"({_days_between(med)})")
     elif np.isfinite(med.value):
-        text += f"{_pct(s.get('one_day', np.nan))} of customers never bought again after their first purchase day"
+        text += f"{pct(s.get('one_day', np.nan))} of customers never bought again after their first purchase day"
     else:
         text += "Fewer than half of customers are expected to lapse within the time the data covers"
     if np.isfinite(med.value) and med.value > 0 and np.isfinite(s.get("one_day", np.nan)) and s["one_day"] >= 0.05:
-        text += (f"; {_pct(s['one_day'])} never bought again after their first purchase day (the drop at day 0 of "
+        text += (f"; {pct(s['one_day'])} never bought again after their first purchase day (the drop at day 0 of "
                  "the chart)")
     if "survival_365d" in survival.columns and np.isfinite(s["survival_365d"]):
-        text += f"; {_pct(s['survival_365d'])} are still buying a year after their first purchase"
+        text += f"; {pct(s['survival_365d'])} are still buying a year after their first purchase"
     text += "."
     if len(survival) > 1:
         seg = survival.iloc[1:]
         best = seg.loc[seg["lapsed_share"].idxmin()]
         worst = seg.loc[seg["lapsed_share"].idxmax()]
-        text += (f" By group, {esc(words(best['group']))} lapses least ({_pct(best['lapsed_share'])}) and "
-                 f"{esc(words(worst['group']))} most ({_pct(worst['lapsed_share'])}).")
+        text += (f" By group, {esc(words(best['group']))} lapses least ({pct(best['lapsed_share'])}) and "
+                 f"{esc(words(worst['group']))} most ({pct(worst['lapsed_share'])}).")
     return text
 
 
@@ -463,8 +461,8 @@ def describe_segments(segments: pd.DataFrame, test: dict[str, Any], *, segment: 
         return f"Fewer than two groups by {esc(words(segment))} have cohorts that completed {unit} {k}."
     hi = s.loc[s[col].idxmax()]
     lo = s.loc[s[col].idxmin()]
-    text = (f"In {unit} {k}, {_pct(hi[col])} of {esc(words(hi['segment']))} customers buy, against "
-            f"{_pct(lo[col])} of {esc(words(lo['segment']))} customers")
+    text = (f"In {unit} {k}, {pct(hi[col])} of {esc(words(hi['segment']))} customers buy, against "
+            f"{pct(lo[col])} of {esc(words(lo['segment']))} customers")
     if test.get("p_value") is not None:
         verdict = "more than chance" if test["p_value"] < 0.05 else "no more than chance"
         text += f"; across the {test['segments']} groups the differences are {verdict}"

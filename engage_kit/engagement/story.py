@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..stats import Estimate
-from ..text import esc
+from ..text import esc, pct
 from .components import COMPONENTS
 from .movement import NEW, moved
 from .scoring import LEVELS
@@ -26,13 +26,6 @@ LEVEL_WORDS = {"low": "low", "medium": "medium", "high": "high"}
 LEVEL_PEOPLE = {"low": "Low-engagement customers", "medium": "Medium-engagement customers",
                 "high": "Highly engaged customers"}
 BEFORE_WORDS = {NEW: "new since then", "low": "low", "medium": "medium", "high": "high"}
-
-
-def pct(x: Any, decimals: int = 1) -> str:
-    """A fraction as a percentage, written as results.json's value reads (100 × x)."""
-    if x is None or not np.isfinite(float(x)):
-        return "n/a"
-    return f"{100 * float(x):.{decimals}f}%"
 
 
 def day(d: Any) -> str:

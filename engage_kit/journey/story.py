@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..text import esc
+from ..text import esc, pct
 from .analysis import JourneyAnalysis
 from .people import STAGES
 
@@ -28,10 +28,6 @@ SECTION_TITLES = {
 }
 INTRO = ("Every person the data knows, from their first contact (a lead, a sign-up, a touch or a visit) "
          "to their first purchase, a second purchase and a recommendation.")
-
-
-def _pct(x: Any, digits: int = 1) -> str:
-    return "n/a" if x is None or not np.isfinite(float(x)) else f"{100 * float(x):.{digits}f}%"
 
 
 def _n(x: Any) -> str:
@@ -69,19 +65,19 @@ def findings(a: JourneyAnalysis) -> list[str]:
     buyers = int(f["people"].iloc[2])
     conv = f["conversion"].iloc[2]
     out.append(f"Of **{_n(total)}** people we know, **{_n(buyers)}** made a first purchase; of those who engaged, "
-               f"**{_pct(conv)}** went on to buy.")
+               f"**{pct(conv)}** went on to buy.")
     drop = biggest_drop(a)
     if drop:
-        out.append(f"The biggest drop is before **{esc(stage(drop[0]))}**: only **{_pct(drop[1])}** of the people at the "
+        out.append(f"The biggest drop is before **{esc(stage(drop[0]))}**: only **{pct(drop[1])}** of the people at the "
                    "stage before reach it.")
     if a.leads is not None and len(a.leads.by_source) >= 1:
         bs = a.leads.by_source
         best, worst = bs.iloc[0], bs.iloc[-1]
         if len(bs) >= 2:
-            out.append(f"Leads from **{esc(words(best['source']))}** become customers most often (**{_pct(best['rate'])}**), "
-                       f"leads from **{esc(words(worst['source']))}** least often (**{_pct(worst['rate'])}**).")
+            out.append(f"Leads from **{esc(words(best['source']))}** become customers most often (**{pct(best['rate'])}**), "
+                       f"leads from **{esc(words(worst['source']))}** least often (**{pct(worst['rate'])}**).")
         else:
-            out.append(f"**{_pct(a.leads.rate.value)}** of leads became customers.")
+            out.append(f"**{pct(a.leads.rate.value)}** of leads became customers.")
     if len(a.attribution):
         out.append(credit_sentence(a))
     m = a.to_repeat.median
@@ -97,11 +93,11 @@ def summary_cards(a: JourneyAnalysis) -> list[dict[str, Any]]:
     f = a.funnel
     cards = [{"label": "People", "value": _n(a.total), "detail": "with a contact or a purchase"},
              {"label": "First purchase", "value": _n(f["people"].iloc[2]),
-              "detail": f"{_pct(f['people'].iloc[2] / a.total if a.total else np.nan)} of everyone"}]
+              "detail": f"{pct(f['people'].iloc[2] / a.total if a.total else np.nan)} of everyone"}]
     if a.leads is not None and a.leads.rate.n:
         r = a.leads.rate
-        cards.append({"label": "Leads who became customers", "value": _pct(r.value),
-                      "detail": f"{_pct(r.low)} to {_pct(r.high)}, {_n(r.n)} leads"})
+        cards.append({"label": "Leads who became customers", "value": pct(r.value),
+                      "detail": f"{pct(r.low)} to {pct(r.high)}, {_n(r.n)} leads"})
     m = a.to_first.median
     cards.append({"label": "Days from first contact to purchase",
                   "value": f"{m.value:.0f}" if m is not None and np.isfinite(m.value) else "not reached",
@@ -129,7 +125,7 @@ def describe_funnel(a: JourneyAnalysis) -> str:
         return "Nobody stopped before the last stage."
     r = stop.loc[stop["stopped"].idxmax()]
     return (f"Most people who stop do so at **{esc(stage(r['stage']))}**: **{_n(r['stopped'])}** people "
-            f"(**{_pct(r['stopped'] / a.total)}** of everyone) got no further.")
+            f"(**{pct(r['stopped'] / a.total)}** of everyone) got no further.")
 
 
 def group_sentence(pair: tuple[pd.DataFrame, pd.DataFrame] | None, what: str) -> str:
@@ -145,8 +141,8 @@ def group_sentence(pair: tuple[pd.DataFrame, pd.DataFrame] | None, what: str) ->
     hi, lo = part.iloc[0], part.iloc[-1]
     steps = ", ".join(esc(stage(x)) for x in differs["stage"])
     return (f"The {what}s differ beyond chance at: **{steps}**. At **{esc(stage(s))}**, "
-            f"**{esc(words(hi['group']))}** reaches it most often (**{_pct(hi['conversion'])}**), "
-            f"**{esc(words(lo['group']))}** least often (**{_pct(lo['conversion'])}**).")
+            f"**{esc(words(hi['group']))}** reaches it most often (**{pct(hi['conversion'])}**), "
+            f"**{esc(words(lo['group']))}** least often (**{pct(lo['conversion'])}**).")
 
 
 def group_table(pair: tuple[pd.DataFrame, pd.DataFrame], what: str) -> dict[str, Any]:
@@ -193,10 +189,10 @@ def describe_paths(a: JourneyAnalysis) -> str:
         return "Nobody has a touch before buying."
     top = a.path_table.iloc[0]
     out = (f"The most common path is **{esc(words(top['path']))}** (**{_n(top['people'])}** people, "
-           f"**{_pct(top['conversion_rate'])}** bought).")
+           f"**{pct(top['conversion_rate'])}** bought).")
     if len(a.leaving):
         lv = a.leaving.iloc[0]
-        out += (f" Of those who have not bought, **{_pct(lv['share'])}** last had a **{esc(words(lv['channel']))}** "
+        out += (f" Of those who have not bought, **{pct(lv['share'])}** last had a **{esc(words(lv['channel']))}** "
                 "contact before they went quiet.")
     return out
 
@@ -212,8 +208,8 @@ def credit_sentence(a: JourneyAnalysis) -> str:
     if len(set(top.values())) == 1 and gap.max() < 0.1:
         return f"All three ways of sharing out the purchases put **{esc(words(top['markov']))}** first."
     more = float(c["markov"]) < float(c["last_touch"])
-    return (f"Last touch gives **{esc(words(c['channel']))}** **{_pct(c['last_touch'])}** of the purchases; weighing "
-            f"every step of the path gives it **{_pct(c['markov'])}**: "
+    return (f"Last touch gives **{esc(words(c['channel']))}** **{pct(c['last_touch'])}** of the purchases; weighing "
+            f"every step of the path gives it **{pct(c['markov'])}**: "
             + ("the channels earlier in the path do more than last touch shows." if more else
                f"{esc(words(c['channel']))} does more earlier in the path than last touch shows."))
 
@@ -235,7 +231,7 @@ def leads_table(a: JourneyAnalysis) -> dict[str, Any]:
 def describe_leads(a: JourneyAnalysis) -> str:
     lf = a.leads
     r = lf.rate
-    out = (f"**{_pct(r.value)}** of **{_n(r.n)}** leads became customers (between {_pct(r.low)} and {_pct(r.high)})")
+    out = (f"**{pct(r.value)}** of **{_n(r.n)}** leads became customers (between {pct(r.low)} and {pct(r.high)})")
     if np.isfinite(lf.median_days):
         out += f"; those who did took a median of **{lf.median_days:.0f} days**"
     out += "."
