@@ -1029,3 +1029,17 @@ def test_conditional_forecaster_equals_each_models_method():
         for t in (0.0, 13.0, 52.0):
             np.testing.assert_array_equal(f(t), np.asarray(model.conditional_expected_purchases(t, x, tx, T)))
     np.testing.assert_array_equal(conditional_forecaster(bg, x, tx, T)(52.0, draw), draw.conditional_expected_purchases(52.0, x, tx, T))
+
+
+def test_a_customer_long_silent_after_hundreds_of_purchases_expects_none_without_a_warning():
+    """The odds of equation (10) overflow to inf for x = 400 bought by t_x = 1 of T = 100:
+    P(alive) and the expected purchases are 0, quietly (a warning in a report is noise)."""
+    import warnings
+
+    from engage_kit.clv.bgnbd import bgnbd_conditional_expected_purchases
+
+    params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = bgnbd_conditional_expected_purchases(params, 10.0, [400, 3], [1.0, 30.0], [100.0, 39.0])
+    assert out[0] == 0.0 and 0 < out[1] < 10

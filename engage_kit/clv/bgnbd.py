@@ -104,7 +104,7 @@ def _bgnbd_if_alive(params: Any, t: np.ndarray, x: np.ndarray, T: np.ndarray) ->
 def _bgnbd_alive_odds(params: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
     """The denominator of equation (10) of [1]: 1 + δ(x>0) a/(b+x−1) ((α+T)/(α+t_x))^(r+x)."""
     r, alpha, a, b = _params(params, ("r", "alpha", "a", "b"))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf odds: P(alive) 0
         return 1 + np.where(x > 0, a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0)
 
 
