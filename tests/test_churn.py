@@ -870,10 +870,14 @@ def test_tied_scores_give_each_resample_the_sorted_functions_value():
     y = (rng.random(n) < 0.3).astype(float)
     for score in (np.round(rng.normal(size=n) + y, 1), rng.integers(0, 4, n).astype(float), np.zeros(n)):
         tied = TiedScores(y, score)
+        assert tied.binary  # labels 0 and 1: both classes counted in one pass
+        general = TiedScores(y, score)
+        general.binary = False  # the two-pass count, as for other labels
         for _ in range(20):
             idx = rng.integers(0, n, n)
             counts = np.bincount(idx, minlength=n).astype(float)
-            assert tied.auc(counts) == roc_auc(y[idx], score[idx])
+            assert tied.auc(counts) == roc_auc(y[idx], score[idx]) == general.auc(counts)
+            assert tied.average_precision(counts) == general.average_precision(counts)
             assert tied.average_precision(counts) == pytest.approx(average_precision(y[idx], score[idx]), rel=1e-14)
     one_class = np.bincount(np.flatnonzero(y == 0)[:5], minlength=n).astype(float)
     assert np.isnan(TiedScores(y, y).auc(one_class)) and np.isnan(TiedScores(y, y).average_precision(one_class))

@@ -137,8 +137,14 @@ class TiedScores:
         values, groups = np.unique(s, return_inverse=True)
         self.groups = groups.ravel()
         self.size = values.size
+        # with labels 0 and 1, one pass counts both classes: bin 2g + y holds group g's class y
+        self.binary = bool(np.all((self.y == 0) | (self.y == 1)))
+        self.bins = 2 * self.groups + self.y.astype(np.intp) if self.binary else None
 
     def _per_group(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.binary:
+            both = np.bincount(self.bins, weights=counts, minlength=2 * self.size)
+            return both[1::2], both[0::2]
         pos = np.bincount(self.groups, weights=counts * self.y, minlength=self.size)
         every = np.bincount(self.groups, weights=counts, minlength=self.size)
         return pos, every - pos
