@@ -435,6 +435,31 @@ REFERENCES = {
 }
 
 
+SCALED_STEPS = ("summary_spark", "report_large")  # measured at several sizes: is the cost linear?
+
+
+def linear_fit(rows: list[dict]) -> dict | None:
+    """Least-squares line seconds = a + b · rows over one step's sizes, and its largest miss.
+
+    None with fewer than three measured sizes (two points always lie on a line).
+    """
+    import numpy as np
+
+    pts = sorted((r["rows"], r["seconds"]) for r in rows if r.get("rows") and r.get("seconds"))
+    if len(pts) < 3:
+        return None
+    x = np.array([p[0] for p in pts], dtype=float)
+    y = np.array([p[1] for p in pts], dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    miss = y - (intercept + slope * x)
+    worst = int(np.argmax(np.abs(miss)))
+    return {"sizes": [int(v) for v in x], "intercept_seconds": round(float(intercept), 2),
+            "seconds_per_million_rows": round(float(slope * 1e6), 2),
+            "largest_deviation_seconds": round(float(miss[worst]), 2),
+            "largest_deviation_share": round(float(miss[worst] / y[worst]), 4),
+            "largest_deviation_rows": int(x[worst])}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", choices=sorted(SIZES), default="full")
@@ -524,6 +549,16 @@ def main() -> int:
     # rows of other sizes, and steps not run this time, keep their last figures
     kept = [r for r in previous if r.get("size") != args.size or r.get("step") not in fresh]
     merged = sorted(kept + rows_out, key=lambda r: (r.get("size") != "full", STEPS.index(r["step"]) if r["step"] in STEPS else 99))
+    for name in SCALED_STEPS:  # the line through this size's rows goes on its largest row
+        rows = [r for r in merged if r["step"] == name and r.get("size") == args.size]
+        fit = linear_fit(rows)
+        for r in rows:
+            r.pop("linear_fit", None)
+        if fit:
+            max(rows, key=lambda r: r["rows"] or 0)["linear_fit"] = fit
+            print(f"{name}: {fit['intercept_seconds']:.1f} s + {fit['seconds_per_million_rows']:.2f} s per million rows; "
+                  f"largest deviation {fit['largest_deviation_seconds']:+.1f} s ({fit['largest_deviation_share']:+.1%}) "
+                  f"at {fit['largest_deviation_rows']:,} rows")
     out.write_text(json.dumps(merged, indent=2))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
