@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -183,12 +184,14 @@ class BetaGeoObjective:
         return float(value), grad
 
 
-def betageo_mle(objective: BetaGeoObjective, *, polish: bool = False) -> np.ndarray:
+def betageo_mle(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], *, polish: bool = False,
+                start: np.ndarray | None = None) -> np.ndarray:
     """Minimise a :class:`BetaGeoObjective` as lifetimes does; return the log parameters.
 
-    lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T)
-    and its tolerance (BFGS, gradient norm 1e-7), so the estimates are the ones lifetimes
-    reaches, with the analytic gradient in place of automatic differentiation. BFGS stops
+    lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T;
+    ``start`` for another one) and its tolerance (BFGS, gradient norm 1e-7), so the estimates
+    are the ones lifetimes reaches, with the analytic gradient in place of automatic
+    differentiation. BFGS stops
     within its tolerance of the optimum, which on a flat likelihood can leave the
     estimates 1e-5 (relative) from it; ``polish`` then takes Newton steps (Hessian by
     central differences of the gradient) while they lower the objective, until the
@@ -199,7 +202,8 @@ def betageo_mle(objective: BetaGeoObjective, *, polish: bool = False) -> np.ndar
     RuntimeError
         When the optimiser ends at a point that is not a minimum.
     """
-    res = minimize(objective, 0.1 * np.ones(4), jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+    x0 = 0.1 * np.ones(4) if start is None else np.asarray(start, dtype=float)
+    res = minimize(objective, x0, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):
         raise RuntimeError(res.message)
     lp = res.x
