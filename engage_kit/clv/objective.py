@@ -191,9 +191,8 @@ def betageo_mle(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], *, 
     lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T;
     ``start`` for another one) and its tolerance (BFGS, gradient norm 1e-7), so the estimates
     are the ones lifetimes reaches, with the analytic gradient in place of automatic
-    differentiation. BFGS stops
-    within its tolerance of the optimum, which on a flat likelihood can leave the
-    estimates 1e-5 (relative) from it; ``polish`` then takes Newton steps (Hessian by
+    differentiation. BFGS stops within its tolerance of the optimum, which on a flat
+    likelihood can leave the estimates 1e-5 (relative) from it; ``polish`` then takes Newton steps (Hessian by
     central differences of the gradient) while they lower the objective, until the
     gradient is below 1e-12: the exact maximum-likelihood estimate.
 

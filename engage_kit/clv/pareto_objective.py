@@ -89,11 +89,12 @@ class ParetoNBDObjective:
         self.wT = np.bincount(self.i_T, weights=w, minlength=self.px.size)  # weights per (x, T) pair
         self.wxT = self.wT * self.px
         self.n_pairs = self.px.size
-        # the pairs are sorted by x: one run of pairs per distinct x, their t among the distinct t
+        # each pair's x among the distinct x and t among the distinct t; the pairs by t (z falls as t grows)
         self.ut, self.p_it = np.unique(self.pt, return_inverse=True)
         self.p_ix = np.searchsorted(self.ux, self.px)
-        starts = np.flatnonzero(np.r_[True, self.p_ix[1:] != self.p_ix[:-1]])
-        self.runs = list(zip(starts.tolist(), np.r_[starts[1:], self.n_pairs].tolist(), self.p_ix[starts].tolist(), strict=True))
+        self.by_t = np.argsort(self.p_it, kind="stable")
+        self.ix_by_t = self.p_ix[self.by_t]
+        self.it_by_t = self.p_it[self.by_t]
 
     def without_penalty(self) -> ParetoNBDObjective:
         """The same rows without the penalty: the mean negative log-likelihood."""
@@ -192,11 +193,12 @@ def _series(a_x: np.ndarray, s: float, alpha: float, beta: float, t_u: np.ndarra
 
     where ∂ln((a+j)/(c+j))/∂a = (s+1)/((a+j)(c+j)), ∂ln((s+1+j)/(c+j))/∂s = a/((s+1+j)(c+j))
     and the other one is −1/(c+j) (no differences of nearly equal numbers). The coefficients
-    depend on x alone and the powers of z on t alone: the four series of a pair are the
-    product of its row of powers with its x's four columns of coefficients. The terms fall
-    at least as fast as zᵏ; K terms are summed, K the first (of 16, 32, ...) for which the
-    remainder bound c_K z^K ((K+1)/(1−z) + 1/(1−z)²) (1 + |Gₐ,K| + |Gₛ,K|) is below 1e-17
-    (S ≥ 1) at the largest z.
+    depend on x alone and z on t alone. The terms fall at least as fast as zᵏ: at most K
+    terms (K the first of 16, 32, ... for which the remainder bound
+    c_K z^K ((K+1)/(1−z) + 1/(1−z)²) (1 + |Gₐ,K| + |Gₛ,K|) is below 1e-17 at the largest z;
+    S ≥ 1), and for each pair only as many as that bound needs at its own z, with the
+    largest coefficients over x. The four series are summed by Horner's scheme over the
+    pairs in order of t (falling z), so the pairs that need term k are the first ones.
     """
     alpha_ge = alpha >= beta
     big = max(alpha, beta)
@@ -220,12 +222,28 @@ def _series(a_x: np.ndarray, s: float, alpha: float, beta: float, t_u: np.ndarra
         if np.all(bound < SERIES_TOL) or K >= 4096:
             break
         K *= 2
-    C = np.stack([coef[:, :K], coef[:, :K] * Ga[:, :K], coef[:, :K] * Gs[:, :K], coef[:, 1:K + 1] * j[1:K + 1]], axis=2)
-    powers = np.cumprod(np.concatenate([np.ones((z_u.size, 1)), np.repeat(z_u[:, None], K - 1, axis=1)], axis=1), axis=1)
-    at = powers[pairs.p_it]
+    C = np.ascontiguousarray(np.stack([coef[:, :K], coef[:, :K] * Ga[:, :K], coef[:, :K] * Gs[:, :K],
+                                       coef[:, 1:K + 1] * j[1:K + 1]], axis=2).transpose(1, 0, 2))  # (k, x, 4)
+    # a pair needs term k while its remainder bound there, with the largest coefficient over x
+    # and 1/(1−z) at its largest, is at least the tolerance: while z ≥ z_k. The pairs in order of
+    # t are in order of falling z, so those are the first n_k: Horner's scheme over them.
+    k = np.arange(1, K)
+    h = np.max(coef[:, 1:K] * (1 + np.abs(Ga[:, 1:K]) + np.abs(Gs[:, 1:K])), axis=0)
+    with np.errstate(divide="ignore"):
+        log_z_k = (np.log(SERIES_TOL) - np.log(h * ((k + 1) / (1 - z_max) + 1 / (1 - z_max) ** 2))) / k
+    z_sorted = z_u[pairs.it_by_t]
+    counts = np.r_[z_sorted.size, np.searchsorted(-z_sorted, -np.exp(log_z_k), side="right")]
+    counts = np.minimum.accumulate(counts)
+    acc = np.zeros((z_sorted.size, 4))
+    z4 = np.repeat(z_sorted, 4).reshape(-1, 4)
+    for kk in range(K - 1, -1, -1):
+        n_k = counts[kk]
+        if n_k:
+            head = acc[:n_k]
+            head *= z4[:n_k]
+            head += np.take(C[kk], pairs.ix_by_t[:n_k], axis=0)
     sums = np.empty((pairs.n_pairs, 4))
-    for lo, hi, ix in pairs.runs:
-        sums[lo:hi] = at[lo:hi] @ C[ix]
+    sums[pairs.by_t] = acc
     S, Sa, Ss, Sz = sums.T
     a = a_x[pairs.p_ix]
     t = t_u[pairs.p_it]
