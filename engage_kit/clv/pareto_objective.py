@@ -124,13 +124,13 @@ class ParetoNBDObjective:
         wp = w * p
         pair_T = np.bincount(i_T, weights=w * q, minlength=self.n_pairs)
         pair_tx = np.bincount(i_tx, weights=wp, minlength=self.n_pairs)
-        pair_grad = d_log_q @ (pair_tx - pair_T)  # Σ w (p ∂ln Q(t_x) − q ∂ln Q(T)) over (r, α, s, β)
-        ll = (np.dot(wx, gammaln(r + ux)) - W * gammaln(r) + W * (r * np.log(alpha) + s * np.log(beta))
-              - np.dot(r * wT + wxT, la) - s * np.dot(wT, lb) + np.dot(w, m))
-        g_r = np.dot(wx, digamma(r + ux)) - W * digamma(r) + W * np.log(alpha) - np.dot(wT, la) + np.dot(wp, d_la)
-        g_alpha = W * r / alpha - np.dot(r * wT + wxT, ia) + np.einsum("i,i,i->", wp, a_row, ia[i_T] - ia[i_tx])
-        g_s = W * np.log(beta) - np.dot(wT, lb) + np.dot(wp, d_lb)
-        g_beta = W * s / beta - s * np.dot(wT, ib) + s * np.dot(wp, ib[i_T] - ib[i_tx])
+        pair_grad = np.einsum("ij,j->i", d_log_q, pair_tx - pair_T)  # Σ w (p ∂ln Q(t_x) − q ∂ln Q(T)) over (r, α, s, β)
+        ll = (_dot(wx, gammaln(r + ux)) - W * gammaln(r) + W * (r * np.log(alpha) + s * np.log(beta))
+              - _dot(r * wT + wxT, la) - s * _dot(wT, lb) + _dot(w, m))
+        g_r = _dot(wx, digamma(r + ux)) - W * digamma(r) + W * np.log(alpha) - _dot(wT, la) + _dot(wp, d_la)
+        g_alpha = W * r / alpha - _dot(r * wT + wxT, ia) + np.einsum("i,i,i->", wp, a_row, ia[i_T] - ia[i_tx])
+        g_s = W * np.log(beta) - _dot(wT, lb) + _dot(wp, d_lb)
+        g_beta = W * s / beta - s * _dot(wT, ib) + s * _dot(wp, ib[i_T] - ib[i_tx])
         theta = np.array([r, alpha, s, beta])
         value = -ll / W + self.penalizer * float(np.sum(theta**2))
         grad = -(np.array([g_r, g_alpha, g_s, g_beta]) + pair_grad) / W * theta + 2 * self.penalizer * theta**2
@@ -321,6 +321,11 @@ def _near_integral(a: np.ndarray, s: float, alpha: float, beta: float, t: np.nda
                  np.einsum("ij,ij->i", gw, s / (beta + t[owner, None]) - (s + 1) * inv_b)]
     sums = np.array([np.bincount(owner, weights=v, minlength=n) for v in per_panel])
     return sums[0], sums[1:]
+
+
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """Σ uᵢ vᵢ without BLAS, whose threads wait for busy cores (numpy's einsum loop)."""
+    return float(np.einsum("i,i->", u, v))
 
 
 def _log_shift(ell: np.ndarray, shift: float, log_shift: float) -> np.ndarray:
