@@ -218,7 +218,12 @@ def test_simulated_data_recovers_the_truth():
     s = simulate_pareto_nbd(20_000, truth, T=(52.0, 100.0), seed=5)
     s["T"] = np.round(s["T"] * 7) / 7
     s["recency"] = np.minimum(np.round(s["recency"] * 7) / 7, s["T"])
-    m = clv.fit_pareto_nbd(clv.compress(s))
+    rows = clv.compress(s)
+    m = clv.fit_pareto_nbd(rows)
+    x, tx, T, w = (rows[k].to_numpy(float) for k in ("frequency", "recency", "T", "weight"))
+    scale = 1 / T.max()
+    lp = np.log([m.params_[k] * (scale if k in ("alpha", "beta") else 1.0) for k in NAMES])
+    assert np.max(np.abs(ParetoNBDObjective(x, tx * scale, T * scale, w)(lp)[1])) < 1e-12  # polished
     for k, v in truth.items():
         assert abs(m.params_[k] - v) < 3 * m.standard_errors_[k], (k, m.params_[k], m.standard_errors_[k])
         assert m.params_[k] == pytest.approx(v, rel=0.25)

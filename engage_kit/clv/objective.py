@@ -185,16 +185,19 @@ class BetaGeoObjective:
 
 
 def betageo_mle(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], *, polish: bool = False,
-                start: np.ndarray | None = None) -> np.ndarray:
+                start: np.ndarray | None = None, value_noise: float = 0.0) -> np.ndarray:
     """Minimise a :class:`BetaGeoObjective` as lifetimes does; return the log parameters.
 
     lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T;
     ``start`` for another one) and its tolerance (BFGS, gradient norm 1e-7), so the estimates
     are the ones lifetimes reaches, with the analytic gradient in place of automatic
     differentiation. BFGS stops within its tolerance of the optimum, which on a flat
-    likelihood can leave the estimates 1e-5 (relative) from it; ``polish`` then takes Newton steps (Hessian by
-    central differences of the gradient) while they lower the objective, until the
-    gradient is below 1e-12: the exact maximum-likelihood estimate.
+    likelihood can leave the estimates 1e-5 (relative) from it; ``polish`` then takes
+    Newton steps (Hessian by central differences of the gradient) while they lower the
+    objective, until the gradient is below 1e-12: the exact maximum-likelihood estimate.
+    Near the optimum a step lowers the objective by less than its rounding; with
+    ``value_noise`` (relative) a step that raises it by no more than that is taken when it
+    lowers the largest gradient component.
 
     Raises
     ------
@@ -216,7 +219,9 @@ def betageo_mle(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], *, 
             except np.linalg.LinAlgError:
                 break
             new_value, new_grad = objective(lp - step)
-            if not (np.isfinite(new_value) and new_value <= value):
+            lower = new_value <= value or (new_value <= value + value_noise * abs(value)
+                                           and np.max(np.abs(new_grad)) < np.max(np.abs(grad)))
+            if not (np.isfinite(new_value) and lower):
                 break
             lp, value, grad = lp - step, new_value, new_grad
     return lp

@@ -174,7 +174,7 @@ def fit_pareto_nbd(summary: Any, *, penalizer: float = 0.0) -> ParetoNBDModel:
         objective = ParetoNBDObjective(x, tx * scale, T * scale, w, pen)
         plain = objective.without_penalty()
         try:
-            lp = betageo_mle(objective, polish=True, start=np.zeros(4))
+            lp = betageo_mle(objective, polish=True, start=np.zeros(4), value_noise=1e-14)
             H = central_gradient_hessian(lambda p: plain(p)[1], lp)
             ll = -plain(lp)[0] * float(w.sum()) + float(np.dot(w, x)) * np.log(scale)  # back in the data's time unit
         except (RuntimeError, np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
