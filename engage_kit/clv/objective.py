@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -183,23 +184,28 @@ class BetaGeoObjective:
         return float(value), grad
 
 
-def betageo_mle(objective: BetaGeoObjective, *, polish: bool = False) -> np.ndarray:
+def betageo_mle(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], *, polish: bool = False,
+                start: np.ndarray | None = None, value_noise: float = 0.0) -> np.ndarray:
     """Minimise a :class:`BetaGeoObjective` as lifetimes does; return the log parameters.
 
-    lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T)
-    and its tolerance (BFGS, gradient norm 1e-7), so the estimates are the ones lifetimes
-    reaches, with the analytic gradient in place of automatic differentiation. BFGS stops
-    within its tolerance of the optimum, which on a flat likelihood can leave the
-    estimates 1e-5 (relative) from it; ``polish`` then takes Newton steps (Hessian by
-    central differences of the gradient) while they lower the objective, until the
-    gradient is below 1e-12: the exact maximum-likelihood estimate.
+    lifetimes' start (log parameters 0.1, on times the caller has multiplied by 10 / max T;
+    ``start`` for another one) and its tolerance (BFGS, gradient norm 1e-7), so the estimates
+    are the ones lifetimes reaches, with the analytic gradient in place of automatic
+    differentiation. BFGS stops within its tolerance of the optimum, which on a flat
+    likelihood can leave the estimates 1e-5 (relative) from it; ``polish`` then takes
+    Newton steps (Hessian by central differences of the gradient) while they lower the
+    objective, until the gradient is below 1e-12: the exact maximum-likelihood estimate.
+    Near the optimum a step lowers the objective by less than its rounding; with
+    ``value_noise`` (relative) a step that raises it by no more than that is taken when it
+    lowers the largest gradient component.
 
     Raises
     ------
     RuntimeError
         When the optimiser ends at a point that is not a minimum.
     """
-    res = minimize(objective, 0.1 * np.ones(4), jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+    x0 = 0.1 * np.ones(4) if start is None else np.asarray(start, dtype=float)
+    res = minimize(objective, x0, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
     if not np.all(np.isfinite(res.x)) or (not res.success and np.max(np.abs(res.jac)) > 1e-6):
         raise RuntimeError(res.message)
     lp = res.x
@@ -213,7 +219,9 @@ def betageo_mle(objective: BetaGeoObjective, *, polish: bool = False) -> np.ndar
             except np.linalg.LinAlgError:
                 break
             new_value, new_grad = objective(lp - step)
-            if not (np.isfinite(new_value) and new_value <= value):
+            lower = new_value <= value or (new_value <= value + value_noise * abs(value)
+                                           and np.max(np.abs(new_grad)) < np.max(np.abs(grad)))
+            if not (np.isfinite(new_value) and lower):
                 break
             lp, value, grad = lp - step, new_value, new_grad
     return lp
@@ -225,9 +233,7 @@ def betageo_fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pen
 
     lifetimes' time scaling (times multiplied by 10 / max T, so α is found in that unit and
     divided back), :func:`betageo_mle` on :class:`BetaGeoObjective`, and standard errors from
-    the observed information in log space, Var(θ) = θ² · diag(H⁻¹) / W with H the Hessian
-    of the mean negative log-likelihood in ln θ (delta method; NaN where H is singular or a
-    variance is not positive). The Hessian is taken by forward differences of the analytic
+    the observed information in log space (:func:`log_space_errors`). The Hessian is taken by forward differences of the analytic
     gradient, as BG/NBD's published figures are, or by central differences when ``polish``
     (the exact optimum, where the O(h²) error matters).
 
@@ -249,13 +255,23 @@ def betageo_fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pen
         H = hessian(lambda p: objective(p)[1], lp)
     theta = np.exp(lp)
     theta[1] /= scale
-    try:
-        var = theta**2 * np.diag(np.linalg.inv(H)) / float(np.sum(w))
-        se = np.sqrt(np.where(var > 0, var, np.nan))
-    except np.linalg.LinAlgError:
-        se = np.full(4, np.nan)
+    se = log_space_errors(theta, H, float(np.sum(w)))
     names = ("r", "alpha", "a", "b")
     return dict(zip(names, map(float, theta), strict=True)), dict(zip(names, map(float, se), strict=True))
+
+
+def log_space_errors(theta: np.ndarray, H: np.ndarray, customers: float) -> np.ndarray:
+    """Standard errors of θ from the Hessian ``H`` of a mean negative log-likelihood in ln θ.
+
+    Var(θ) = θ² · diag(H⁻¹) / W, W the customers the mean is over (the observed information
+    is W·H; the delta method turns ln θ into θ). NaN where H is singular or a variance is not
+    positive (a fit at a bound).
+    """
+    try:
+        var = theta**2 * np.diag(np.linalg.inv(H)) / customers
+    except np.linalg.LinAlgError:
+        return np.full(theta.size, np.nan)
+    return np.sqrt(np.where(var > 0, var, np.nan))
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

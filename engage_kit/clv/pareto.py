@@ -1,5 +1,7 @@
-"""The purchase models BG/NBD is compared with: Pareto/NBD and MBG/NBD, fitted through
-``lifetimes`` on compressed rows, with their likelihoods and predictions.
+"""The purchase models BG/NBD is compared with: Pareto/NBD and MBG/NBD, fitted by maximum
+likelihood on compressed rows with analytic gradients (the objectives of lifetimes'
+``ParetoNBDFitter`` and ``ModifiedBetaGeoFitter``, :mod:`.pareto_objective` and
+:mod:`.objective`), with their likelihoods and predictions.
 
 All formulas are numpy, vectorised and in the data's time unit; scalar inputs give
 Python floats. Pareto/NBD gets the standard errors ``lifetimes`` lacks.
@@ -30,13 +32,12 @@ from .base import (
     _lifetimes,
     _not_converged,
     _params,
-    _quiet,
-    _ran_off,
     _scalar_or_array,
-    log_space_standard_errors,
+    central_gradient_hessian,
 )
 from .bgnbd import _log_hyp2f1_bgnbd
-from .objective import betageo_fit
+from .objective import betageo_fit, betageo_mle, log_space_errors
+from .pareto_objective import ParetoNBDObjective
 
 # --- Pareto/NBD ------------------------------------------------------------------------
 
@@ -140,46 +141,52 @@ class ParetoNBDModel(TransactionModel):
 
 
 def fit_pareto_nbd(summary: Any, *, penalizer: float = 0.0) -> ParetoNBDModel:
-    """Fit the Pareto/NBD model with lifetimes' ``ParetoNBDFitter`` on compressed rows.
+    """Fit the Pareto/NBD model by maximum likelihood on compressed rows, with the analytic gradient.
 
-    lifetimes starts Nelder-Mead from random values; here it starts from 1 (in
-    lifetimes' rescaled time) with BFGS (Nelder-Mead, lifetimes' default, when BFGS
-    fails), so fits are reproducible. Standard
-    errors come from the numerical Hessian of the summed log-likelihood (equation 18 of
-    Fader and Hardie's note 009) in log-parameter space.
+    The objective, time scaling (the longest T is 1) and penalty of lifetimes'
+    ``ParetoNBDFitter`` (:class:`~.pareto_objective.ParetoNBDObjective`), minimised by BFGS
+    from lifetimes' start (every parameter 1 in its time unit), then Newton steps to a
+    gradient below 1e-12 (:func:`~.objective.betageo_mle` with ``polish``). Standard errors
+    come from the observed information of the log-likelihood (equation 18 of Fader and
+    Hardie's note 009, without the penalty) in log-parameter space, the Hessian by central
+    differences of the analytic gradient.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame or table
+        frequency, recency and T per customer, or compressed rows with a weight column.
+    penalizer : float
+        lifetimes' ``penalizer_coef``: an L2 penalty on the parameters in lifetimes' time unit.
+
+    Raises
+    ------
+    ParameterError
+        For impossible rows or penalizer.
+    ModelError
+        When the data cannot identify the model or the fit does not converge.
     """
     label = "Pareto/NBD"
     pen, x, tx, T, w = _fit_data(summary, penalizer, label)
-    lifetimes, ConvergenceError = _lifetimes()
+    lifetimes, _ = _lifetimes()
+    scale = 1.0 / float(np.max(T))  # lifetimes' ParetoNBDFitter rescales time so the longest T is 1
     names = ("r", "alpha", "s", "beta")
-    fitter = None
-    error = ""
-    for method in ("BFGS", "Nelder-Mead"):  # BFGS is 3x faster; Nelder-Mead is lifetimes' default
-        candidate = lifetimes.ParetoNBDFitter(penalizer_coef=pen)
-        with _quiet():
-            try:
-                candidate.fit(x.astype(int), tx, T, weights=w, initial_params=np.ones(4), tol=1e-8,
-                              fit_method=method, maxiter=20000)
-            except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as e:
-                error = _first_line(e, type(e).__name__)
-                continue
-        vals = np.array([float(candidate.params_[k]) for k in names])
-        if np.all(np.isfinite(vals)) and np.all(vals > 0) and np.isfinite(candidate._negative_log_likelihood_):
-            fitter = candidate
-            break
-        error = _ran_off(dict(zip(names, vals, strict=True)))
-    if fitter is None:
-        raise _not_converged(label, x, T, w, pen, error)
-    params = {k: float(fitter.params_[k]) for k in names}
-    _check_estimates(label, params, x, T, w, pen)
-
-    def total(p: np.ndarray) -> float:
-        return float(np.sum(w * pareto_nbd_log_likelihood(dict(zip(names, p, strict=True)), x, tx, T)))
-
     with np.errstate(all="ignore"):
-        se_arr = log_space_standard_errors(total, np.array([params[k] for k in names]))
-    ll = total(np.array([params[k] for k in names]))
-    return ParetoNBDModel(params, dict(zip(names, se_arr, strict=True)), ll, w.sum(), x.size, penalizer=pen, fitter=fitter)
+        objective = ParetoNBDObjective(x, tx * scale, T * scale, w, pen)
+        plain = objective.without_penalty()
+        try:
+            lp = betageo_mle(objective, polish=True, start=np.zeros(4), value_noise=1e-14)
+            H = central_gradient_hessian(lambda p: plain(p)[1], lp)
+            ll = -plain(lp)[0] * float(w.sum()) + float(np.dot(w, x)) * np.log(scale)  # back in the data's time unit
+        except (RuntimeError, np.linalg.LinAlgError, FloatingPointError, ValueError) as e:
+            raise _not_converged(label, x, T, w, pen, _first_line(e, "")) from None
+    theta = np.exp(lp)
+    theta[[1, 3]] /= scale
+    params = dict(zip(names, map(float, theta), strict=True))
+    _check_estimates(label, params, x, T, w, pen)
+    se = dict(zip(names, map(float, log_space_errors(theta, H, float(w.sum()))), strict=True))
+    fitter = lifetimes.ParetoNBDFitter(penalizer_coef=pen)
+    fitter.params_ = pd.Series(params)  # the lifetimes object carries the parameters for its predictions
+    return ParetoNBDModel(params, se, float(ll), w.sum(), x.size, penalizer=pen, fitter=fitter)
 
 
 # --- MBG/NBD ---------------------------------------------------------------------------
