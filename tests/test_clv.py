@@ -181,6 +181,13 @@ def test_cdnow_holdout_and_tracking(cdnow, cdnow_cal, cdnow_bg):
     assert last["cumulative_expected"] == pytest.approx(4160.6, abs=0.05)
     assert last["cumulative_actual"] == 4339
     assert (last["cumulative_expected"] - 4339) / 4339 == pytest.approx(-0.041, abs=5e-4)
+    # the data read once and shared between models: the same table, and no engine query
+    from engage_kit.clv.validation import tracking_counts
+
+    counts = tracking_counts(cdnow, calibration_end=CAL, observation_end=OBS)
+    assert counts.firsts["n"].sum() == 2357 and counts.per["actual"].sum() == 4339
+    shared = clv.tracking(None, cdnow_bg, calibration_end=CAL, observation_end=OBS, counts=counts)
+    pd.testing.assert_frame_equal(shared, tr, check_exact=False, rtol=1e-12)
     hist, chi = clv.frequency_histogram(cdnow_cal, cdnow_bg)
     assert hist["actual"].sum() == 2357
     assert hist["expected"].sum() == pytest.approx(2357)

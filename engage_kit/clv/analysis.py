@@ -39,6 +39,7 @@ from .prep import (
 )
 from .story import boundary_parts
 from .validation import (
+    TrackingCounts,
     add_predictions,
     compare_models,
     conditional_expectations,
@@ -49,6 +50,7 @@ from .validation import (
     p_alive_calibration,
     share_buying,
     tracking,
+    tracking_counts,
 )
 from .value import (
     SEGMENT_LABELS,
@@ -107,6 +109,7 @@ class CLVAnalysis:
     segments: pd.DataFrame
     rfm_crosstab: pd.DataFrame
     top: pd.DataFrame
+    tracking_counts: TrackingCounts | None = None  # the data of the tracking tables (and of the band)
     notes: list[str] = field(default_factory=list)  # plain sentences for the report's body
     method_notes: list[str] = field(default_factory=list)  # the same, with the method's words, for the appendix
 
@@ -301,9 +304,9 @@ def analyse(
     holdout = holdout_summary(groups, bg, duration=duration)
     hist, chi2 = frequency_histogram(ch, bg)
     cond = conditional_expectations(groups, bg, duration=duration)
-    tracks = {}
-    for key, m in fitted.items():
-        tracks[key] = tracking(purchases, m, calibration_end=cal, observation_end=obs, time_unit=unit)
+    counts = tracking_counts(purchases, calibration_end=cal, observation_end=obs)  # read once for every model
+    tracks = {key: tracking(purchases, m, calibration_end=cal, observation_end=obs, time_unit=unit, counts=counts)
+              for key, m in fitted.items()}
     comparison = compare_models(fitted, groups, duration=duration, tracks=tracks)
     pred = add_predictions(groups, bg, duration=duration)
     lift = holdout_value_lift(ch, bg, gg, duration=duration)
@@ -359,7 +362,8 @@ def analyse(
         histogram=hist, chi2=chi2, conditional=cond, tracks=tracks, comparison=comparison, lift=lift,
         calibration=calib, independence=independence, full_summary=full, bgnbd_full=bg_full,
         gamma_gamma_full=gg_full, gamma_gamma_full_error=gg_full_err, average_value=average_value, scored=scored,
-        customer_stats=stats, clv_histogram=histogram, value_bands=bands, segments=segs, rfm_crosstab=cross, top=top, notes=notes, method_notes=method,
+        customer_stats=stats, clv_histogram=histogram, value_bands=bands, segments=segs, rfm_crosstab=cross, top=top, tracking_counts=counts, notes=notes,
+        method_notes=method,
     )
 
 

@@ -581,13 +581,15 @@ def intervals(
 
 
 def tracking_band(purchases: Any, boot: BootstrapResult, *, calibration_end: Any, observation_end: Any,
-                  time_unit: str = "W", period_days: int = 7, start: Any = None) -> pd.DataFrame:
+                  time_unit: str = "W", period_days: int = 7, start: Any = None,
+                  firsts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pointwise percentile band of the repeat-purchase tracking forecast.
 
     The forecast of :func:`~.validation.tracking` (Σᵢ E[X((D − firstᵢ)/u)], equation 9 of
     Fader, Hardie and Lee 2005a, for the customers acquired by ``calibration_end``) at
     each draw of ``boot`` (a bootstrap of the calibration fit); one small engine query
-    for the customers' first purchase days.
+    for the customers' first purchase days, none when they are given (``firsts``: first_day
+    and n, as :func:`~.validation.tracking_counts` counts them).
 
     Returns
     -------
@@ -598,10 +600,11 @@ def tracking_band(purchases: Any, boot: BootstrapResult, *, calibration_end: Any
     unit = days_per_unit(time_unit)
     cal = as_date(calibration_end, "calibration_end")
     obs = as_date(observation_end, "observation_end")
-    days = purchase_days(purchases, start=start, end=obs)
-    firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
-    firsts = firsts.filter(firsts.first_day <= cal.date())
-    firsts = firsts.group_by("first_day").aggregate(n=firsts.count()).execute()
+    if firsts is None:
+        days = purchase_days(purchases, start=start, end=obs)
+        firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
+        firsts = firsts.filter(firsts.first_day <= cal.date())
+        firsts = firsts.group_by("first_day").aggregate(n=firsts.count()).order_by("first_day").execute()
     cols = ["period", "end", "expected", "expected_low", "expected_high", "cumulative_expected", "cumulative_low", "cumulative_high"]
     if firsts.empty:
         return pd.DataFrame(columns=cols)
@@ -685,5 +688,5 @@ def analysis_intervals(a: Any, purchases: Any, *, n_boot: int = 200, seed: int =
                      level=level, horizon=a.horizon, time_unit=a.time_unit, annual_discount_rate=a.annual_discount_rate,
                      margin=a.margin, average_value=a.average_value)
     band = tracking_band(purchases, cal, calibration_end=a.calibration_end, observation_end=a.observation_end,
-                         time_unit=a.time_unit)
+                         time_unit=a.time_unit, firsts=a.tracking_counts.firsts if a.tracking_counts else None)
     return CLVIntervals(calibration=cal, full=full, band=band)

@@ -9,6 +9,7 @@ customer's own spend (the holdout value lift) are computed in the engine.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -142,8 +143,44 @@ def frequency_histogram(summary: Any, model: BGNBDModel, *, max_frequency: int =
     return df, {"chi2": chi2, "df": dof, "p_value": float(stats.chi2.sf(chi2, dof))}
 
 
+@dataclass
+class TrackingCounts:
+    """What the tracking table reads from the data, the same for every model: the customers
+    acquired by the calibration end per first purchase day (``firsts``: first_day, n, by
+    first_day) and their repeat purchase days per period from the first of those days
+    (``per``: k, actual)."""
+
+    firsts: pd.DataFrame
+    per: pd.DataFrame
+    calibration_end: pd.Timestamp
+    observation_end: pd.Timestamp
+    period_days: int
+
+
+def tracking_counts(purchases: Any, *, calibration_end: Any, observation_end: Any, period_days: int = 7,
+                    start: Any = None) -> TrackingCounts:
+    """The data of :func:`tracking` (two engine queries), to share between models."""
+    cal = as_date(calibration_end, "calibration_end")
+    obs = as_date(observation_end, "observation_end")
+    days = purchase_days(purchases, start=start, end=obs)
+    w = ibis.window(group_by=days.customer_id)
+    days = days.mutate(first_day=days.day.min().over(w))
+    cohort = days.filter(days.first_day <= cal.date())
+    first_rows = cohort.filter(cohort.day == cohort.first_day)
+    firsts = first_rows.group_by("first_day").aggregate(n=first_rows.count()).order_by("first_day").execute()
+    per = pd.DataFrame({"k": [], "actual": []})
+    if not firsts.empty:
+        origin = pd.Timestamp(firsts["first_day"].min())
+        repeat = cohort.filter(cohort.day > cohort.first_day)
+        idx = repeat.day.delta(ibis.date(origin.date()), unit="day") // period_days
+        rk = repeat.mutate(k=idx)
+        per = rk.group_by("k").aggregate(actual=rk.count()).execute()
+    return TrackingCounts(firsts, per, cal, obs, period_days)
+
+
 def tracking(purchases: Any, model: TransactionModel, *, calibration_end: Any, observation_end: Any,
-             time_unit: str = "W", period_days: int = 7, start: Any = None) -> pd.DataFrame:
+             time_unit: str = "W", period_days: int = 7, start: Any = None,
+             counts: TrackingCounts | None = None) -> pd.DataFrame:
     """Repeat transactions per period and cumulated: actual vs model (Figures 1-2 of [1]).
 
     The cohort is the customers whose first purchase is on or before ``calibration_end``.
@@ -157,23 +194,19 @@ def tracking(purchases: Any, model: TransactionModel, *, calibration_end: Any, o
     pandas.DataFrame
         period (1, 2, ...), start, end (dates), actual, expected, cumulative_actual,
         cumulative_expected, holdout (True for periods after ``calibration_end``).
+
+    ``counts``: the data part from :func:`tracking_counts` for the same arguments, when
+    several models are tracked on the same purchases (the purchases are then not read).
     """
     unit = days_per_unit(time_unit)
-    cal = as_date(calibration_end, "calibration_end")
-    obs = as_date(observation_end, "observation_end")
-    days = purchase_days(purchases, start=start, end=obs)
-    w = ibis.window(group_by=days.customer_id)
-    days = days.mutate(first_day=days.day.min().over(w))
-    cohort = days.filter(days.first_day <= cal.date())
-    first_rows = cohort.filter(cohort.day == cohort.first_day)
-    firsts = first_rows.group_by("first_day").aggregate(n=first_rows.count()).execute()
+    if counts is None:
+        counts = tracking_counts(purchases, calibration_end=calibration_end, observation_end=observation_end,
+                                 period_days=period_days, start=start)
+    cal, obs, period_days = counts.calibration_end, counts.observation_end, counts.period_days
+    firsts, per = counts.firsts, counts.per
     if firsts.empty:
         return pd.DataFrame(columns=["period", "start", "end", "actual", "expected", "cumulative_actual", "cumulative_expected", "holdout"])
     origin = pd.Timestamp(firsts["first_day"].min())
-    repeat = cohort.filter(cohort.day > cohort.first_day)
-    idx = repeat.day.delta(ibis.date(origin.date()), unit="day") // period_days
-    rk = repeat.mutate(k=idx)
-    per = rk.group_by("k").aggregate(actual=rk.count()).execute()
     n_periods = int(math.ceil(((obs - origin).days + 1) / period_days))
     k = np.arange(n_periods)
     starts = origin + pd.to_timedelta(k * period_days, unit="D")
