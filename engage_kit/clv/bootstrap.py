@@ -234,14 +234,15 @@ def _model_at(model: Any, params: dict[str, float]) -> Any:
 # --- the result ------------------------------------------------------------------------
 
 
-def _interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval along the first axis ([6], chapter 13); NaN draws are ignored."""
+def _interval(draws: np.ndarray, level: float, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along the first axis ([6], chapter 13); NaN draws are ignored.
+    ``overwrite``: the draws may be reordered in place (no copy of a large table)."""
     a = (1 - level) / 2
     draws = np.asarray(draws, dtype=float)
     with np.errstate(all="ignore"):
         if np.isnan(draws).any():  # nanquantile is slow: only where some draw has no value
-            return tuple(np.nanquantile(draws, [a, 1 - a], axis=0))
-        lo, hi = np.quantile(draws, [a, 1 - a], axis=0)
+            return tuple(np.nanquantile(draws, [a, 1 - a], axis=0, overwrite_input=overwrite))
+        lo, hi = np.quantile(draws, [a, 1 - a], axis=0, overwrite_input=overwrite)
     return lo, hi
 
 
@@ -477,7 +478,7 @@ def intervals(
             if horizon is not None:
                 pa = np.asarray(pm.p_alive(ux, utx, uT), dtype=float)
                 ep = forecast(float(horizon), pm)
-                out["p_alive"], out["expected_purchases"] = pa[inv], ep[inv]
+                out["p_alive"], out["expected_purchases"] = pa, ep  # per distinct (x, t_x, T): rows gather them
         return out
 
     point = predict(model, gamma_gamma)
@@ -499,9 +500,10 @@ def intervals(
     def add_clv(pred: dict[str, Any], gg: GammaGammaModel | None) -> None:
         if horizon is None:
             return
-        clv = float(margin) * value_per_purchase(gg) * pred["expected_purchases"] * rho_rows
+        ep_rows = pred["expected_purchases"][inv]
+        clv = float(margin) * value_per_purchase(gg) * ep_rows * rho_rows
         pred["clv"] = clv
-        pred["clv.expected_purchases"] = float(np.sum(w0 * pred["expected_purchases"]))
+        pred["clv.expected_purchases"] = float(np.sum(w0 * ep_rows))
         pred["clv.total"] = float(np.sum(w0 * clv))
         pred["clv.mean"] = pred["clv.total"] / w0.sum()
 
@@ -522,7 +524,10 @@ def intervals(
             gg_hess = _inverse_hessian(lambda lp: gg_objective(lp)[1], lg_est)
     rng = np.random.default_rng(seed)
     draws: list[dict[str, float]] = []
-    preds: list[dict[str, Any]] = []
+    preds: list[dict[str, Any]] = []  # each draw's figures
+    # each draw's per-row predictions, one row of a preallocated table per draw (the largest
+    # memory of a run: n_boot x rows numbers per column, never copied)
+    row_draws = {c: np.empty((n_boot, np.size(point[c]))) for c in ROW_COLUMNS if c in point}
     failures: list[str] = []
     p = w0 / w0.sum()
     for _ in range(n_boot):
@@ -548,6 +553,8 @@ def intervals(
             continue
         pred = predict(pm, gg)
         add_clv(pred, gg)
+        for c, table in row_draws.items():
+            table[len(draws)] = pred.pop(c)
         draws.append(row)
         preds.append(pred)
     if len(draws) < max(10, n_boot // 2):
@@ -563,13 +570,15 @@ def intervals(
             lo, hi = _contain(point[key], lo, hi)
             figures[key] = {"value": point[key], "low": float(lo), "high": float(hi)}
     out_rows = rows.copy()
-    for col in ROW_COLUMNS:
-        if col in point:
-            lo, hi = _interval(np.array([d[col] for d in preds]), level)
-            lo, hi = _contain(point[col], lo, hi)
-            out_rows[col] = point[col]
-            out_rows[f"{col}_low"] = lo
-            out_rows[f"{col}_high"] = hi
+    for col in list(row_draws):
+        table = row_draws.pop(col)
+        lo, hi = _interval(table[:len(draws)], level, overwrite=True)  # sorted in place, then freed
+        lo, hi = _contain(point[col], lo, hi)
+        at = slice(None) if col == "clv" else inv  # p_alive and expected_purchases per distinct (x, t_x, T)
+        out_rows[col] = point[col][at]
+        out_rows[f"{col}_low"] = lo[at]
+        out_rows[f"{col}_high"] = hi[at]
+        del table
     return BootstrapResult(
         model_name=model.name, level=level, n_boot=n_boot, n_failed=len(failures), seed=int(seed), estimates=est,
         draws=pd.DataFrame(draws, columns=list(est)), figures=figures, rows=out_rows, keys=keys,
