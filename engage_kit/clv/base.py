@@ -238,11 +238,20 @@ def log_space_standard_errors(total_ll, params: np.ndarray) -> np.ndarray:
     """
     logp = np.log(params)
     H = numeric_hessian(lambda lp: -total_ll(np.exp(lp)), logp)
+    return log_space_errors(params, H, 1.0)  # the Hessian of the total: one "customer"
+
+
+def log_space_errors(theta: np.ndarray, H: np.ndarray, customers: float) -> np.ndarray:
+    """Standard errors of θ from the Hessian ``H`` of a mean negative log-likelihood in ln θ.
+
+    Var(θ) = θ² · diag(H⁻¹) / W, W the customers the mean is over (the observed information
+    is W·H; the delta method turns ln θ into θ). NaN where H is singular or a variance is not
+    positive (a fit at a bound).
+    """
     try:
-        cov_log = np.linalg.inv(H)
+        var = theta**2 * np.diag(np.linalg.inv(H)) / customers
     except np.linalg.LinAlgError:
-        return np.full(params.size, np.nan)
-    var = np.diag(cov_log) * params**2
+        return np.full(theta.size, np.nan)
     return np.sqrt(np.where(var > 0, var, np.nan))
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln
 
-from .base import central_gradient_hessian, gradient_hessian
+from .base import central_gradient_hessian, gradient_hessian, log_space_errors
 
 BLOCK = 1 << 16  # rows per block: its temporaries (0.5 MB each) stay in the core's cache
 MAX_THREADS = 4
@@ -233,8 +233,9 @@ def betageo_fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pen
 
     lifetimes' time scaling (times multiplied by 10 / max T, so α is found in that unit and
     divided back), :func:`betageo_mle` on :class:`BetaGeoObjective`, and standard errors from
-    the observed information in log space (:func:`log_space_errors`). The Hessian is taken by forward differences of the analytic
-    gradient, as BG/NBD's published figures are, or by central differences when ``polish``
+    the observed information in log space (:func:`~.base.log_space_errors`). The Hessian is
+    taken by forward differences of the analytic gradient, as BG/NBD's published figures
+    are, or by central differences when ``polish``
     (the exact optimum, where the O(h²) error matters).
 
     Returns
@@ -258,20 +259,6 @@ def betageo_fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray, pen
     se = log_space_errors(theta, H, float(np.sum(w)))
     names = ("r", "alpha", "a", "b")
     return dict(zip(names, map(float, theta), strict=True)), dict(zip(names, map(float, se), strict=True))
-
-
-def log_space_errors(theta: np.ndarray, H: np.ndarray, customers: float) -> np.ndarray:
-    """Standard errors of θ from the Hessian ``H`` of a mean negative log-likelihood in ln θ.
-
-    Var(θ) = θ² · diag(H⁻¹) / W, W the customers the mean is over (the observed information
-    is W·H; the delta method turns ln θ into θ). NaN where H is singular or a variance is not
-    positive (a fit at a bound).
-    """
-    try:
-        var = theta**2 * np.diag(np.linalg.inv(H)) / customers
-    except np.linalg.LinAlgError:
-        return np.full(theta.size, np.nan)
-    return np.sqrt(np.where(var > 0, var, np.nan))
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

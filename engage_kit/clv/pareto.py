@@ -34,9 +34,10 @@ from .base import (
     _params,
     _scalar_or_array,
     central_gradient_hessian,
+    log_space_errors,
 )
 from .bgnbd import _log_hyp2f1_bgnbd
-from .objective import betageo_fit, betageo_mle, log_space_errors
+from .objective import betageo_fit, betageo_mle
 from .pareto_objective import ParetoNBDObjective
 
 # --- Pareto/NBD ------------------------------------------------------------------------
