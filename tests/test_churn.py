@@ -383,10 +383,14 @@ def test_ranking_and_contact_rules_in_the_engine_match_pandas():
         assert set(got.loc[got["at_risk"], "customer_id"]) == set(by_id.loc[mask, "customer_id"])
 
 
-def test_spark_caps_the_training_sample_by_default(small_demo, monkeypatch, tmp_path):
+def test_the_training_sample_is_capped_by_default_on_every_engine(small_demo, monkeypatch, tmp_path):
+    # DuckDB: the default cap applies there too (the model barely changes past it; the time grows)
+    monkeypatch.setattr(engine, "MODEL_TRAINING_ROWS", 300)
+    st = churn.churn_study(small_demo, models=["logistic"], n_boot=20)
+    assert len(st.train) == 300 and len(st.test) == 300
+    assert st.summary()["scored"] > 1000  # every active customer is still scored
     # the Spark steps on DuckDB: the default cap, row-range batches and the kept Parquet file
     monkeypatch.setattr(churn.study, "kind_of", lambda con: "spark")
-    monkeypatch.setattr(engine, "SPARK_TRAINING_ROWS", 300)
     st = churn.churn_study(small_demo, models=["logistic"], n_boot=20, work_dir=tmp_path, chunk_size=400)
     full = st.results()
     assert len(st.train) == 300 and len(st.test) == 300

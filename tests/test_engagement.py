@@ -234,6 +234,20 @@ def test_demo_export_has_every_rank(demo, tmp_path):
     assert len(df) == demo.customers and df["score"].is_monotonic_decreasing
 
 
+def test_the_weights_are_learned_on_a_capped_sample_by_default(small_demo, monkeypatch):
+    # DuckDB too: past MODEL_TRAINING_ROWS the fit and the check use a stratified sample, said in a note
+    from engage_kit import engine
+
+    monkeypatch.setattr(engine, "MODEL_TRAINING_ROWS", 300)
+    a = engagement.analyse(small_demo, n_boot=20)
+    assert a.validation["score"].n == 300 < a.validation["customers"]
+    assert any("stratified sample of 300 of the" in n for n in a.notes)
+    assert a.customers == 2000  # every customer is still scored
+    full = engagement.analyse(small_demo, n_boot=20, max_training_rows=10**6)
+    assert full.validation["score"].n == full.validation["customers"] > 300
+    assert not any("stratified sample" in n for n in full.notes)
+
+
 def test_segment_split_on_the_demo(small_demo):
     attrs = small_demo.customer_attributes()
     seg = "segment" if "segment" in attrs else attrs[0]

@@ -24,6 +24,9 @@ def test_sample_order_is_md5_of_seed_and_id(small_demo):
 
 def test_training_cap(small_demo):
     assert engine.training_cap(small_demo.purchases, None) is None  # DuckDB: everyone
+    assert engine.training_cap(small_demo.purchases, None, every_engine=True) == engine.MODEL_TRAINING_ROWS == 200_000
+    assert engine.training_cap("spark", None, every_engine=True) == engine.MODEL_TRAINING_ROWS
+    assert engine.training_cap("duckdb", 50, every_engine=True) == 50
     assert engine.training_cap("spark", None) == engine.SPARK_TRAINING_ROWS
     assert engine.training_cap("spark", 50) == 50
     for bad in (0, -3, True):

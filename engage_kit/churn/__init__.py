@@ -18,7 +18,7 @@ A label window is complete when ``cutoff + inactivity_days <= as_of``.
 
 The per-customer features are Ibis expressions executed by the engine
 (:func:`build_features`). Only bounded samples leave the engine: the training and test
-sets (all customers, or a stratified sample of at most ``max_training_rows`` drawn in the
+sets (a stratified sample of at most ``max_training_rows``, 200,000 by default, drawn in the
 engine by :func:`stratified_sample`) are pulled into pandas to fit scikit-learn pipelines
 (preprocessing inside the pipeline, so nothing learnt from the test set leaks into the
 fit). The customers to score stay in the engine: they are streamed in batches, scored in

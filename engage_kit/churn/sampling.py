@@ -1,7 +1,7 @@
 """Bounded samples drawn in the engine: stratified by label, the same customers on every engine.
 
-Only these samples leave the engine: the training and test sets (all customers, or a
-stratified sample of at most ``max_training_rows`` drawn by :func:`stratified_sample`)
+Only these samples leave the engine: the training and test sets (a
+stratified sample of at most ``max_training_rows``, 200,000 by default, drawn by :func:`stratified_sample`)
 are pulled into pandas to fit the models.
 """
 

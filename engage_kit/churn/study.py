@@ -534,8 +534,9 @@ def run_churn_study(
     class_weight : None or "balanced"
         Class weights in the fit (the test set is never resampled).
     max_training_rows : int, optional
-        Fit (and test) on a stratified sample of at most this many customers. None: every
-        customer on DuckDB, :data:`engage_kit.engine.SPARK_TRAINING_ROWS` (200,000) on Spark.
+        Fit (and test) on a stratified sample of at most this many customers. None:
+        :data:`engage_kit.engine.MODEL_TRAINING_ROWS` (200,000) on every engine; every
+        customer is scored either way.
     chunk_size : int
         Customers scored per batch.
     work_dir : path, optional
@@ -578,7 +579,8 @@ def run_churn_study(
                              test_size=test_size, random_state=random_state)
     notes = sets.notes
     spark = kind_of(sets.con) == "spark"
-    train, test = draw_samples(sets, training_cap(kind_of(sets.con), max_training_rows), random_state=random_state)
+    train, test = draw_samples(sets, training_cap(kind_of(sets.con), max_training_rows, every_engine=True),
+                                random_state=random_state)
 
     with _openmp_threads(len(train)):
         plan = plan_columns(pd.concat([train, test], ignore_index=True))

@@ -11,7 +11,7 @@ Three dates (each inclusive, components over the trailing ``window_days``):
   validation uses the cutoff's own weights and says so.
 
 Only the customers at the cutoffs (a hash-drawn sample of at most ``max_training_rows``,
-stratified by the outcome; everyone on DuckDB by default) come into pandas to fit and
+stratified by the outcome; 200,000 by default) come into pandas to fit and
 check; the scores of all customers stay in the engine and are written by it.
 """
 
@@ -24,7 +24,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ..churn.sampling import stratified_sample
+from ..churn.sampling import class_counts, stratified_sample
 from ..engine import training_cap
 from ..errors import ParameterError
 from ..stats import Estimate
@@ -160,10 +160,12 @@ def _label(purchases: ibis.Table, population: ibis.Table, *, cutoff: pd.Timestam
     return j.select(population, **{LABEL: j._bought.fill_null(0).cast("int64")})
 
 
-def _fetch(t: ibis.Table, cap: int | None, random_state: int) -> pd.DataFrame:
-    """A bounded frame in pandas, ordered by customer_id (a stratified hash sample above ``cap``)."""
-    t = stratified_sample(t, cap, random_state=random_state, label=LABEL)
-    return t.order_by("customer_id").to_pyarrow().to_pandas()
+def _fetch(t: ibis.Table, cap: int | None, random_state: int) -> tuple[pd.DataFrame, int]:
+    """A bounded frame in pandas, ordered by customer_id (a stratified hash sample above ``cap``),
+    and the number of customers it was drawn from."""
+    counts = class_counts(t, LABEL)
+    t = stratified_sample(t, cap, random_state=random_state, label=LABEL, counts=counts)
+    return t.order_by("customer_id").to_pyarrow().to_pandas(), sum(counts.values())
 
 
 def _check_int(name: str, value: Any, low: int = 1) -> int:
@@ -207,7 +209,8 @@ def analyse(
     segment : str, optional
         A customers column to split the levels by.
     max_training_rows : int, optional
-        Cap on the customers pulled to fit and check (default: all on DuckDB, 200,000 on Spark).
+        Cap on the customers pulled to fit and check (default:
+        :data:`engage_kit.engine.MODEL_TRAINING_ROWS`, 200,000, on every engine).
     n_boot : int
         Bootstrap draws of the AUC intervals.
     random_state : int
@@ -248,7 +251,7 @@ def analyse(
         a.why = "no engagement signal tells customers apart in this window"
         return a
     comps = a.components
-    cap = training_cap(raw_now, max_training_rows)
+    cap = training_cap(raw_now, max_training_rows, every_engine=True)
 
     def ranked_at(date: pd.Timestamp) -> ibis.Table:
         return comp.ranked(comp.raw_components(tables, date=date, window_days=window_days, components=comps), comps)
@@ -263,7 +266,10 @@ def analyse(
 
     # the cutoff: learn the weights of the score now; check the score
     at_cut = _label(tables["purchases"], ranked_at(cutoff), cutoff=cutoff, horizon_days=horizon_days)
-    frame_cut = _fetch(at_cut, cap, random_state)
+    frame_cut, n_cut = _fetch(at_cut, cap, random_state)
+    if len(frame_cut) < n_cut:
+        a.notes.append(f"the weights are learned and the score is checked on a stratified sample of {len(frame_cut):,} "
+                       f"of the {n_cut:,} customers at {cutoff.date()} (max_training_rows); every customer is scored")
     model_cut = sc.fit_logistic(frame_cut, comps) if len(frame_cut) else None
     if isinstance(mode_in, dict):
         a.weights = sc.normalise(mode_in, comps)
@@ -285,7 +291,7 @@ def analyse(
     if a.weights_mode == "learned":
         train_cutoff = cutoff - pd.Timedelta(days=horizon_days)
         at_train = _label(tables["purchases"], ranked_at(train_cutoff), cutoff=train_cutoff, horizon_days=horizon_days)
-        frame_train = _fetch(at_train, cap, random_state)
+        frame_train, _ = _fetch(at_train, cap, random_state)
         model_train = sc.fit_logistic(frame_train, comps) if len(frame_train) > 1 else None
         if model_train is not None:
             val_weights, val_model, weights_at, out_of_time = (
