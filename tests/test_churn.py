@@ -259,6 +259,17 @@ def test_reasons_add_up_to_the_logistic_log_odds():
     top = int(np.argmax(d))
     assert reasons.iloc[top]["reason_1"] != ""
     assert any(r.startswith("days since last purchase:") or r == "plan: basic" for r in reasons.iloc[top])
+    # every cell is story.reason of the customer's k-th largest contribution, blank below the threshold
+    from engage_kit.churn import story
+
+    ex = churn.Explainer(pipe, X, ["recency_days", "orders_total"], ["plan"])
+    vals = c.to_numpy()
+    for i in range(n):
+        ranked = np.argsort(-vals[i], kind="stable")
+        want = [story.reason(c.columns[j], X[c.columns[j]].astype(object).iloc[i], ex.averages.get(c.columns[j]))
+                if vals[i, j] >= 0.1 else "" for j in ranked]
+        assert reasons.iloc[i].tolist() == want
+    assert (reasons == "").any().any() and (reasons != "").any().any()
 
 
 def test_permutation_importance_finds_the_signal():

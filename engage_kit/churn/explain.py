@@ -70,15 +70,27 @@ class Explainer:
         c = self.contributions(X)
         vals = c.to_numpy()
         cols = list(c.columns)
-        raw = X[cols].to_numpy(dtype=object)
         order = np.argsort(-vals, axis=1, kind="stable")[:, :n]
-        rows = []
-        for i, idx in enumerate(order):
-            rows.append([
-                story.reason(cols[j], raw[i, j], self.averages.get(cols[j])) if vals[i, j] >= min_log_odds else ""
-                for j in idx
-            ])
-        return pd.DataFrame(rows, index=X.index, columns=[f"reason_{k + 1}" for k in range(n)])
+        strong = np.take_along_axis(vals, order, axis=1) >= min_log_odds
+        out = np.full(order.shape, "", dtype=object)
+        for j, col in enumerate(cols):  # each column's reasons worded once per distinct value
+            rows, ranks = np.nonzero((order == j) & strong)
+            if len(rows):
+                out[rows, ranks] = _worded(col, X[col].to_numpy(dtype=object)[rows], self.averages.get(col))
+        return pd.DataFrame(out, index=X.index, columns=[f"reason_{k + 1}" for k in range(order.shape[1])])
+
+
+def _worded(col: str, values: np.ndarray, average: Any) -> list[str]:
+    """:func:`story.reason` of each value, worded once per distinct (type, value)."""
+    memo: dict[tuple[type, Any], str] = {}
+    out = []
+    for v in values:
+        key = (type(v), v)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = story.reason(col, v, average)
+        out.append(text)
+    return out
 
 
 def contributions(pipeline, X: pd.DataFrame, reference: pd.DataFrame, numeric: Sequence[str],
