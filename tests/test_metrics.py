@@ -16,7 +16,7 @@ from statsmodels.stats.rates import confint_poisson
 from engage_kit import metrics as M
 from engage_kit.errors import DataError, ParameterError
 from engage_kit.metrics import email, events, retention, revenue, satisfaction, service, social, web
-from engage_kit.metrics._common import Metric
+from engage_kit.metrics._common import Metric, orders_table
 from engage_kit.stats import bootstrap_estimate, wilson_interval
 
 from .conftest import run_notebook
@@ -314,6 +314,23 @@ def revenue_tx() -> pd.DataFrame:
     ]
     df = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "amount", "channel"])
     return df.assign(timestamp=pd.to_datetime(df.timestamp))
+
+
+def test_orders_table_numbers_missing_order_ids_only_when_there_are_some(small_demo):
+    # rows without an order_id are one order each; a return is an order apart from its purchase
+    tx = pd.DataFrame({
+        "order_id": [None, None, "a", "a", "a"], "customer_id": ["x", "x", "y", "y", "y"],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
+        "amount": [10.0, 10.0, 5.0, 7.0, -3.0], "channel": ["web"] * 5,
+    })
+    got = orders_table(ibis.memtable(tx)).execute().sort_values(["order_id", "is_return"])
+    assert got["amount"].tolist() == [10.0, 10.0, 12.0, -3.0]  # "#…" sorts before "a"
+    assert got["order_id"].str.startswith("#").sum() == 2 and got["order_id"].nunique() == 3
+    assert got.loc[~got["is_return"] & (got["order_id"] == "a"), "timestamp"].item() == pd.Timestamp("2024-01-02")
+    # a loaded table has an id on every row: no window over the whole table
+    loaded = small_demo.tables["transactions"]
+    assert "ROW_NUMBER" not in ibis.to_sql(orders_table(loaded))
+    assert "ROW_NUMBER" in ibis.to_sql(orders_table(ibis.memtable(tx)))
 
 
 def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):

@@ -283,11 +283,15 @@ def orders_table(t: ibis.Table) -> ibis.Table:
     (amount < 0) are collapsed apart, so a return booked under its order's id never nets
     the purchase away. Columns: order_id, is_return, customer_id, timestamp (the order's
     first row), amount (summed), channel.
+
+    The missing ids are numbered only when there are any: the loader gives every row an
+    id, and numbering is a window over the whole table that costs about as much again as
+    the grouping (4.5 s of 7.7 s on 10M rows), where asking costs 0.3 s.
     """
-    t = t.mutate(
-        order_id=t.order_id.fill_null("#" + (ibis.row_number() + 1).cast("string")),
-        is_return=t.amount < 0,
-    )
+    order_id = t.order_id
+    if int(t.filter(t.order_id.isnull()).count().execute()):
+        order_id = order_id.fill_null("#" + (ibis.row_number() + 1).cast("string"))
+    t = t.mutate(order_id=order_id, is_return=t.amount < 0)
     return t.group_by(["order_id", "is_return"]).aggregate(
         customer_id=t.customer_id.arbitrary(),
         timestamp=t.timestamp.min(),
