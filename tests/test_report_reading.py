@@ -13,6 +13,9 @@ import pytest
 from engage_kit.cli import main
 from tests.helpers import plain_words_problems, visible_text
 
+# one worker builds each report run once (a session fixture is per worker)
+pytestmark = pytest.mark.xdist_group("report-reading")
+
 PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d)?)%")
 
 
