@@ -269,7 +269,7 @@ def analyse(
     frame_cut, n_cut = _fetch(at_cut, cap, random_state)
     if len(frame_cut) < n_cut:
         a.notes.append(f"the weights are learned and the score is checked on a stratified sample of {len(frame_cut):,} "
-                       f"of the {n_cut:,} customers at {cutoff.date()} (max_training_rows); every customer is scored")
+                       f"of the {n_cut:,} customers at {cutoff.date()}; every customer is scored")
     model_cut = sc.fit_logistic(frame_cut, comps) if len(frame_cut) else None
     if isinstance(mode_in, dict):
         a.weights = sc.normalise(mode_in, comps)
