@@ -205,3 +205,33 @@ def test_gamma_gamma_objective_equals_the_row_formula(penalizer):
         v1, g1 = objective(lp)
         assert v1 == pytest.approx(v0, rel=1e-12)
         np.testing.assert_allclose(g1, g0, rtol=1e-10, atol=1e-13)
+
+
+def test_percentiles_in_column_blocks_equal_one_call(monkeypatch):
+    """The blocks (on two threads) give each column the percentiles of one call over the
+    whole table, with and without missing draws, in place or not."""
+    rng = np.random.default_rng(5)
+    table = rng.gamma(2.0, size=(60, 1_000))
+    monkeypatch.setattr(bootstrap, "_QUANTILE_COLUMNS", 128)  # 8 blocks, the last one short
+    q = [(1 - 0.95) / 2, 1 - (1 - 0.95) / 2]
+    whole = np.quantile(table, q, axis=0)
+    lo, hi = bootstrap._interval(table.copy(), 0.95, overwrite=True)
+    assert np.array_equal(lo, whole[0]) and np.array_equal(hi, whole[1])
+    holed = table.copy()
+    holed[rng.random(holed.shape) < 0.05] = np.nan
+    whole = np.nanquantile(holed, q, axis=0)
+    lo, hi = bootstrap._interval(holed, 0.95)
+    assert np.array_equal(lo, whole[0]) and np.array_equal(hi, whole[1])
+    assert np.isnan(holed).sum() > 0  # not overwritten: the table is as it was
+    lo, hi = bootstrap._interval(table[:, 0], 0.95)  # one column
+    assert lo == np.quantile(table[:, 0], q[0])
+
+
+def test_multinomial_draws_made_ahead_are_the_draws_of_a_loop():
+    p = np.random.default_rng(1).dirichlet(np.ones(500))
+    loop_rng, ahead_rng = np.random.default_rng(9), np.random.default_rng(9)
+    loop = [loop_rng.multinomial(1_000, p).astype(float) for _ in range(7)]
+    ahead = list(bootstrap._multinomial_draws(ahead_rng, 1_000, p, 7))
+    assert len(ahead) == 7 and all(np.array_equal(a, b) for a, b in zip(loop, ahead, strict=True))
+    assert list(bootstrap._multinomial_draws(ahead_rng, 10, p, 0)) == []
+    assert np.array_equal(ahead_rng.random(3), loop_rng.random(3))  # the generator ends where the loop's does

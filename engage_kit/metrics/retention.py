@@ -157,10 +157,9 @@ def retention_counts(
     boundaries, ``attrs["first"]`` the first transaction day and ``attrs["active_days"]``
     the window (None: chosen from the data, :func:`default_active_days`).
 
-    The heavy step runs in the engine: each purchase x (next purchase of the same
-    customer y) makes its customer active at every boundary b with x < b <= min(y,
-    x + active_days); these ranges do not overlap, so each (customer, boundary) pair
-    is produced once.
+    The heavy step runs in the engine: one grouped pass over the purchases for a single
+    interval (:func:`_one_interval`), a pass over consecutive purchases for several
+    (:func:`_every_interval`); both give the same flags.
     """
     period = check_period(period) or "M"
     t = to_table(transactions, "transactions")
@@ -179,6 +178,52 @@ def retention_counts(
     empty.attrs.update(periods=idx, as_of=as_of, bounds=bounds, first=first_day)
     if len(bounds) < 2:
         return empty
+    if len(bounds) == 2:  # one interval: one grouped pass, no window
+        per = _one_interval(t, bounds[0], bounds[1], days)
+    else:
+        per = _every_interval(t, bounds, days)
+    keys = ["_k"]
+    if by is not None:
+        per = add_segment(per, by, customers, table="transactions", customer_level=True)
+        keys.append(SEG)
+    out = per.group_by([*keys, *_PATTERN_COLS]).aggregate(customers=per.count()).execute()
+    out = out.sort_values([*keys, *_PATTERN_COLS], kind="stable").reset_index(drop=True)
+    out.attrs.update(periods=idx, as_of=as_of, bounds=bounds, first=first_day, active_days=days)
+    return out
+
+
+def _one_interval(t: ibis.Table, a: pd.Timestamp, b: pd.Timestamp, days: int) -> ibis.Table:
+    """The (customer_id, _k = 0, s, e, nw) flags of the one interval [a, b) in one grouped pass.
+
+    Active at a boundary c means a purchase in [c − active_days, c) (the latest purchase
+    before c is at most ``active_days`` old), so s = any purchase in [a − d, a), e = any
+    in [b − d, b) and nw = first purchase in [a, b): the same flags as
+    :func:`_every_interval` gives for two boundaries, without ordering the purchases.
+    """
+    p = t.filter(t.amount >= 0)
+    ts, d = p.timestamp, pd.Timedelta(days=days)
+
+    def lit(v: pd.Timestamp) -> ibis.Value:
+        return ibis.literal(pd.Timestamp(v).to_pydatetime(), type=ts.type())
+
+    def flag(lo: pd.Timestamp, hi: pd.Timestamp) -> ibis.Value:
+        return ((ts >= lit(lo)) & (ts < lit(hi))).any().cast("int8")
+
+    g = p.group_by("customer_id").aggregate(
+        s=flag(a - d, a), e=flag(b - d, b), f=ts.min(),
+    )
+    g = g.mutate(nw=((g.f >= lit(a)) & (g.f < lit(b))).cast("int8"))
+    g = g.filter((g.s == 1) | (g.e == 1) | (g.nw == 1))
+    return g.select("customer_id", _k=ibis.literal(0), s=g.s, e=g.e, nw=g.nw)
+
+
+def _every_interval(t: ibis.Table, bounds: list[pd.Timestamp], days: int) -> ibis.Table:
+    """The (customer_id, _k, s, e, nw) flags of every interval between ``bounds``.
+
+    Each purchase x (next purchase of the same customer y) makes its customer active at
+    every boundary b with x < b <= min(y, x + active_days); these ranges do not overlap,
+    so each (customer, boundary) pair is produced once.
+    """
     p = t.filter(t.amount >= 0).select("customer_id", "timestamp").distinct()
     w = ibis.window(group_by="customer_id", order_by="timestamp")
     reach = p.timestamp + ibis.interval(days=days)
@@ -199,15 +244,7 @@ def retention_counts(
         "customer_id", _k=spans._ik, s=ibis.literal(0), e=ibis.literal(0), nw=ibis.literal(1)
     )
     u = s_rows.union(e_rows, distinct=False).union(n_rows, distinct=False)
-    per = u.group_by(["customer_id", "_k"]).aggregate(s=u.s.max(), e=u.e.max(), nw=u.nw.max())
-    keys = ["_k"]
-    if by is not None:
-        per = add_segment(per, by, customers, table="transactions", customer_level=True)
-        keys.append(SEG)
-    out = per.group_by([*keys, *_PATTERN_COLS]).aggregate(customers=per.count()).execute()
-    out = out.sort_values([*keys, *_PATTERN_COLS], kind="stable").reset_index(drop=True)
-    out.attrs.update(periods=idx, as_of=as_of, bounds=bounds, first=first_day, active_days=days)
-    return out
+    return u.group_by(["customer_id", "_k"]).aggregate(s=u.s.max(), e=u.e.max(), nw=u.nw.max())
 
 
 def customer_retention_rate(
