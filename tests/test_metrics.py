@@ -287,38 +287,72 @@ def test_retention_bootstrap_matches_a_bootstrap_over_customers():
     assert m.low == pytest.approx(direct.low, abs=0.02) and m.high == pytest.approx(direct.high, abs=0.02)
 
 
-def test_one_interval_flags_equal_the_flags_of_consecutive_purchases():
-    """The single-interval pass gives each customer the flags of the general one: edges at
-    the boundaries and at boundary − active_days, same-day duplicates, refunds, first
-    purchases inside, before and after the interval."""
-    rng = np.random.default_rng(11)
-    days = 30
-    a, b = pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-01")
-    edges = [a - pd.Timedelta(days=days), a, b - pd.Timedelta(days=days), b, a - pd.Timedelta(days=days + 1),
-             b - pd.Timedelta(microseconds=1)]
+def _brute_force_flags(tx: pd.DataFrame, bounds: list, days: int) -> pd.DataFrame:
+    """(customer_id, _k, s, e, nw) by the definition, customer by customer and boundary."""
+    buys = tx[tx.amount >= 0]
+    d = pd.Timedelta(days=days)
     rows = []
-    for i in range(400):
-        for _ in range(rng.integers(1, 5)):
-            ts = (edges[rng.integers(len(edges))] if rng.random() < 0.3
-                  else pd.Timestamp("2023-12-01") + pd.Timedelta(hours=int(rng.integers(0, 24 * 150))))
+    for cid, g in buys.groupby("customer_id"):
+        ts, first = g.timestamp, g.timestamp.min()
+        active = [bool(((ts >= b - d) & (ts < b)).any()) for b in bounds]
+        for k in range(len(bounds) - 1):
+            s, e, nw = active[k], active[k + 1], bounds[k] <= first < bounds[k + 1]
+            if s or e or nw:
+                rows.append((cid, k, int(s), int(e), int(nw)))
+    return pd.DataFrame(rows, columns=["customer_id", "_k", "s", "e", "nw"])
+
+
+def _edgy_purchases(seed: int, bounds: list, days: int, n: int = 300) -> pd.DataFrame:
+    """Purchases on boundaries, on boundary − active_days, a microsecond before them,
+    several in one period, refunds and zero amounts."""
+    rng = np.random.default_rng(seed)
+    d = pd.Timedelta(days=days)
+    edges = [x for b in bounds for x in (b, b - d, b - pd.Timedelta(microseconds=1), b - d - pd.Timedelta(days=1))]
+    lo, span = bounds[0] - 2 * d, (bounds[-1] - bounds[0] + 2 * d).total_seconds()
+    rows = []
+    for i in range(n):
+        for _ in range(rng.integers(1, 7)):
+            ts = (edges[rng.integers(len(edges))] if rng.random() < 0.4
+                  else (lo + pd.Timedelta(seconds=float(rng.random() * span))).floor("us"))
             rows.append((f"c{i}", ts, float(rng.choice([-5.0, 0.0, 10.0, 10.0]))))
-    rows += [("dup", a, 1.0), ("dup", a, 1.0), ("refund-only", a, -3.0)]
-    t = ibis.memtable(pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"]))
-    cols = ["customer_id", "_k", "s", "e", "nw"]
+    rows += [("dup", bounds[1], 1.0), ("dup", bounds[1], 1.0), ("refund-only", bounds[1], -3.0)]
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
 
-    def flags(expr):
-        df = expr.execute()[cols].astype({c: "int64" for c in cols[1:]})
-        return df.sort_values("customer_id").reset_index(drop=True)
 
-    one, every = flags(retention._one_interval(t, a, b, days)), flags(retention._every_interval(t, [a, b], days))
-    pd.testing.assert_frame_equal(one, every)
-    assert one[["s", "e", "nw"]].sum().min() > 20  # every flag is exercised
-    assert "refund-only" not in set(one.customer_id)
-    # and the report's single period goes through it with the hand-worked figures
-    m = retention.customer_retention_rate(t, period="M", active_days=days, as_of="2024-04-15")
-    flag = one.set_index("customer_id")
-    assert (m.counts["S"], m.counts["E"], m.counts["N"]) == (flag.s.sum(), flag.e.sum(), flag.nw.sum())
+@pytest.mark.parametrize(("period", "days"), [("M", 30), ("M", 90), ("W", 10), ("Q", 30), ("Q", 365)])
+def test_retention_patterns_equal_the_definition_customer_by_customer(period, days):
+    """The pattern counts of every period (counted from spans of activity) and of one
+    interval (one grouped pass) against the flags worked out customer by customer."""
+    from engage_kit.metrics._common import period_start, timestamp_index
 
+    as_of = pd.Timestamp("2024-06-30")
+    first_idx = timestamp_index(as_of, period) - 10
+    bounds = list(period_start(range(first_idx, timestamp_index(as_of, period) + 2), period))
+    tx = _edgy_purchases(len(period) + days, bounds[1:], days)
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(0, 300, 2)],
+                              "tier": ["gold" if i % 4 else "silver" for i in range(0, 300, 2)]})
+    got = retention.retention_counts(tx, period=period, active_days=days, as_of=as_of, all_periods=True)
+    assert len(got.attrs["bounds"]) >= 10  # ten periods or more, each boundary with purchases on it
+    flags = _brute_force_flags(tx[tx.timestamp < as_of + pd.Timedelta(days=1)], got.attrs["bounds"], days)
+    want = (flags.groupby(["_k", "s", "e", "nw"]).size().rename("customers").reset_index())
+    ints = {c: "int64" for c in ["_k", "s", "e", "nw", "customers"]}
+    pd.testing.assert_frame_equal(got.astype(ints).reset_index(drop=True), want.astype(ints))
+    assert set(want.groupby(["s", "e", "nw"]).size().index) >= {(1, 1, 0), (1, 0, 0), (0, 1, 0), (0, 1, 1)}
+    # by a customer attribute, customers without one in (unknown)
+    seg = retention.retention_counts(tx, period=period, active_days=days, as_of=as_of, all_periods=True,
+                                     by="tier", customers=customers)
+    tiers = flags.merge(customers, on="customer_id", how="left").fillna({"tier": "(unknown)"})
+    want = tiers.groupby(["_k", "tier", "s", "e", "nw"]).size().rename("customers").reset_index()
+    want = want.rename(columns={"tier": seg.columns[1]})
+    pd.testing.assert_frame_equal(seg.astype(ints).reset_index(drop=True), want.astype(ints))
+    # one interval: the last complete period
+    last = len(got.attrs["bounds"]) - 3
+    a, b = got.attrs["bounds"][last], got.attrs["bounds"][last + 1]
+    one = retention.retention_counts(tx, period=period, active_days=days, as_of=as_of,
+                                     start=a, end=b - pd.Timedelta(days=1))
+    want = flags[flags._k == last].groupby(["s", "e", "nw"]).size().rename("customers").reset_index()
+    counts = {c: "int64" for c in ["s", "e", "nw", "customers"]}
+    pd.testing.assert_frame_equal(one.drop(columns="_k").astype(counts).reset_index(drop=True), want.astype(counts))
 
 def test_repeat_purchase_rate_by_hand(retention_tx):
     m = retention.repeat_purchase_rate(retention_tx)
