@@ -400,6 +400,31 @@ def test_orders_table_numbers_missing_order_ids_only_when_there_are_some(small_d
     assert "ROW_NUMBER" in ibis.to_sql(orders_table(ibis.memtable(tx)))
 
 
+def test_shared_orders_group_the_same_rows_once_and_are_dropped_after(small_demo):
+    from engage_kit.metrics._common import shared_orders, window
+
+    t = small_demo.tables["transactions"]
+    plain = orders_table(t).execute().sort_values(["order_id", "is_return"]).reset_index(drop=True)
+    with shared_orders():
+        first = orders_table(window(t, "timestamp", as_of=small_demo.as_of))
+        again = orders_table(window(t, "timestamp", as_of=small_demo.as_of))  # built anew, the same rows
+        other = orders_table(window(t, "timestamp", as_of="2024-06-30"))
+        with shared_orders():  # nested: the outer block keeps them
+            assert orders_table(window(t, "timestamp", as_of=small_demo.as_of)) is first
+        assert again is first and other is not first
+        shared = first.execute().sort_values(["order_id", "is_return"]).reset_index(drop=True)
+        assert "ROW_NUMBER" not in ibis.to_sql(first) and "GROUP BY" not in ibis.to_sql(first)  # kept, not regrouped
+    pd.testing.assert_frame_equal(shared, plain)
+    with pytest.raises(Exception, match="(?i)does not exist|not found"):  # dropped when the block ends
+        first.execute()
+    assert orders_table(t) is not orders_table(t)  # outside a block nothing is kept
+    # every KPI at once, with the orders shared, gives the figures of one KPI at a time
+    head = M.headline(small_demo.tables, period="M", active_days=90, as_of=small_demo.as_of)
+    for key in ("revenue.average_order_value", "revenue.purchase_frequency", "retention.repeat_purchase_rate"):
+        alone = M.kpis.compute(key, small_demo.tables, period="M", active_days=90, as_of=small_demo.as_of)
+        assert (head[key].value, head[key].n) == pytest.approx((alone.value, alone.n), rel=1e-12), key
+
+
 def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):
     aov = revenue.average_order_value(revenue_tx)
     amounts = np.array([30, 50, 20, 45, 30, 8, 4.0])  # purchase orders; the return is none

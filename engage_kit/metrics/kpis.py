@@ -34,7 +34,7 @@ from . import (
     social,
     web,
 )
-from ._common import DateLike, Metric, change_test, check_period
+from ._common import DateLike, Metric, change_test, check_period, shared_orders
 
 
 @dataclass(frozen=True)
@@ -325,8 +325,9 @@ def headline(
     and GRR are for the last complete period before ``as_of``.
     """
     cache: dict = {}
-    return {k.key: compute(k.key, tables, period=period, active_days=active_days, as_of=as_of,
-                           confidence=confidence, language=language, _cache=cache) for k in KPIS}
+    with shared_orders():  # the order-level KPIs group the orders once
+        return {k.key: compute(k.key, tables, period=period, active_days=active_days, as_of=as_of,
+                               confidence=confidence, language=language, _cache=cache) for k in KPIS}
 
 
 def kpis_by_period(
@@ -351,11 +352,11 @@ def kpis_by_period(
     construction, not by behaviour (:func:`.retention.not_computable`).
     """
     frames, cache = [], {}
-    for k in KPIS:
-        if keys is not None and k.key not in keys:
-            continue
-        df = compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, per_period=True,
-                     confidence=confidence, language=language, _cache=cache)
+    with shared_orders():  # the order-level KPIs group the orders once
+        computed = [(k, compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, per_period=True,
+                                confidence=confidence, language=language, _cache=cache))
+                    for k in KPIS if keys is None or k.key in keys]
+    for k, df in computed:
         if df is None or len(df) == 0:
             continue
         df = df.reindex(columns=["period", "period_start", "period_end", "complete", "value", "low", "high", "n",
@@ -403,22 +404,23 @@ def kpis_by_segment(
     listed in ``attrs["skipped"]`` with the reason.
     """
     frames, skipped, cache = [], {}, {}
-    for k in KPIS:
-        if keys is not None and k.key not in keys:
-            continue
-        try:
-            df = compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, by=by,
-                         confidence=confidence, language=language, _cache=cache)
-        except ParameterError as e:
-            skipped[k.key] = str(e)
-            continue
-        if df is None or len(df) == 0:
-            continue
-        df = df.rename(columns={by: "segment"})[["segment", "value", "low", "high", "n"]].copy()
-        df.insert(0, "label", k.label)
-        df.insert(0, "area", k.area)
-        df.insert(0, "key", k.key)
-        frames.append(df)
+    with shared_orders():  # the order-level KPIs group the orders once
+        for k in KPIS:
+            if keys is not None and k.key not in keys:
+                continue
+            try:
+                df = compute(k.key, tables, period=period, active_days=active_days, as_of=as_of, by=by,
+                             confidence=confidence, language=language, _cache=cache)
+            except ParameterError as e:
+                skipped[k.key] = str(e)
+                continue
+            if df is None or len(df) == 0:
+                continue
+            df = df.rename(columns={by: "segment"})[["segment", "value", "low", "high", "n"]].copy()
+            df.insert(0, "label", k.label)
+            df.insert(0, "area", k.area)
+            df.insert(0, "key", k.key)
+            frames.append(df)
     cols = ["key", "area", "label", "segment", "value", "low", "high", "n"]
     out = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
     out.attrs["skipped"] = skipped
