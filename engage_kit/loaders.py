@@ -53,12 +53,16 @@ class Dataset:
         *,
         as_of: pd.Timestamp,
         reports: dict[str, TableReport] | None = None,
+        activity: Any = None,
     ) -> None:
         self.config = config
         self.con = con
         self.tables = tables
         self.as_of = pd.Timestamp(as_of).normalize()
         self.reports = reports or {}
+        # the activity window chosen from these transactions at as_of, when a report run
+        # worked it out once for all its notebooks (an ActiveWindow; None: not yet known)
+        self.activity = activity
 
     # --- access -----------------------------------------------------------------
     def __contains__(self, name: str) -> bool:
@@ -284,11 +288,22 @@ def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
             end=pd.Timestamp(info["end"]) if info.get("end") else None,
             warnings=info.get("warnings", []),
         )
-    return Dataset(config, con, tables, as_of=pd.Timestamp(meta["as_of"]), reports=reports)
+    activity = None
+    if meta.get("activity"):
+        from .activity import ActiveWindow
+
+        activity = ActiveWindow(**meta["activity"])
+    return Dataset(config, con, tables, as_of=pd.Timestamp(meta["as_of"]), reports=reports, activity=activity)
 
 
-def write_snapshot(ds: Dataset, path: str | Path) -> Path:
-    """Write the validated tables as Parquet plus ``snapshot.json`` so notebooks skip checks."""
+def write_snapshot(ds: Dataset, path: str | Path, *, activity: Any = None) -> Path:
+    """Write the validated tables as Parquet plus ``snapshot.json`` so notebooks skip checks.
+
+    ``activity``: the activity window chosen from the transactions at ``ds.as_of``
+    (:func:`engage_kit.activity.active_window`), kept so that every notebook of a run
+    reads it instead of working it out again (a pass over the purchases each).
+    """
+    import dataclasses
     import json
 
     path = Path(path)
@@ -319,6 +334,8 @@ def write_snapshot(ds: Dataset, path: str | Path) -> Path:
         "config": cfg,
         "tables": info,
     }
+    if activity is not None:
+        meta["activity"] = dataclasses.asdict(activity)
     (path / "snapshot.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return path
 

@@ -53,10 +53,13 @@ class Context:
         from .activity import active_window
 
         if self.active_window is None or parameter is not None or self.active_window.source == "parameter":
-            tx = self.ds.table("transactions") if self.ds.has("transactions") else None
-            self.active_window = active_window(
-                tx, parameter=parameter, configured=getattr(self.ds.config, "active_days", None), as_of=self.ds.as_of
-            )
+            configured = getattr(self.ds.config, "active_days", None)
+            known = getattr(self.ds, "activity", None)  # chosen once by the report run, at this as_of
+            if parameter is None and configured is None and known is not None:
+                self.active_window = known
+            else:
+                tx = self.ds.table("transactions") if self.ds.has("transactions") else None
+                self.active_window = active_window(tx, parameter=parameter, configured=configured, as_of=self.ds.as_of)
         return self.active_window
 
     def path(self, filename: str) -> Path:

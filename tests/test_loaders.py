@@ -261,6 +261,39 @@ def test_snapshot_round_trip(tmp_path, small_demo):
     assert ek.open_dataset(tmp_path / "snap").reports["transactions"].rows == small_demo.reports["transactions"].rows
 
 
+def test_the_activity_window_is_worked_out_once_per_run(tmp_path, small_demo, monkeypatch):
+    """The run keeps the window chosen from the data in its snapshot; a notebook reads it
+    there (no pass over the purchases) unless its parameter or the config sets one."""
+    import json
+
+    from engage_kit import activity, nb
+    from engage_kit.loaders import open_snapshot, write_snapshot
+    from engage_kit.report import runner
+
+    chosen = runner._activity(small_demo)
+    assert chosen == activity.active_window(small_demo["transactions"], as_of=small_demo.as_of)
+    assert chosen.source == "data" and chosen.gaps > 0
+    write_snapshot(small_demo, tmp_path / "snap", activity=chosen)
+    assert json.loads((tmp_path / "snap" / "snapshot.json").read_text())["activity"]["days"] == chosen.days
+
+    def no_pass(*args, **kwargs):
+        raise AssertionError("the window was worked out again")
+
+    ctx = nb.Context(name="x", ds=open_snapshot(tmp_path / "snap"), output_dir=tmp_path / "out", params={})
+    monkeypatch.setattr(activity, "purchase_gap_counts", no_pass)
+    assert ctx.active() == chosen and ctx.active().to_dict() == chosen.to_dict()
+    assert ctx.active(30).days == 30 and ctx.active(30).source == "parameter"  # the parameter still wins
+    monkeypatch.undo()
+    # a config that sets the window: nothing is kept, the config's value is used
+    configured = ek.open_dataset(small_demo.config.source)
+    configured.config.active_days = 60
+    assert runner._activity(configured) is None
+    write_snapshot(configured, tmp_path / "snap60", activity=runner._activity(configured))
+    assert "activity" not in json.loads((tmp_path / "snap60" / "snapshot.json").read_text())
+    ctx = nb.Context(name="x", ds=open_snapshot(tmp_path / "snap60"), output_dir=tmp_path / "out", params={})
+    assert (ctx.active().days, ctx.active().source) == (60, "config")
+
+
 # --- a real PostgreSQL server as a source --------------------------------------------
 
 from .pgserver import PgServer, pg_bin  # noqa: E402

@@ -514,7 +514,7 @@ def _run_report(
     os.environ["JUPYTER_RUNTIME_DIR"] = str(snap_dir / "runtime")
     try:
         with _terminate_as_interrupt():
-            write_snapshot(ds, snap_dir)
+            write_snapshot(ds, snap_dir, activity=_activity(ds))
             reports, warnings = ds.reports, ds.warnings
             _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
             rep = reports.get("transactions") or next(iter(reports.values()))
@@ -668,6 +668,16 @@ def _run_parallel(
     pool.shutdown(wait=True)
     results.sort(key=lambda r: names.index(r.name))
     return results
+
+
+def _activity(ds: Any) -> Any:
+    """The activity window chosen from the transactions, worked out once for every notebook
+    of the run (None when the config sets ``active_days`` or there are no transactions)."""
+    from ..activity import active_window
+
+    if getattr(ds.config, "active_days", None) is not None or not ds.has("transactions"):
+        return None
+    return active_window(ds.table("transactions"), as_of=ds.as_of)
 
 
 def _release(ds: Any) -> None:
