@@ -248,6 +248,29 @@ def test_the_weights_are_learned_on_a_capped_sample_by_default(small_demo, monke
     assert not any("stratified sample" in n for n in full.notes)
 
 
+def test_tables_read_by_several_queries_are_kept_in_the_engine(small_demo, monkeypatch):
+    """Every customer's components now, the scores now and at the previous period end, and
+    the labelled cutoff tables are built once each, not once per query that reads them."""
+    from ibis.expr import operations as ops
+
+    from engage_kit.engagement import analysis
+
+    kept = []
+    real = analysis.cache
+
+    def counting(expr):
+        out = real(expr)
+        kept.append(out)
+        return out
+
+    monkeypatch.setattr(analysis, "cache", counting)
+    a = engagement.analyse(small_demo, n_boot=20)
+    assert len(kept) == 5  # components now, the two labelled cutoffs, scores now and before
+    assert isinstance(a.scores.op(), ops.DatabaseTable)
+    assert a.scores is kept[3] and a.transitions["customers"].sum() == a.customers
+    assert a.mix.groupby("period_end")["customers"].sum().iloc[-1] == a.customers
+
+
 def test_segment_split_on_the_demo(small_demo):
     attrs = small_demo.customer_attributes()
     seg = "segment" if "segment" in attrs else attrs[0]
