@@ -208,7 +208,7 @@ def test_gamma_gamma_objective_equals_the_row_formula(penalizer):
 
 
 def test_percentiles_in_column_blocks_equal_one_call(monkeypatch):
-    """The blocks (on two threads) give each column the percentiles of one call over the
+    """The blocks give each column the percentiles of one call over the
     whole table, with and without missing draws, in place or not."""
     rng = np.random.default_rng(5)
     table = rng.gamma(2.0, size=(60, 1_000))
@@ -225,13 +225,3 @@ def test_percentiles_in_column_blocks_equal_one_call(monkeypatch):
     assert np.isnan(holed).sum() > 0  # not overwritten: the table is as it was
     lo, hi = bootstrap._interval(table[:, 0], 0.95)  # one column
     assert lo == np.quantile(table[:, 0], q[0])
-
-
-def test_multinomial_draws_made_ahead_are_the_draws_of_a_loop():
-    p = np.random.default_rng(1).dirichlet(np.ones(500))
-    loop_rng, ahead_rng = np.random.default_rng(9), np.random.default_rng(9)
-    loop = [loop_rng.multinomial(1_000, p).astype(float) for _ in range(7)]
-    ahead = list(bootstrap._multinomial_draws(ahead_rng, 1_000, p, 7))
-    assert len(ahead) == 7 and all(np.array_equal(a, b) for a, b in zip(loop, ahead, strict=True))
-    assert list(bootstrap._multinomial_draws(ahead_rng, 10, p, 0)) == []
-    assert np.array_equal(ahead_rng.random(3), loop_rng.random(3))  # the generator ends where the loop's does

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -243,10 +241,10 @@ def _interval(draws: np.ndarray, level: float, *, overwrite: bool = False) -> tu
     """Percentile interval along the first axis ([6], chapter 13); NaN draws are ignored.
     ``overwrite``: the draws may be reordered in place (no copy of a large table).
 
-    A wide table (one column per customer) is taken in blocks of columns on two threads
-    (numpy partitions without the GIL): each column's percentiles are its own, so the
-    figures are those of one call over the whole table, about six times faster at a
-    million columns."""
+    A wide table (one column per customer) is taken in blocks of columns, whose partition
+    stays in the processor's cache: each column's percentiles are its own, so the figures
+    are those of one call over the whole table, three times faster at a million columns
+    (200 draws: 16 s -> 5.5 s)."""
     a = (1 - level) / 2
     draws = np.asarray(draws, dtype=float)
     nan = bool(np.isnan(draws).any())  # nanquantile is slow: only where some draw has no value
@@ -259,28 +257,8 @@ def _interval(draws: np.ndarray, level: float, *, overwrite: bool = False) -> tu
 
     if draws.ndim < 2 or draws.shape[1] <= _QUANTILE_COLUMNS:
         return block(draws)
-    blocks = [draws[:, i:i + _QUANTILE_COLUMNS] for i in range(0, draws.shape[1], _QUANTILE_COLUMNS)]
-    with ThreadPoolExecutor(2) as pool:
-        parts = list(pool.map(block, blocks))
+    parts = [block(draws[:, i:i + _QUANTILE_COLUMNS]) for i in range(0, draws.shape[1], _QUANTILE_COLUMNS)]
     return np.concatenate([lo for lo, _ in parts]), np.concatenate([hi for _, hi in parts])
-
-
-def _multinomial_draws(rng: np.random.Generator, n: int, p: np.ndarray, count: int) -> Iterator[np.ndarray]:
-    """``count`` draws of Multinomial(n, p) from ``rng`` as floats, in order: the draws of a
-    loop over ``rng.multinomial``, each made in a background thread while the one before
-    is used (numpy draws without the GIL; at most two wait, so little memory)."""
-    def draw() -> np.ndarray:
-        return rng.multinomial(n, p).astype(float)
-
-    with ThreadPoolExecutor(1) as pool:  # one thread: the generator is used in order
-        waiting = deque(pool.submit(draw) for _ in range(min(2, count)))
-        made = len(waiting)
-        while waiting:
-            wb = waiting.popleft().result()
-            if made < count:
-                waiting.append(pool.submit(draw))
-                made += 1
-            yield wb
 
 
 def _contain(value: Any, low: Any, high: Any) -> tuple[Any, Any]:
@@ -567,7 +545,8 @@ def intervals(
     row_draws = {c: np.empty((n_boot, np.size(point[c]))) for c in ROW_COLUMNS if c in point}
     failures: list[str] = []
     p = w0 / w0.sum()
-    for wb in _multinomial_draws(rng, n, p, n_boot):
+    for _ in range(n_boot):
+        wb = rng.multinomial(n, p).astype(float)
         wfit = np.bincount(inv, weights=wb, minlength=len(ufit))
         try:
             if isinstance(model, BGNBDModel):
