@@ -127,8 +127,14 @@ def cdnow_fit(cdnow_rows):
 
 def test_cdnow_fit_is_lifetimes_optimum_polished(cdnow_rows, cdnow_fit):
     """The published estimates; lifetimes' fit of the same rows (BFGS from 1 with its tolerance
-    1e-8: within 1e-6; its default Nelder-Mead with tolerance 1e-4: within 1e-3 and at a higher
-    objective); the gradient at the estimates below 1e-12."""
+    1e-8: within 5e-6 and at a log-likelihood no higher; its default Nelder-Mead with
+    tolerance 1e-4: within 1e-3 and at a higher objective); the gradient at the estimates
+    below 1e-12.
+
+    Where lifetimes' BFGS stops depends on scipy's line search: the likelihood is flat along
+    (s, β), and with scipy 1.17 it stops 1.6e-6 away in β at a log-likelihood 6e-12 lower
+    than the kit's. The kit's optimum is the one pinned by its gradient, so the tight fit
+    is a cross-check on the neighbourhood, not on the sixth digit."""
     from lifetimes import ParetoNBDFitter
 
     x, tx, T, w = cdnow_rows
@@ -142,8 +148,10 @@ def test_cdnow_fit_is_lifetimes_optimum_polished(cdnow_rows, cdnow_fit):
         tight = ParetoNBDFitter().fit(x.astype(int), tx, T, weights=w, initial_params=np.ones(4), tol=1e-8, fit_method="BFGS")
         np.random.seed(0)
         default = ParetoNBDFitter().fit(x, tx, T, weights=w)
+    tight_params = {k: float(tight.params_[k]) for k in NAMES}
+    assert m.log_likelihood_ >= float(np.sum(w * pareto_nbd_log_likelihood(tight_params, x, tx, T))) - 1e-9
     for k in NAMES:
-        assert m.params_[k] == pytest.approx(float(tight.params_[k]), rel=1e-6), k
+        assert m.params_[k] == pytest.approx(tight_params[k], rel=5e-6), k
         assert m.params_[k] == pytest.approx(float(default.params_[k]), rel=1e-3), k
     scale = 1 / T.max()
     objective = ParetoNBDObjective(x, tx * scale, T * scale, w)
