@@ -318,12 +318,45 @@ def test_interrupted_run_leaves_previous_output(tmp_path, small_demo_config, fix
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no half-written folder left
 
 
-def test_parallel_jobs(tmp_path, small_demo_config, fixture_notebooks):
+def _printed_threads(executed: Path) -> list[str]:
+    """What the fixture notebook printed of its kernel's thread limits."""
+    cells = json.loads(executed.read_text())["cells"]
+    text = "".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []))
+    return re.search(r"threads: (.*)", text).group(1).split()
+
+
+def test_parallel_jobs(tmp_path, small_demo_config, fixture_notebooks, monkeypatch):
+    for var in runner.THREAD_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
     out = tmp_path / "out"
     assert report(small_demo_config, out, "--only", "ok_report", "broken", "--jobs", "2") == 1
     run = json.loads((out / "run.json").read_text())
     assert [n["name"] for n in run["notebooks"]] == ["broken", "ok_report"]
     assert (out / "ok_report" / "results.json").exists()
+    # each kernel of a parallel run gets its share of the cores in OpenMP and BLAS
+    assert _printed_threads(out / "ok_report.ipynb") == [str(runner.worker_threads(2))] * 3
+
+
+def test_worker_threads_share_the_cores():
+    assert runner.worker_threads(2, cores=2) == 1
+    assert runner.worker_threads(2, cores=8) == 4
+    assert runner.worker_threads(3, cores=8) == 2
+    assert runner.worker_threads(4, cores=2) == 1
+    assert runner.worker_threads(1, cores=8) == 8
+
+
+def test_a_thread_limit_the_user_set_is_kept(monkeypatch):
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    for var in runner.THREAD_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=runner._child_init,
+                             initargs=(3,)) as pool:
+        seen = [pool.submit(os.getenv, v).result() for v in runner.THREAD_VARIABLES]
+    assert seen == ["5", "3", "3"]
 
 
 def test_bad_data_is_exit_2_and_nothing_runs(tmp_path, fixture_notebooks, capsys):
