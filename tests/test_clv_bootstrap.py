@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -207,21 +209,42 @@ def test_gamma_gamma_objective_equals_the_row_formula(penalizer):
         np.testing.assert_allclose(g1, g0, rtol=1e-10, atol=1e-13)
 
 
-def test_percentiles_in_column_blocks_equal_one_call(monkeypatch):
-    """The blocks give each column the percentiles of one call over the
-    whole table, with and without missing draws, in place or not."""
+def test_tails_of_draws_give_the_percentiles_of_the_whole_table():
+    """The intervals taken as the draws arrive, from the tails only, are those of numpy's
+    percentiles over the whole table, bit for bit: with ties, missing draws (a column with
+    none, one, and all missing), infinite values, other levels and numbers of draws."""
     rng = np.random.default_rng(5)
-    table = rng.gamma(2.0, size=(60, 1_000))
-    monkeypatch.setattr(bootstrap, "_QUANTILE_COLUMNS", 128)  # 8 blocks, the last one short
-    q = [(1 - 0.95) / 2, 1 - (1 - 0.95) / 2]
-    whole = np.quantile(table, q, axis=0)
-    lo, hi = bootstrap._interval(table.copy(), 0.95, overwrite=True)
-    assert np.array_equal(lo, whole[0]) and np.array_equal(hi, whole[1])
-    holed = table.copy()
-    holed[rng.random(holed.shape) < 0.05] = np.nan
-    whole = np.nanquantile(holed, q, axis=0)
-    lo, hi = bootstrap._interval(holed, 0.95)
-    assert np.array_equal(lo, whole[0]) and np.array_equal(hi, whole[1])
-    assert np.isnan(holed).sum() > 0  # not overwritten: the table is as it was
-    lo, hi = bootstrap._interval(table[:, 0], 0.95)  # one column
-    assert lo == np.quantile(table[:, 0], q[0])
+    for n_draws, level in ((200, 0.95), (20, 0.95), (57, 0.9), (200, 0.5), (31, 0.2), (300, 0.99)):
+        table = rng.gamma(2.0, size=(n_draws, 400))
+        table[:, :40] = np.round(table[:, :40])  # ties
+        table[:, 40] = 3.0  # every draw equal
+        table[:, 41] = np.linspace(0, 1, n_draws)  # already sorted
+        table[:, 42] = np.linspace(1, 0, n_draws)  # sorted the other way
+        table[rng.random(n_draws) < 0.1, 43] = np.inf
+        table[rng.random(n_draws) < 0.1, 44] = -np.inf
+        for holed in (False, True):
+            t = table.copy()
+            if holed:
+                t[rng.random(t.shape) < 0.05] = np.nan
+                t[:, 45] = np.nan  # no draw at all
+                t[:, 46] = np.nan
+                t[3, 46] = 1.5  # a single draw
+                t[:-1, 47] = np.nan
+            tails = bootstrap._Tails(t.shape[1], n_draws, level)
+            for row in t:
+                tails.add(row)
+            lo, hi = tails.interval()
+            with warnings.catch_warnings():  # numpy warns of the column with no draw
+                warnings.simplefilter("ignore", RuntimeWarning)
+                want_lo, want_hi = bootstrap._interval(t, level)
+            assert np.array_equal(lo, want_lo, equal_nan=True), (n_draws, level, holed)
+            assert np.array_equal(hi, want_hi, equal_nan=True), (n_draws, level, holed)
+    # fewer draws than were planned (failed refits): the same figures as the table of the draws made
+    t = rng.gamma(2.0, size=(150, 300))
+    tails = bootstrap._Tails(300, 200, 0.95)
+    for row in t:
+        tails.add(row)
+    lo, hi = tails.interval()
+    want_lo, want_hi = bootstrap._interval(t, 0.95)
+    assert np.array_equal(lo, want_lo) and np.array_equal(hi, want_hi)
+    assert tails.low.shape == (6, 300)  # 6 of 200 draws kept on each side at 95%

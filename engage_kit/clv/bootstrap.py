@@ -234,31 +234,98 @@ def _model_at(model: Any, params: dict[str, float]) -> Any:
 # --- the result ------------------------------------------------------------------------
 
 
-_QUANTILE_COLUMNS = 131_072  # columns per block: the partition of a block stays in cache
-
-
-def _interval(draws: np.ndarray, level: float, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _interval(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along the first axis ([6], chapter 13); NaN draws are ignored.
-    ``overwrite``: the draws may be reordered in place (no copy of a large table).
 
-    A wide table (one column per customer) is taken in blocks of columns, whose partition
-    stays in the processor's cache: each column's percentiles are its own, so the figures
-    are those of one call over the whole table, three times faster at a million columns
-    (200 draws: 16 s -> 5.5 s)."""
+    The per-customer intervals are taken as the draws arrive (:class:`_Tails`, the same
+    figures), so the tables here are small: figures and parameters per draw."""
     a = (1 - level) / 2
     draws = np.asarray(draws, dtype=float)
-    nan = bool(np.isnan(draws).any())  # nanquantile is slow: only where some draw has no value
+    with np.errstate(all="ignore"):
+        f = np.nanquantile if np.isnan(draws).any() else np.quantile  # nanquantile is slow: only where needed
+        lo, hi = f(draws, [a, 1 - a], axis=0)
+    return lo, hi
 
-    def block(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(all="ignore"):
-            f = np.nanquantile if nan else np.quantile
-            lo, hi = f(d, [a, 1 - a], axis=0, overwrite_input=overwrite)
-        return lo, hi
 
-    if draws.ndim < 2 or draws.shape[1] <= _QUANTILE_COLUMNS:
-        return block(draws)
-    parts = [block(draws[:, i:i + _QUANTILE_COLUMNS]) for i in range(0, draws.shape[1], _QUANTILE_COLUMNS)]
-    return np.concatenate([lo for lo, _ in parts]), np.concatenate([hi for _, hi in parts])
+class _Tails:
+    """Each column's percentile interval over draws that arrive one row at a time, in memory
+    for the tails only: the figures of :func:`_interval` over the whole table, bit for bit.
+
+    A linear-interpolation percentile at level ``l`` of ``m`` draws reads two neighbouring
+    order statistics, at positions ⌊q (m − 1)⌋ and the next, q = (1 − l)/2 from either end
+    (Hyndman and Fan's method 7, numpy's default). So the k = ⌊q (n − 1)⌋ + 2 smallest and
+    k largest draws of each column are all that is kept, for at most ``n`` draws: 6 of 200
+    at 95%, instead of all 200. NaN draws are left out and counted per column, as
+    ``np.nanquantile`` leaves them out. A million customers' intervals held 200 draws × 2.5M
+    numbers (4 GB) before; their tails take 290 MB.
+
+    Adding a row costs one comparison per column and side: a draw enters a column's tail
+    only when it is below the tail's largest (above its smallest), which after b draws
+    happens to k / b of the columns.
+    """
+
+    def __init__(self, n_columns: int, n_draws: int, level: float) -> None:
+        self.q = (1 - level) / 2  # as _interval computes it
+        self.k = int(math.floor(self.q * (n_draws - 1))) + 2
+        self.low = np.full((self.k, n_columns), np.inf)  # ascending: the k smallest so far
+        self.high = np.full((self.k, n_columns), -np.inf)  # descending: the k largest so far
+        self.count = np.zeros(n_columns, dtype=np.int64)  # non-NaN draws per column
+
+    @staticmethod
+    def _insert(tail: np.ndarray, v: np.ndarray, smaller: bool) -> None:
+        """Insert ``v`` into each column's sorted ``tail`` where it belongs among its k values."""
+        edge = tail[-1]
+        at = np.flatnonzero(v < edge if smaller else v > edge)
+        if not at.size:
+            return
+        part = tail[:, at]
+        carry = v[at]
+        keep, push = (np.minimum, np.maximum) if smaller else (np.maximum, np.minimum)
+        for i in range(part.shape[0]):  # bubble the new value down to its place
+            row = part[i]
+            part[i], carry = keep(row, carry), push(row, carry)
+        tail[:, at] = part
+
+    def add(self, row: np.ndarray) -> None:
+        """One draw: a value per column."""
+        v = np.asarray(row, dtype=float)
+        nan = np.isnan(v)
+        if nan.any():
+            self.count += ~nan
+            self._insert(self.low, np.where(nan, np.inf, v), smaller=True)
+            self._insert(self.high, np.where(nan, -np.inf, v), smaller=False)
+        else:
+            self.count += 1
+            self._insert(self.low, v, smaller=True)
+            self._insert(self.high, v, smaller=False)
+
+    def _quantile(self, q: float, upper: bool) -> np.ndarray:
+        """numpy's linear quantile of each column's ``count`` draws, from its tail."""
+        m = self.count
+        virtual = (m - 1) * q
+        prev = np.floor(virtual)
+        above = virtual >= m - 1  # numpy takes the last value (index -1) for both neighbours
+        below = virtual < 0  # no draw: NaN below
+        lo_idx = np.where(above, m - 1, np.where(below, 0, prev)).astype(np.intp)
+        hi_idx = np.where(above, m - 1, np.where(below, 0, prev + 1)).astype(np.intp)
+        gamma = virtual - np.where(above, -1.0, np.where(below, 0.0, prev))
+        cols = np.arange(m.size)
+        if upper:  # position j from the bottom is the (m - 1 - j)-th largest
+            a = self.high[np.clip(m - 1 - lo_idx, 0, self.k - 1), cols]
+            b = self.high[np.clip(m - 1 - hi_idx, 0, self.k - 1), cols]
+        else:
+            a = self.low[np.clip(lo_idx, 0, self.k - 1), cols]
+            b = self.low[np.clip(hi_idx, 0, self.k - 1), cols]
+        with np.errstate(all="ignore"):  # numpy's _lerp, step for step
+            diff = b - a
+            out = a + diff * gamma
+            np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+        out[m == 0] = np.nan
+        return out
+
+    def interval(self) -> tuple[np.ndarray, np.ndarray]:
+        """The low and high percentile of every column, as ``_interval(table, level)``."""
+        return self._quantile(self.q, upper=False), self._quantile(1 - self.q, upper=True)
 
 
 def _contain(value: Any, low: Any, high: Any) -> tuple[Any, Any]:
@@ -540,9 +607,9 @@ def intervals(
     rng = np.random.default_rng(seed)
     draws: list[dict[str, float]] = []
     preds: list[dict[str, Any]] = []  # each draw's figures
-    # each draw's per-row predictions, one row of a preallocated table per draw (the largest
-    # memory of a run: n_boot x rows numbers per column, never copied)
-    row_draws = {c: np.empty((n_boot, np.size(point[c]))) for c in ROW_COLUMNS if c in point}
+    # each draw's per-row predictions go into the tails of their columns (only the draws
+    # that can be a percentile are kept: _Tails)
+    row_draws = {c: _Tails(np.size(point[c]), n_boot, level) for c in ROW_COLUMNS if c in point}
     failures: list[str] = []
     p = w0 / w0.sum()
     for _ in range(n_boot):
@@ -568,8 +635,8 @@ def intervals(
             continue
         pred = predict(pm, gg)
         add_clv(pred, gg)
-        for c, table in row_draws.items():
-            table[len(draws)] = pred.pop(c)
+        for c, tails in row_draws.items():
+            tails.add(pred.pop(c))
         draws.append(row)
         preds.append(pred)
     if len(draws) < max(10, n_boot // 2):
@@ -586,14 +653,11 @@ def intervals(
             figures[key] = {"value": point[key], "low": float(lo), "high": float(hi)}
     out_rows = rows.copy()
     for col in list(row_draws):
-        table = row_draws.pop(col)
-        lo, hi = _interval(table[:len(draws)], level, overwrite=True)  # sorted in place, then freed
-        lo, hi = _contain(point[col], lo, hi)
+        lo, hi = _contain(point[col], *row_draws.pop(col).interval())
         at = slice(None) if col == "clv" else inv  # p_alive and expected_purchases per distinct (x, t_x, T)
         out_rows[col] = point[col][at]
         out_rows[f"{col}_low"] = lo[at]
         out_rows[f"{col}_high"] = hi[at]
-        del table
     return BootstrapResult(
         model_name=model.name, level=level, n_boot=n_boot, n_failed=len(failures), seed=int(seed), estimates=est,
         draws=pd.DataFrame(draws, columns=list(est)), figures=figures, rows=out_rows, keys=keys,
