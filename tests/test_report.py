@@ -337,6 +337,16 @@ def test_parallel_jobs(tmp_path, small_demo_config, fixture_notebooks, monkeypat
     assert _printed_threads(out / "ok_report.ipynb") == [str(runner.worker_threads(2))] * 3
 
 
+def test_the_longest_reports_start_first_and_the_rest_keep_their_order():
+    names = list(NOTEBOOK_TITLES)
+    order = runner.start_order(names)
+    assert sorted(order) == sorted(names)
+    assert order[:4] == list(runner.LONGEST_FIRST)
+    rest = [n for n in names if n not in runner.LONGEST_FIRST]
+    assert order[4:] == rest
+    assert runner.start_order(["ok_report", "clv_bgnbd", "broken"]) == ["clv_bgnbd", "ok_report", "broken"]
+
+
 def test_worker_threads_share_the_cores():
     assert runner.worker_threads(2, cores=2) == 1
     assert runner.worker_threads(2, cores=8) == 4

@@ -637,6 +637,20 @@ def _child_init(threads: int | None = None) -> None:
             os.environ.setdefault(var, str(threads))
 
 
+# the reports that take longest on large data, started first so that the short ones fill
+# the gaps at the end (longest-processing-time-first; 10M-row bench with two at a time:
+# CLV 110 s, churn 62 s, engagement KPIs 52 s, customer engagement 34 s, the rest 7-25 s)
+LONGEST_FIRST = ("clv_bgnbd", "churn_prediction", "engagement_kpis", "customer_engagement")
+
+
+def start_order(names: list[str]) -> list[str]:
+    """The order in which a parallel run starts ``names``: :data:`LONGEST_FIRST`, then the
+    others as given. On the 10M-row bench this ends the last report about 9 s sooner than
+    the catalogue order; results, pages and the index keep the catalogue order."""
+    rank = {n: i for i, n in enumerate(LONGEST_FIRST)}
+    return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+
 def _run_parallel(
     names: list[str],
     params: dict[str, dict[str, Any]],
@@ -659,14 +673,15 @@ def _run_parallel(
     results: list[NotebookResult] = []
     total = len(names)
     try:
-        futures = {pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n for n in names}
-        waiting = list(names)
+        order = start_order(names)
+        futures = {pool.submit(_run_one_in_child, {"name": n, "parameters": params[n], **common}): n for n in order}
+        waiting = list(order)
         if live is not None and live.on:
             for n in waiting[:jobs]:
                 live.started(n)
             del waiting[:jobs]
         else:
-            log("  running: " + ", ".join(names))
+            log("  running: " + ", ".join(order))
         for done, fut in enumerate(as_completed(futures), 1):
             r = fut.result()
             results.append(r)
