@@ -278,10 +278,19 @@ class _Tails:
         at = np.flatnonzero(v < edge if smaller else v > edge)
         if not at.size:
             return
+        keep, push = (np.minimum, np.maximum) if smaller else (np.maximum, np.minimum)
+        if at.size > v.size // 4:  # most columns (the first draws): in place, no gather
+            carry = v.copy()
+            kept = np.empty_like(carry)
+            for i in range(tail.shape[0]):  # bubble the new value down to its place
+                row = tail[i]
+                keep(row, carry, out=kept)
+                push(row, carry, out=carry)
+                row[...] = kept
+            return
         part = tail[:, at]
         carry = v[at]
-        keep, push = (np.minimum, np.maximum) if smaller else (np.maximum, np.minimum)
-        for i in range(part.shape[0]):  # bubble the new value down to its place
+        for i in range(part.shape[0]):
             row = part[i]
             part[i], carry = keep(row, carry), push(row, carry)
         tail[:, at] = part
