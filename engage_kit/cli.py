@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME.PARAM=VALUE",
         help="set a notebook parameter, e.g. --set churn_prediction.inactivity_days=60 (repeatable)",
     )
-    r.add_argument("--jobs", type=int, default=1, metavar="N", help="notebooks run at once, in separate processes, each with cores / N threads (default 1)")
+    r.add_argument("--jobs", type=int, default=1, metavar="N", help="notebooks run at once, in separate processes, each with cores / N OpenMP threads (default 1)")
     r.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds any one cell may run, whole seconds (fractions round up; default: no limit)")
     r.add_argument("--show-code", action="store_true", help="include the code, folded under 'Show code'")
     r.add_argument("--show-ids", action="store_true", help="show real customer ids in HTML (default: pseudonymised)")
