@@ -319,15 +319,14 @@ def test_interrupted_run_leaves_previous_output(tmp_path, small_demo_config, fix
 
 
 def _printed_threads(executed: Path) -> list[str]:
-    """What the fixture notebook printed of its kernel's thread limits."""
+    """What the fixture notebook printed of its kernel's thread limit."""
     cells = json.loads(executed.read_text())["cells"]
     text = "".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []))
     return re.search(r"threads: (.*)", text).group(1).split()
 
 
 def test_parallel_jobs(tmp_path, small_demo_config, fixture_notebooks, monkeypatch):
-    for var in runner.THREAD_VARIABLES:
-        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv(runner.THREAD_VARIABLE, raising=False)
     out = tmp_path / "out"
     assert report(small_demo_config, out, "--only", "ok_report", "broken", "--jobs", "2") == 1
     run = json.loads((out / "run.json").read_text())

@@ -272,41 +272,38 @@ class _Tails:
         self.count = np.zeros(n_columns, dtype=np.int64)  # non-NaN draws per column
 
     @staticmethod
-    def _insert(tail: np.ndarray, v: np.ndarray, smaller: bool) -> None:
+    def _bubble(tail: np.ndarray, carry: np.ndarray, smaller: bool) -> None:
+        """Insert ``carry`` (one value per column, overwritten) into the columns of ``tail``,
+        sorted ascending (``smaller``) or descending, in place: each value moves down its
+        column to its place and the last value drops out."""
+        keep, push = (np.minimum, np.maximum) if smaller else (np.maximum, np.minimum)
+        kept = np.empty_like(carry)
+        for row in tail:
+            keep(row, carry, out=kept)
+            push(row, carry, out=carry)
+            row[...] = kept
+
+    def _insert(self, tail: np.ndarray, v: np.ndarray, smaller: bool) -> None:
         """Insert ``v`` into each column's sorted ``tail`` where it belongs among its k values."""
         edge = tail[-1]
         at = np.flatnonzero(v < edge if smaller else v > edge)
         if not at.size:
             return
-        keep, push = (np.minimum, np.maximum) if smaller else (np.maximum, np.minimum)
         if at.size > v.size // 4:  # most columns (the first draws): in place, no gather
-            carry = v.copy()
-            kept = np.empty_like(carry)
-            for i in range(tail.shape[0]):  # bubble the new value down to its place
-                row = tail[i]
-                keep(row, carry, out=kept)
-                push(row, carry, out=carry)
-                row[...] = kept
+            self._bubble(tail, v.copy(), smaller)
             return
         part = tail[:, at]
-        carry = v[at]
-        for i in range(part.shape[0]):
-            row = part[i]
-            part[i], carry = keep(row, carry), push(row, carry)
+        self._bubble(part, v[at], smaller)
         tail[:, at] = part
 
     def add(self, row: np.ndarray) -> None:
         """One draw: a value per column."""
         v = np.asarray(row, dtype=float)
         nan = np.isnan(v)
-        if nan.any():
-            self.count += ~nan
-            self._insert(self.low, np.where(nan, np.inf, v), smaller=True)
-            self._insert(self.high, np.where(nan, -np.inf, v), smaller=False)
-        else:
-            self.count += 1
-            self._insert(self.low, v, smaller=True)
-            self._insert(self.high, v, smaller=False)
+        self.count += ~nan
+        has_nan = bool(nan.any())
+        self._insert(self.low, np.where(nan, np.inf, v) if has_nan else v, smaller=True)
+        self._insert(self.high, np.where(nan, -np.inf, v) if has_nan else v, smaller=False)
 
     def _quantile(self, q: float, upper: bool) -> np.ndarray:
         """numpy's linear quantile of each column's ``count`` draws, from its tail."""
@@ -314,10 +311,9 @@ class _Tails:
         virtual = (m - 1) * q
         prev = np.floor(virtual)
         above = virtual >= m - 1  # numpy takes the last value (index -1) for both neighbours
-        below = virtual < 0  # no draw: NaN below
-        lo_idx = np.where(above, m - 1, np.where(below, 0, prev)).astype(np.intp)
-        hi_idx = np.where(above, m - 1, np.where(below, 0, prev + 1)).astype(np.intp)
-        gamma = virtual - np.where(above, -1.0, np.where(below, 0.0, prev))
+        lo_idx = np.where(above, m - 1, prev).astype(np.intp)
+        hi_idx = np.where(above, m - 1, prev + 1).astype(np.intp)
+        gamma = virtual - np.where(above, -1.0, prev)
         cols = np.arange(m.size)
         if upper:  # position j from the bottom is the (m - 1 - j)-th largest
             a = self.high[np.clip(m - 1 - lo_idx, 0, self.k - 1), cols]
@@ -329,7 +325,7 @@ class _Tails:
             diff = b - a
             out = a + diff * gamma
             np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-        out[m == 0] = np.nan
+        out[m == 0] = np.nan  # no draw in the column
         return out
 
     def interval(self) -> tuple[np.ndarray, np.ndarray]:

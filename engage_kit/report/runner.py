@@ -612,7 +612,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 # BLAS threads are left alone: their number changes how numpy sums a dot product, so
 # limiting them moved a parallel run's bootstrap bounds by 1e-7 from a run with one job,
 # and it saved nothing measurable (10M-row bench: 188.2 s against 189.8 s with OpenMP alone)
-THREAD_VARIABLES = ("OMP_NUM_THREADS",)
+THREAD_VARIABLE = "OMP_NUM_THREADS"
 
 
 def worker_threads(jobs: int, cores: int | None = None) -> int:
@@ -628,15 +628,13 @@ def worker_threads(jobs: int, cores: int | None = None) -> int:
     return max(1, cores // max(1, jobs))
 
 
-def _child_init(threads: int | None = None) -> None:
+def _child_init(threads: int) -> None:
     """Worker processes leave Ctrl-C to the runner, which stops them (no tracebacks), and
-    limit the threads of their kernels (:func:`worker_threads`) unless the environment
-    already sets a limit."""
+    limit the OpenMP threads of their kernels (:func:`worker_threads`) unless the
+    environment already sets a limit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if threads is not None:
-        for var in THREAD_VARIABLES:  # the kernel is started by this process and inherits them
-            os.environ.setdefault(var, str(threads))
+    os.environ.setdefault(THREAD_VARIABLE, str(threads))  # the kernel this process starts inherits it
 
 
 # the reports that take longest on large data, started first so that the short ones fill
