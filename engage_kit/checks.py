@@ -299,7 +299,8 @@ def _load_table(
     """
     spec = TABLES[tcfg.name]
     where = f"table {spec.name} ({tcfg.source})"
-    raw = _read_raw(con, tcfg)
+    opened = _read_raw(con, tcfg)
+    raw = opened.table
     if tcfg.preset and _preset_misfit(raw, tcfg, where, report):
         return None
     mapping, errors, notes = _resolve_columns(raw, tcfg, spec)
@@ -311,7 +312,7 @@ def _load_table(
             notes.append(f"{where}: {hint}")
     report.errors.extend(errors)
     report.warnings.extend(notes)
-    raw = _excluded(raw, tcfg, where, report)
+    excluded = _excluded(raw, tcfg, where, report)
     complete = all(c in mapping for c in spec.required)
 
     fmt = tcfg.read.get("date_format")
@@ -321,7 +322,9 @@ def _load_table(
             report.errors.append(f"{where}: {problem}")
             return None
 
-    exprs: dict[str, ibis.Value] = {"_row": raw._row}
+    exprs: dict[str, ibis.Value] = {"_row": raw._row} if "_row" in raw.columns else {}
+    if excluded is not None:
+        exprs["_out"] = excluded[0]
     checks: dict[str, str] = {}  # canonical column -> source column, for typed columns
     texts: list[str] = []  # canonical text columns, checked for NUL bytes
     for canon, user in mapping.items():
@@ -387,11 +390,18 @@ def _load_table(
         exprs[f"_x{i}"] = raw[c].cast("string")
     # materialise once: every check below reads this staged table, not the file again
     try:
-        stage = eng.materialize(con, f"ek_stage_{spec.name}", raw.select(**exprs))
+        stage = eng.stage(con, f"ek_stage_{spec.name}", raw.select(**exprs))
     except EngineMemoryError as e:
         raise EngineMemoryError(f"{where}: {e}") from None
-    except Exception as e:  # the engine could not apply the read options to these values
+    except Exception as e:
+        opened.numbered()  # a source that cannot be read raises what its read error means
+        # else the engine could not apply the read options to these values
         raise DataError(f"{where}: cannot be read with tables.{spec.name}.read {tcfg.read}: {_first_line(e)}") from e
+    if excluded is not None:
+        n_out = _count(stage.aggregate(n=stage._out.sum()).execute().iloc[0]["n"])
+        if n_out:
+            report.warnings.append(f"{where}: {n_out:,} rows are left out by tables.{spec.name}.exclude ({excluded[1]})")
+        stage = stage.filter(~stage._out)
 
     n = int(stage.count().execute())
     if n == 0:
@@ -411,7 +421,7 @@ def _load_table(
         if canon in derived_from:
             target, text = derived_from[canon]
             rows = stage.filter(stage[f"_bad_{canon}"]).select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
-            picked = raw.filter(raw._row.isin([int(r) for r in rows["_row"]]))
+            picked = opened.numbered().filter(ibis._._row.isin([int(r) for r in rows["_row"]]))
             ex = picked.select("_row", value=picked[checks[canon]]).order_by("_row").execute()
             report.errors.append(
                 f"{where}: column '{checks[canon]}', used in tables.{spec.name}.derive.{target} ('{text}'): "
@@ -419,7 +429,7 @@ def _load_table(
             )
             continue
         rows = stage.filter(stage[f"_bad_{canon}"]).select("_row").order_by("_row").limit(MAX_EXAMPLES).execute()
-        picked = raw.filter(raw._row.isin([int(r) for r in rows["_row"]]))
+        picked = opened.numbered().filter(ibis._._row.isin([int(r) for r in rows["_row"]]))
         ex = picked.select("_row", value=picked[checks[canon]]).order_by("_row").execute()
         kind = spec.kind(canon)
         hint = ""
@@ -526,21 +536,21 @@ def _preset_misfit(raw: ibis.Table, tcfg: TableConfig, where: str, report: Table
     return True
 
 
-def _excluded(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> ibis.Table:
-    """``raw`` without the rows that ``exclude`` leaves out, with a warning that counts them."""
+def _excluded(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport) -> tuple[ibis.Value, str] | None:
+    """Which rows of ``raw`` ``exclude`` leaves out, and the rules in words (None: no rule).
+
+    The condition is staged as ``_out``: the rows stay in the stage, so that its row
+    numbers are the file's, and are counted and left out before any check reads it.
+    """
     conds = []
     for name, listed in tcfg.exclude.items():
         col = _source_column(raw, name, f"tables.{tcfg.name}.exclude", where, report)
         if col is not None:
             conds.append((col, listed, mapping_mod.matches(raw[col], listed)))
     if not conds:
-        return raw
-    out = functools.reduce(operator.or_, [c for *_, c in conds])
-    n = _count(raw.aggregate(n=out.sum()).execute().iloc[0]["n"])
-    if n:
-        what = "; ".join(f"{col} is {', '.join(repr(v) if v else 'blank' for v in listed)}" for col, listed, _ in conds)
-        report.warnings.append(f"{where}: {n:,} rows are left out by tables.{tcfg.name}.exclude ({what})")
-    return raw.filter(~out)
+        return None
+    what = "; ".join(f"{col} is {', '.join(repr(v) if v else 'blank' for v in listed)}" for col, listed, _ in conds)
+    return functools.reduce(operator.or_, [c for *_, c in conds]), what
 
 
 def _return_rule_columns(raw: ibis.Table, tcfg: TableConfig, where: str, report: TableReport,

@@ -396,12 +396,28 @@ def with_row_numbers(con: Any, table: ibis.Table, name: str) -> ibis.Table:
     if kind_of(con) == "spark":
         t = table.mutate(_ek_id=_spark_row_id())
         return t.mutate(_row=ibis.row_number().over(order_by=t._ek_id) + 1).drop("_ek_id")
-    try:
-        stored = con.create_table(f"{name}_rows", table, overwrite=True)
-    except Exception as e:
-        if is_out_of_memory(e):
-            raise memory_error(con, e) from None
-        raise
+    return _numbered(materialize(con, f"{name}_rows", table))
+
+
+def source_row_numbers(con: Any, table: ibis.Table) -> ibis.Table:
+    """A source as the loaders read it: on Spark with ``_row`` (:func:`with_row_numbers`,
+    nothing copied); on DuckDB unchanged, numbered by :func:`stage` as it is copied."""
+    return with_row_numbers(con, table, "") if kind_of(con) == "spark" else table
+
+
+def stage(con: Any, name: str, expr: ibis.Table) -> ibis.Table:
+    """Materialise ``expr`` (:func:`materialize`) with ``_row``, 1-based numbers in source order.
+
+    An ``expr`` without ``_row`` (a DuckDB source, :func:`source_row_numbers`) is numbered
+    by the stored table's ``rowid``: DuckDB keeps the order rows are read in when it
+    stores them (``preserve_insertion_order``), so the file is read and typed in one pass,
+    without a numbered copy of its text first.
+    """
+    stored = materialize(con, name, expr)
+    return stored if "_row" in stored.columns else _numbered(stored)
+
+
+def _numbered(stored: ibis.Table) -> ibis.Table:
     return stored.mutate(_row=stored.rowid() + 1)
 
 

@@ -33,8 +33,43 @@ def _table_name(name: str) -> str:
     return f"ek_raw_{name}"
 
 
-def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
-    """Read the source of ``tcfg`` into the engine, CSV as text, with a 1-based ``_row``.
+class RawSource:
+    """A table's source as the engine reads it, CSV as text, and how to explain a failed read.
+
+    ``table`` has the source's columns. It is the reader itself, not a copy: on DuckDB the
+    staged table that types it numbers its rows from its own insertion order
+    (:func:`engage_kit.engine.stage`), so the file is read once. On Spark ``table`` already
+    has ``_row`` (increasing ids in read order, ranked: nothing is copied there either).
+    A file's bad line may only be met when every row is read, in the stage:
+    :meth:`numbered` then reads the source alone and raises the message that says why.
+    """
+
+    def __init__(self, con: Any, name: str, table: ibis.Table, explain: Any = None) -> None:
+        self.con, self.name, self.table = con, name, table
+        self._explain = explain  # the DataError for an engine error while reading, or None
+        self._numbered: ibis.Table | None = None
+
+    def numbered(self) -> ibis.Table:
+        """The source with a 1-based ``_row`` (DuckDB: copied once, when first asked for).
+
+        Read for the examples of bad values, and to tell a source that cannot be read from
+        values that cannot be typed; a read error raises its :class:`DataError`.
+        """
+        if self._numbered is None:
+            if "_row" in self.table.columns:
+                self._numbered = self.table
+            else:
+                try:
+                    self._numbered = eng.with_row_numbers(self.con, self.table, _table_name(self.name))
+                except Exception as e:
+                    if self._explain is None:
+                        raise
+                    raise self._explain(e) from None
+        return self._numbered
+
+
+def _read_raw(con: Any, tcfg: TableConfig) -> RawSource:
+    """Open the source of ``tcfg`` in the engine, CSV as text (:class:`RawSource`).
 
     Before the engine reads a file, its first bytes are looked at (a few KB: cheap), so
     a file that is not what its name says (UTF-16 text, gzip or ZIP bytes, an image...)
@@ -43,7 +78,7 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
     """
     name = tcfg.name
     if tcfg.path is None:
-        return eng.with_row_numbers(con, _read_database(con, tcfg), _table_name(name))
+        return RawSource(con, name, eng.source_row_numbers(con, _read_database(con, tcfg)))
     path = Path(tcfg.path)
     where = f"table {name} ({path})"
     problem = _path_problem(path)
@@ -86,6 +121,22 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
             raise DataError(f"{where}: cannot be read as an Excel workbook: it is {_what_it_is(_head(path), str(path))}")
     else:
         raise DataError(f"{where}: unknown file type '{path.suffix}'; use .csv, .parquet or .xlsx")
+
+    def explain(e: Exception) -> Exception:
+        """The engine's own parse errors: what they mean, else their first line."""
+        if isinstance(e, EngineMemoryError):
+            return EngineMemoryError(f"{where}: {e}")
+        if eng.is_out_of_memory(e):
+            return eng.memory_error(con, e, where)
+        if kind == "csv":
+            problem = _csv_error_problem(con, e, source, head, tcfg, where, sep=sep, enc=enc)
+            if problem:
+                return DataError(problem)
+        first = _first_line(e)
+        if "encod" in str(e).lower() or "unicode" in str(e).lower():
+            first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
+        return DataError(f"{where}: cannot be read: {first}")
+
     try:
         header = None
         if kind == "csv":
@@ -111,22 +162,14 @@ def _read_raw(con: Any, tcfg: TableConfig) -> ibis.Table:
                     f"{where}: the header repeats column names: {'; '.join(repeated)}; "
                     "a column name must be unique (the kit cannot tell which one to use): rename or drop one of them"
                 )
-        return eng.with_row_numbers(con, raw, _table_name(name))
     except EngineMemoryError as e:
         raise EngineMemoryError(f"{where}: {e}") from None
     except DataError:
         raise
-    except Exception as e:  # the engine's own parse errors: say what they mean, else show their first line
-        if eng.is_out_of_memory(e):
-            raise eng.memory_error(con, e, where) from None
-        if kind == "csv":
-            problem = _csv_error_problem(con, e, source, head, tcfg, where, sep=sep, enc=enc)
-            if problem:
-                raise DataError(problem) from None
-        first = _first_line(e)
-        if "encod" in str(e).lower() or "unicode" in str(e).lower():
-            first += f"; set tables.{name}.read.encoding (e.g. latin-1)"
-        raise DataError(f"{where}: cannot be read: {first}") from None
+    except Exception as e:
+        raise explain(e) from None
+
+    return RawSource(con, name, eng.source_row_numbers(con, raw), explain)
 
 
 def _encoding(read: dict[str, Any]) -> str | None:

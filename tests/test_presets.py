@@ -15,7 +15,7 @@ import engage_kit as ek
 from engage_kit import metrics as M
 from engage_kit import presets
 from engage_kit.config import parse_config
-from engage_kit.errors import ConfigError
+from engage_kit.errors import ConfigError, DataError
 
 from .helpers import assert_clear_error, run, write
 
@@ -482,6 +482,24 @@ def test_constants_values_and_exclude(tmp_path):
     assert list(t.event) == ["sent", "open", "view"]  # b's test row left out; ' Opened ' and SENT matched
     assert set(t.channel) == {"sms"}
     assert any("1 rows are left out by tables.touches.exclude (state is 'test')" in w for w in ds.warnings)
+
+
+def test_rows_left_out_by_exclude_keep_the_row_numbers_of_the_file(tmp_path):
+    # the stage numbers rows as it reads the file: an excluded row before a bad value
+    # must not shift the row the message names
+    cfg = write(tmp_path, {"tx.csv": "cust,day,amount\na,2024-01-01,10\n", "t.csv": (
+        "who,what,when,state\na,open,2024-01-03,test\na,sent,2024-01-02,test\nb,sent,2024-99-02,ok\n"
+    )}, """\
+        tables:
+          transactions: {path: tx.csv, columns: {customer_id: cust, timestamp: day}}
+          touches:
+            path: t.csv
+            columns: {customer_id: who, event: what, timestamp: when}
+            exclude: {state: [test]}
+        """)
+    with pytest.raises(DataError) as e:
+        ek.open_dataset(cfg)
+    assert "1 of 1 values cannot be read as dates/times, e.g. row 3: '2024-99-02'" in str(e.value)
 
 
 def test_cancel_when_and_refund_column(tmp_path):
