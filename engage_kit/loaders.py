@@ -250,7 +250,7 @@ def _load_dataset(
         tables[name], side = _finish(con, name, t, as_of_end, reports[name],
                                      f"table {name} ({config.tables[name].source})", config.tables[name])
         derived.update(side)
-        for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows", "ek_matched_transactions",
+        for helper in (f"ek_stage_{name}", _table_name(name), f"{_table_name(name)}_rows",
                        "ek_return_matches", "ek_orders_check", "ek_excluded_orders"):
             eng.drop(con, helper)
     tables.update(derived)

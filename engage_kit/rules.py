@@ -8,6 +8,7 @@ orders listed; dates before 1990 or after the file was written are warned about.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,17 @@ def _finish(
             t = t.group_by(data_cols).aggregate(_row=t._row.min())
     t = t.drop(*extras) if extras else t
     reordered = bool(dropped and not keep)
-    side: dict[str, ibis.Table] = {}
+    after = None
     if name == "transactions":
-        t, changed, side = _transactions_rules(con, t, tcfg, report, where)
+        t, changed, after = _transactions_rules(con, t, tcfg, report, where)
         reordered = reordered or changed
-    # keep the source's row order (a sort only when a step above may have changed it)
+    # keep the source's row order (a sort only when a step above may have changed it); the
+    # netted lines of return matching are computed here, in the one copy that sorts them
+    t = t.drop(*[c for c in ("_ret_order",) if c in t.columns])
     final = eng.materialize(con, f"ek_{name}", t.order_by("_row").drop("_row") if reordered else t.drop("_row"))
+    side: dict[str, ibis.Table] = {}
+    if after is not None:
+        final, side = after(final)
     report.rows = int(final.count().execute()) if name == "transactions" else (n0 if keep else distinct)
     if "customer_id" in final.columns:
         report.customers = int(final.customer_id.nunique().execute())
@@ -82,13 +88,17 @@ def _finish(
 
 def _transactions_rules(
     con: Any, t: ibis.Table, tcfg: TableConfig, report: TableReport, where: str
-) -> tuple[ibis.Table, bool, dict[str, ibis.Table]]:
-    """Guest orders, returns matched to purchases, outlier orders (DESIGN.md, Data contract).
+) -> tuple[ibis.Table, bool, Callable[[ibis.Table], tuple[ibis.Table, dict[str, ibis.Table]]]]:
+    """Guest orders and returns matched to purchases (DESIGN.md, Data contract); then, on the
+    stored lines, outlier orders.
 
-    Returns the table, whether its rows may have been reordered, and the derived tables:
-    ``order_returns`` (:func:`engage_kit.returns.return_ledger`, the purchases and returns
-    behind the return figures; only when there are returns) and, for ``missing_customer_id: guest``,
-    ``guest_transactions`` (the rows without a customer, for the order-level figures).
+    Returns the lines (an expression: :func:`_finish` stores them once, sorted back into
+    the source's order), whether their rows may have been reordered, and the step to run
+    on the stored lines: it lists (or excludes) the outlier orders and returns the lines
+    and the derived tables: ``order_returns`` (:func:`engage_kit.returns.return_ledger`,
+    the purchases and returns behind the return figures; only when there are returns) and,
+    for ``missing_customer_id: guest``, ``guest_transactions`` (the rows without a
+    customer, for the order-level figures).
     """
     from .mapping import returns_from_rules
     from .returns import match_returns, return_ledger
@@ -134,7 +144,6 @@ def _transactions_rules(
     if matched:
         t, m = match_returns(t, match_days=int(tcfg.returns.get("match_days", 90)))
         matches = eng.materialize(con, "ek_return_matches", m.matches)
-        t = eng.materialize(con, "ek_matched_transactions", t)  # read by every check below
         report.warnings.append(
             f"{where}: {m.returns:,} return lines ({m.returned_value:,.2f}); {m.matched:,} matched to a purchase in the "
             f"{int(tcfg.returns.get('match_days', 90))} days before ({m.matched_value:,.2f}): {m.cancelled_orders:,} orders "
@@ -142,15 +151,18 @@ def _transactions_rules(
             f"{m.reduced_orders:,} reduced; {m.returns - m.matched:,} unmatched returns stay in net revenue "
             "(returns: {match: none} turns matching off)"
         )
-    t, excluded = _outlier_orders(con, t, tcfg, report, where)
     if has_returns:  # no return line at all: the export may hold none, so no return figure
         side["order_returns"] = return_ledger(before, matches)
-    if excluded is not None:
-        side = {k: v.filter(~v.order_id.isin(excluded.order_id)) for k, v in side.items()}
-    if "_ret_order" in t.columns:
-        t = t.drop("_ret_order")
-    side = {k: eng.materialize(con, f"ek_{k}", v) for k, v in side.items()}
-    return t, matched, side
+
+    def after(final: ibis.Table) -> tuple[ibis.Table, dict[str, ibis.Table]]:
+        kept, excluded = _outlier_orders(con, final, tcfg, report, where)
+        out = side
+        if excluded is not None:  # the lines without the excluded orders are stored apart
+            eng.drop(con, "ek_transactions")
+            out = {k: v.filter(~v.order_id.isin(excluded.order_id)) for k, v in side.items()}
+        return kept, {k: eng.materialize(con, f"ek_{k}", v) for k, v in out.items()}
+
+    return t, matched, after
 
 
 def _outlier_orders(
@@ -197,7 +209,8 @@ def _outlier_orders(
         f"({value:,.2f}, {_share(value, float(q['total']))} of purchase value); largest: {shown}"
     )
     excluded = eng.materialize(con, "ek_excluded_orders", big.select("order_id"))
-    return t.filter(~t.order_id.isin(excluded.order_id)), excluded
+    # a filter keeps the stored lines' order
+    return eng.materialize(con, "ek_transactions_kept", t.filter(~t.order_id.isin(excluded.order_id))), excluded
 
 
 EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01")
