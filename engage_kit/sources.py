@@ -13,6 +13,7 @@ import io
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -44,7 +45,9 @@ class RawSource:
     :meth:`numbered` then reads the source alone and raises the message that says why.
     """
 
-    def __init__(self, con: Any, name: str, table: ibis.Table, explain: Any = None) -> None:
+    def __init__(
+        self, con: Any, name: str, table: ibis.Table, explain: Callable[[Exception], Exception] | None = None
+    ) -> None:
         self.con, self.name, self.table = con, name, table
         self._explain = explain  # the DataError for an engine error while reading, or None
         self._numbered: ibis.Table | None = None
