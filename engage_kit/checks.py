@@ -33,8 +33,9 @@ from .datanotes import (
     _first_line,
 )
 from .errors import ConfigError, DataError, EngineMemoryError, closest
+from .headers import _name_key
 from .schema import BOOL_FALSE, BOOL_TRUE, TABLES, TableSpec
-from .sources import _name_key, _read_raw
+from .sources import _read_raw
 
 _QUANTITY_WORDS = ("quantity", "qty", "menge", "anzahl", "units", "count", "quantite", "cantidad")
 _PRICE_WORDS = ("unitprice", "price", "preis", "einzelpreis", "unitcost", "prix", "precio", "itemprice")

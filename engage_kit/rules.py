@@ -72,11 +72,14 @@ def _finish(
         reordered = reordered or changed
     # keep the source's row order (a sort only when a step above may have changed it); the
     # netted lines of return matching are computed here, in the one copy that sorts them
-    t = t.drop(*[c for c in ("_ret_order",) if c in t.columns])
+    t = t.drop("_ret_order") if "_ret_order" in t.columns else t
     final = eng.materialize(con, f"ek_{name}", t.order_by("_row").drop("_row") if reordered else t.drop("_row"))
     side: dict[str, ibis.Table] = {}
     if after is not None:
-        final, side = after(final)
+        kept, side = after(final)
+        if kept is not final:  # outlier orders excluded: the lines without them are stored apart
+            eng.drop(con, f"ek_{name}")
+        final = kept
     report.rows = int(final.count().execute()) if name == "transactions" else (n0 if keep else distinct)
     if "customer_id" in final.columns:
         report.customers = int(final.customer_id.nunique().execute())
@@ -157,8 +160,7 @@ def _transactions_rules(
     def after(final: ibis.Table) -> tuple[ibis.Table, dict[str, ibis.Table]]:
         kept, excluded = _outlier_orders(con, final, tcfg, report, where)
         out = side
-        if excluded is not None:  # the lines without the excluded orders are stored apart
-            eng.drop(con, "ek_transactions")
+        if excluded is not None:
             out = {k: v.filter(~v.order_id.isin(excluded.order_id)) for k, v in side.items()}
         return kept, {k: eng.materialize(con, f"ek_{k}", v) for k, v in out.items()}
 

@@ -1,7 +1,8 @@
 """Reading a table's source: CSV, Parquet and Excel files (or folders of them) and database queries.
 
-What a file is, from its first bytes (gzip, ZIP, UTF-16, binary), its separator and header, ragged
-lines and Excel sheets are checked here, so a file that cannot be read gets a message that says why.
+What a file is, from its first bytes (gzip, ZIP, UTF-16, binary), its separator and header and
+ragged lines are checked here (Excel sheets in :mod:`.excel`), so a file that cannot be read gets
+a message that says why.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import ibis
-import pandas as pd
 
 from . import engine as eng
 from .config import TableConfig, safe_url, url_credentials
 from .datanotes import CSV_SUFFIXES, EXCEL_SUFFIXES, _first_line
 from .errors import DataError, EngineMemoryError, closest
-from .schema import TABLES
+from .excel import _read_excel
+from .headers import _maybe_renamed, _repeated_names, _required_names
 
 # --- reading -------------------------------------------------------------------------
 
@@ -157,7 +158,8 @@ def _read_raw(con: Any, tcfg: TableConfig) -> RawSource:
         elif kind == "parquet":
             raw = con.read_parquet(str(path), table_name=_table_name(name))
         else:
-            raw, header = _read_excel(con, path, tcfg, where)
+            df, header = _read_excel(path, tcfg, where)
+            raw = eng.materialize(con, _table_name(name), ibis.memtable(df))
         if header:
             repeated = _repeated_names(header)
             if repeated:
@@ -493,12 +495,6 @@ def _same_headers(files: list[Path], heads: list[bytes], where: str, *, sep: str
     )
 
 
-def _required_names(tcfg: TableConfig) -> list[str]:
-    """The names a table's required columns have in the source (mapped names where mapped)."""
-    spec = TABLES[tcfg.name]
-    return [tcfg.columns.get(c.name, c.name) for c in spec.columns if c.required and c.name not in tcfg.derive]
-
-
 def _ragged_lines(text: str, sep: str, skip: Any) -> tuple[int, list[tuple[int, int, str]]]:
     """(values in the header, [(line number, values, line)] of the first lines of ``text``
     that split into another number of values with ``sep``)."""
@@ -598,142 +594,6 @@ def _csv_error_problem(
     return None
 
 
-# --- Excel ------------------------------------------------------------------------------
-
-
-def _read_excel(con: Any, path: Path, tcfg: TableConfig, where: str) -> tuple[ibis.Table, list[str] | None]:
-    """Read one sheet of a workbook as text; (the table, its header as written when the
-    reader may have renamed a repeated name). ``read.sheet`` names the sheet (or gives its
-    number, counted from 0); default the first. A sheet without the table's columns is a
-    message listing the workbook's sheets."""
-    with pd.ExcelFile(path) as book:
-        sheets = [str(s) for s in book.sheet_names]
-        chosen = _pick_sheet(tcfg.read.get("sheet"), book.sheet_names, where, tcfg.name)
-        df = pd.read_excel(book, sheet_name=chosen, dtype=str)
-        df.columns = [str(c) for c in df.columns]
-        problem = _sheet_problem(book, chosen, df, tcfg, where, sheets)
-        if problem:
-            raise DataError(problem)
-        header = None
-        if _maybe_renamed(list(df.columns)):
-            first = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1, dtype=str)
-            header = ["" if pd.isna(v) else str(v) for v in first.iloc[0]] if len(first) else None
-    return eng.materialize(con, _table_name(tcfg.name), ibis.memtable(df)), header
-
-
-def _sheet_yaml(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else '"' + name.replace('"', '\\"') + '"'
-
-
-def _pick_sheet(value: Any, names: list[Any], where: str, table: str) -> Any:
-    """The sheet ``read.sheet`` names: a name (case ignored), or a number counted from 0."""
-    listed = ", ".join(f"'{n}'" for n in names)
-    if value is None:
-        return names[0] if names else 0
-    if isinstance(value, int) and not isinstance(value, bool):
-        for n in names:
-            if str(n) == str(value):
-                return n
-        if 0 <= value < len(names):
-            return names[value]
-        raise DataError(
-            f"{where}: tables.{table}.read.sheet is {value}, but the workbook has {len(names)} sheet(s) ({listed}); "
-            "give the sheet's name, or its number counted from 0"
-        )
-    text = str(value)
-    same = [n for n in names if str(n) == text] or [n for n in names if str(n).strip().lower() == text.strip().lower()]
-    if len(same) == 1:
-        return same[0]
-    near = closest(text, [str(n) for n in names])
-    hint = f" (did you mean '{near}'?)" if near else ""
-    raise DataError(
-        f"{where}: the workbook has no sheet '{text}'{hint}; its sheets: {listed}; "
-        f"set tables.{table}.read: {{sheet: NAME}} to one of them"
-    )
-
-
-def _looks_like_values(cells: list[str]) -> bool:
-    """True when a header row holds values (numbers, dates) rather than column names."""
-    named = [c.strip() for c in cells if c.strip() and not c.startswith("Unnamed:")]
-    if not named:
-        return False
-
-    def value(c: str) -> bool:
-        if re.fullmatch(r"[-+]?\d[\d.,]*", c):
-            return True
-        return bool(re.match(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}", c))
-
-    return sum(value(c) for c in named) * 2 >= len(named)
-
-
-def _sheet_problem(book: Any, chosen: Any, df: pd.DataFrame, tcfg: TableConfig, where: str, sheets: list[str]) -> str | None:
-    """A message when the sheet read has none of the table's required columns: the sheet
-    with them, or a first row of values (no header row); None otherwise."""
-    wanted = _required_names(tcfg)
-    keys = {_name_key(c) for c in df.columns}
-    if not wanted or any(_name_key(w) in keys for w in wanted):
-        return None
-    label = f"sheet '{chosen}'" + (" (the first of the workbook)" if tcfg.read.get("sheet") is None else "")
-    listed = ", ".join(f"'{s}'" for s in sheets)
-    cells = [c for c in df.columns]
-    first = f"its first row: {', '.join(cells)}" if cells else "it is empty"
-    having = []
-    for s in sheets:
-        if s == str(chosen):
-            continue
-        with contextlib.suppress(Exception):
-            cols = {_name_key(str(c)) for c in pd.read_excel(book, sheet_name=s, nrows=0).columns}
-            if all(_name_key(w) in cols for w in wanted):
-                having.append(s)
-    columns = ", ".join(wanted)
-    if having:
-        return (
-            f"{where}: {label} has none of the columns {columns} ({first}); sheet '{having[0]}' has them: "
-            f"set tables.{tcfg.name}.read: {{sheet: {_sheet_yaml(having[0])}}} (the workbook's sheets: {listed})"
-        )
-    if _looks_like_values(cells):
-        return (
-            f"{where}: the first row of {label} holds values ({', '.join(cells[:6])}), not column names: the sheet has "
-            f"no header row; add one above the data naming the columns ({columns}), or name the sheet that has "
-            f"one with tables.{tcfg.name}.read: {{sheet: NAME}} (the workbook's sheets: {listed})"
-        )
-    if len(sheets) > 1:
-        return (
-            f"{where}: {label} has none of the columns {columns} ({first}); the workbook's sheets: {listed}: name "
-            f"the sheet with the data with tables.{tcfg.name}.read: {{sheet: NAME}}, or map your column names "
-            f"with tables.{tcfg.name}.columns"
-        )
-    return None
-
-
-def _maybe_renamed(columns: list[str]) -> bool:
-    """True when columns look like a reader's renames of a repeated header name: a name
-    plus a number beside the name itself or beside another such rename (DuckDB
-    ``amount, amount_1``, pandas ``amount, amount.1``, Spark ``amount2, amount3``)."""
-    lowered = {str(c).lower() for c in columns}
-    bases: list[str] = []
-    for c in columns:
-        m = re.fullmatch(r"(.+?)[_.]?\d+", str(c))
-        if m:
-            bases.append(m.group(1).lower())
-    return any(b in lowered for b in bases) or len(bases) != len(set(bases))
-
-
-def _repeated_names(header: list[str]) -> list[str]:
-    """Names the header gives to more than one column (ignoring case, as the readers
-    do), each as "columns 3 ('amount') and 4 ('amount')"."""
-    positions: dict[str, list[int]] = {}
-    for i, h in enumerate(header, start=1):
-        if h.strip():
-            positions.setdefault(h.strip().lower(), []).append(i)
-    out = []
-    for where in positions.values():
-        if len(where) > 1:
-            named = [f"{i} ('{header[i - 1]}')" for i in where]
-            out.append("columns " + ", ".join(named[:-1]) + " and " + named[-1])
-    return out
-
-
 def _without_secrets(text: str, url: str, password: str | None) -> str:
     """``text`` (a driver's message) with the URL and the password, raw or encoded, masked."""
     if url in text:
@@ -796,8 +656,3 @@ def _read_database(con: Any, tcfg: TableConfig) -> ibis.Table:
     if arrow.num_rows == 0 and not arrow.num_columns:
         raise DataError(f"{where}: the source returned no columns")
     return eng.register_arrow(con, _table_name(name), arrow)
-
-def _name_key(name: str) -> str:
-    """A column name as the kit matches it: case, spaces and underscores ignored
-    (``Order ID``, ``ORDER_ID`` and ``orderid`` are all ``order_id``)."""
-    return re.sub(r"[\s_]+", "", str(name)).lower()

@@ -200,7 +200,7 @@ def merge(table: str, spec: dict[str, Any], where: str) -> tuple[dict[str, Any],
 
 
 def _key(name: str) -> str:
-    """A column name as the kit matches it (as :func:`engage_kit.sources._name_key`)."""
+    """A column name as the kit matches it (as :func:`engage_kit.headers._name_key`)."""
     return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
