@@ -8,9 +8,12 @@ Shared by the file readers (:mod:`.sources`, :mod:`.excel`) and the column mappi
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from .config import TableConfig
 from .schema import TABLES
+
+if TYPE_CHECKING:  # config imports presets, which match names with _name_key
+    from .config import TableConfig
 
 
 def _required_names(tcfg: TableConfig) -> list[str]:

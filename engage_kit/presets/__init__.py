@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError, did_you_mean
+from ..headers import _name_key
 from ..schema import TABLES
 
 # keys of a preset's table section that are table settings (the rest describe the preset)
@@ -199,20 +199,15 @@ def merge(table: str, spec: dict[str, Any], where: str) -> tuple[dict[str, Any],
     return out, tuple(sorted(c for c in optional if c in (out.get("columns") or {})))
 
 
-def _key(name: str) -> str:
-    """A column name as the kit matches it (as :func:`engage_kit.headers._name_key`)."""
-    return re.sub(r"[\s_]+", "", str(name)).lower()
-
-
 def suggest(columns: list[str], table: str) -> Preset | None:
     """The preset whose expected headers ``columns`` match best for ``table`` (at least
     :data:`SUGGEST_SHARE` of them and three), or None."""
-    have = {_key(c) for c in columns}
+    have = {_name_key(c) for c in columns}
     best: tuple[float, int, Preset] | None = None
     for preset in presets().values():
         if table not in preset.tables:
             continue
-        want = {_key(c) for c in preset.expects(table)}
+        want = {_name_key(c) for c in preset.expects(table)}
         hits = len(want & have)
         share = hits / len(want) if want else 0.0
         if hits >= 3 and share >= SUGGEST_SHARE and (best is None or (share, hits) > best[:2]):
