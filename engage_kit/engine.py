@@ -53,12 +53,44 @@ def kind_of(con: Any) -> str:
     return "spark" if getattr(con, "name", "") == "pyspark" else str(getattr(con, "name", "duckdb"))
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", re.I)
+
+
 def _spark_memory(limit: str) -> str:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(limit), re.I)
+    m = _SIZE.fullmatch(str(limit))
     if not m:
         raise ConfigError(f"engine.memory_limit: '{limit}' is not a size such as 8GB")
     number, unit = float(m.group(1)), (m.group(2) or "M").lower()
     return f"{int(number)}{unit}" if number == int(number) else f"{int(number * 1024)}{'m' if unit == 'g' else 'k'}"
+
+
+def memory_share(engine: EngineConfig | None, jobs: int, *, machine_bytes: int | None = None) -> str | None:
+    """DuckDB's memory limit for each of ``jobs`` notebooks that run at once.
+
+    ``engine.memory_limit`` (DuckDB's own default when unset: 80% of the machine's memory)
+    caps the run, not each notebook: two kernels with the whole limit each could together
+    take twice the memory the user allowed. Each gets ``limit / jobs`` in whole megabytes
+    (DuckDB's units: KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024).
+    None where there is nothing to share: one job, another engine, or a limit that is not
+    a plain size (DuckDB itself then reports it when the engine starts).
+    """
+    engine = engine or EngineConfig()
+    if jobs <= 1 or engine.kind != "duckdb":
+        return None
+    if engine.memory_limit:
+        m = _SIZE.fullmatch(str(engine.memory_limit))
+        if not m or not m.group(2):  # a bare number: leave its meaning to DuckDB
+            return None
+        power = " KMGT".index((m.group(2) or " ").upper())
+        total = float(m.group(1)) * (1024 if m.group(3) else 1000) ** power
+    else:
+        if machine_bytes is None:
+            try:
+                machine_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            except (AttributeError, ValueError, OSError):  # no sysconf (Windows): DuckDB's default per kernel
+                return None
+        total = 0.8 * machine_bytes
+    return f"{max(1, int(total / jobs // 10**6))}MB"
 
 
 @contextlib.contextmanager

@@ -296,12 +296,14 @@ def open_snapshot(path: str | Path, *, con: Any = None) -> Dataset:
     return Dataset(config, con, tables, as_of=pd.Timestamp(meta["as_of"]), reports=reports, activity=activity)
 
 
-def write_snapshot(ds: Dataset, path: str | Path, *, activity: Any = None) -> Path:
+def write_snapshot(ds: Dataset, path: str | Path, *, activity: Any = None, memory_limit: str | None = None) -> Path:
     """Write the validated tables as Parquet plus ``snapshot.json`` so notebooks skip checks.
 
     ``activity``: the activity window chosen from the transactions at ``ds.as_of``
     (:func:`engage_kit.activity.active_window`), kept so that every notebook of a run
     reads it instead of working it out again (a pass over the purchases each).
+    ``memory_limit``: the engine memory limit of each notebook that reads the snapshot,
+    in place of the config's (a parallel run's share, :func:`engage_kit.engine.memory_share`).
     """
     import dataclasses
     import json
@@ -327,6 +329,8 @@ def write_snapshot(ds: Dataset, path: str | Path, *, activity: Any = None) -> Pa
             continue
         info[name]["derived"] = True
     cfg["as_of"] = ds.as_of.date().isoformat()
+    if memory_limit is not None:
+        cfg["engine"] = {**(cfg.get("engine") or {}), "memory_limit": memory_limit}
     meta = {
         "name": ds.config.name,
         "source": str(ds.config.source) if ds.config.source else None,

@@ -151,3 +151,23 @@ def test_an_unwritable_temporary_folder_does_not_stop_the_engine(monkeypatch):
     monkeypatch.setattr(tempfile, "mkdtemp", denied)
     con = engine.connect()
     assert con.raw_sql("SELECT 1").fetchone() == (1,)
+
+
+def test_notebooks_run_at_once_share_the_engine_memory_limit():
+    """engine.memory_limit caps the run: with two notebooks at once each engine gets half
+    (10M-row bench: two kernels with 3GB each peaked at 4.9 GB together)."""
+    from engage_kit.config import EngineConfig
+
+    share = engine.memory_share
+    assert share(EngineConfig(memory_limit="3GB"), 2) == "1500MB"
+    assert share(EngineConfig(memory_limit="3GiB"), 2) == "1610MB"  # 3 * 1024**3 / 2 = 1,610,612,736 bytes
+    assert share(EngineConfig(memory_limit="8 gb"), 3) == "2666MB"
+    assert share(EngineConfig(memory_limit="512MB"), 4) == "128MB"
+    # no limit: DuckDB's own default, 80% of the machine, shared out
+    assert share(EngineConfig(), 2, machine_bytes=24 * 10**9) == "9600MB"
+    # nothing to share: one job, another engine, a value DuckDB itself will judge
+    assert share(EngineConfig(memory_limit="3GB"), 1) is None
+    assert share(EngineConfig(kind="spark", memory_limit="3GB"), 2) is None
+    assert share(EngineConfig(memory_limit="lots"), 2) is None
+    assert share(EngineConfig(memory_limit="3000"), 2) is None
+    assert share(None, 2, machine_bytes=10**9) == "400MB"

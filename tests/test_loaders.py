@@ -261,6 +261,18 @@ def test_snapshot_round_trip(tmp_path, small_demo):
     assert ek.open_dataset(tmp_path / "snap").reports["transactions"].rows == small_demo.reports["transactions"].rows
 
 
+def test_a_snapshot_carries_the_memory_limit_of_the_notebooks_that_read_it(tmp_path, small_demo):
+    from engage_kit.loaders import open_snapshot, write_snapshot
+
+    write_snapshot(small_demo, tmp_path / "snap", memory_limit="700MB")
+    snap = open_snapshot(tmp_path / "snap")
+    assert snap.config.engine.memory_limit == "700MB"
+    got = snap.con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert got == "667.5 MiB"  # 700,000,000 bytes, in the units DuckDB shows
+    write_snapshot(small_demo, tmp_path / "snap2")  # no share: the config's own engine settings
+    assert open_snapshot(tmp_path / "snap2").config.engine.memory_limit == small_demo.config.engine.memory_limit
+
+
 def test_the_activity_window_is_worked_out_once_per_run(tmp_path, small_demo, monkeypatch):
     """The run keeps the window chosen from the data in its snapshot; a notebook reads it
     there (no pass over the purchases) unless its parameter or the config sets one."""

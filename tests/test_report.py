@@ -469,7 +469,7 @@ def test_a_report_page_links_back_names_its_charts_and_prints(tmp_path):
     png = base64.b64encode(bytes.fromhex(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000" "1f15c4890000000d49444154789c6360000002000105"
         "7d0d4ee20000000049454e44ae426082")).decode()
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook(metadata=nbformat.read(FIXTURES / "ok_report.ipynb", as_version=4).metadata)
     nb.cells = [nbformat.v4.new_markdown_cell("## Revenue <b>trend</b>"),
                 nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
                     "display_data", data={"image/png": png, "text/plain": "<Figure>"})])]
@@ -558,3 +558,45 @@ def test_a_long_table_sorts_by_a_click_and_no_other_script_may_run(tmp_path):
              " h.click(); const first = t.tBodies[0].rows[0].cells[1].textContent;"
              " h.click(); return first + '|' + t.tBodies[0].rows[0].cells[1].textContent; })()")
     assert inspect_page(page, probe=probe)["probe"] == "1,000|1,024"  # ascending, then descending
+
+
+def _engine_notebook(folder: Path) -> None:
+    """A report that records the memory limit of its notebook's engine."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata=nbformat.read(FIXTURES / "ok_report.ipynb", as_version=4).metadata)
+    nb.cells = [
+        nbformat.v4.new_code_cell('config = "demo"\noutput_dir = "output"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from engage_kit import nb\n"
+            'ctx = nb.start("engine_report", config=config, output_dir=output_dir, params={})\n'
+            "limit = ctx.ds.con.raw_sql(\"SELECT current_setting('memory_limit')\").fetchone()[0]\n"
+            'ctx.write_results({"memory_limit": limit})'
+        ),
+    ]
+    nbformat.write(nb, folder / "engine_report.ipynb")
+
+
+@pytest.mark.parametrize("jobs, expected", [("2", "715.2 MiB"), ("1", "1.3 GiB")])
+def test_notebooks_run_at_once_share_the_engine_memory_limit(tmp_path, small_demo_config, monkeypatch, jobs, expected):
+    """engine.memory_limit caps the whole run: two notebooks at once get half each
+    (1.5GB / 2 = 750,000,000 bytes = 715.2 MiB); one at a time, each the whole limit."""
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "ok_report.ipynb", folder)
+    _engine_notebook(folder)
+    monkeypatch.setenv("ENGAGE_KIT_NOTEBOOKS", str(folder))
+    cfg = yaml.safe_load(small_demo_config.read_text())
+    for table in cfg["tables"].values():
+        table["path"] = str(small_demo_config.parent / table["path"])
+    cfg["engine"] = {"kind": "duckdb", "memory_limit": "1.5GB"}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    assert report(path, out, "--jobs", jobs) == 0
+    got = json.loads((out / "engine_report" / "results.json").read_text())
+    assert got["memory_limit"] == expected

@@ -478,6 +478,7 @@ def _run_report(
 ) -> list[NotebookResult]:
     """:func:`run_report` once its log is chosen."""
     from .. import __version__
+    from ..engine import memory_share
     from ..loaders import load_dataset, write_snapshot
 
     names = select_notebooks(only)
@@ -514,7 +515,8 @@ def _run_report(
     os.environ["JUPYTER_RUNTIME_DIR"] = str(snap_dir / "runtime")
     try:
         with _terminate_as_interrupt():
-            write_snapshot(ds, snap_dir, activity=_activity(ds))
+            # notebooks run at once share the engine's memory limit
+            write_snapshot(ds, snap_dir, activity=_activity(ds), memory_limit=memory_share(config.engine, min(jobs, len(names))))
             reports, warnings = ds.reports, ds.warnings
             _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
             rep = reports.get("transactions") or next(iter(reports.values()))
