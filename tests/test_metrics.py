@@ -425,6 +425,33 @@ def test_shared_orders_group_the_same_rows_once_and_are_dropped_after(small_demo
         assert (head[key].value, head[key].n) == pytest.approx((alone.value, alone.n), rel=1e-12), key
 
 
+def test_every_view_groups_the_orders_once_for_all_three_views(small_demo, monkeypatch):
+    """The KPI report's three views (whole window, per period, per segment) in one call give
+    the figures of the three calls and group each set of orders once, not once per view."""
+    from engage_kit import engine
+
+    opts = dict(period="M", active_days=90, as_of=small_demo.as_of)
+    built = []
+    real = engine.cache
+    monkeypatch.setattr(engine, "cache", lambda expr: built.append(expr) or real(expr))
+    head, trend, by_seg = M.every_view(small_demo.tables, "segment", **opts)
+    together = len(built)
+    built.clear()
+    head1 = M.headline(small_demo.tables, **opts)
+    trend1 = M.kpis_by_period(small_demo.tables, **opts)
+    seg1 = M.kpis_by_segment(small_demo.tables, "segment", **opts)
+    assert 0 < together < len(built)
+    assert head.keys() == head1.keys()
+    for key, m in head.items():
+        if m is not None:
+            assert (m.value, m.low, m.high, m.n) == pytest.approx((head1[key].value, head1[key].low, head1[key].high,
+                                                                   head1[key].n), rel=1e-9, nan_ok=True), key
+    pd.testing.assert_frame_equal(trend, trend1, rtol=1e-9)
+    assert len(by_seg) > 10 and by_seg["key"].nunique() > 5
+    pd.testing.assert_frame_equal(by_seg, seg1, rtol=1e-9)
+    assert M.every_view(small_demo.tables, None, **opts)[2] is None  # no segment: no per-segment view
+
+
 def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):
     aov = revenue.average_order_value(revenue_tx)
     amounts = np.array([30, 50, 20, 45, 30, 8, 4.0])  # purchase orders; the return is none

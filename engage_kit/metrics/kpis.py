@@ -373,6 +373,25 @@ def kpis_by_period(
     return pd.concat(frames, ignore_index=True)[cols]
 
 
+def every_view(
+    tables: Mapping[str, Any],
+    segment: str | None = None,
+    **options: Any,
+) -> tuple[dict[str, Metric | None], pd.DataFrame, pd.DataFrame | None]:
+    """:func:`headline`, :func:`kpis_by_period` and (when ``segment`` is given)
+    :func:`kpis_by_segment` with the same ``options``, the orders grouped once for all three.
+
+    The same figures as the three calls one after another: they share the engine's table of
+    orders (:func:`._common.shared_orders`) instead of each grouping the transactions into
+    orders again (10M-row bench: about 1.7 s a grouping).
+    """
+    with shared_orders():
+        head = headline(tables, **options)
+        trend = kpis_by_period(tables, **options)
+        by_seg = kpis_by_segment(tables, segment, **options) if segment else None
+    return head, trend, by_seg
+
+
 def wide(long: pd.DataFrame) -> pd.DataFrame:
     """One row per period, one column per KPI (its value), from :func:`kpis_by_period`."""
     if long.empty:
