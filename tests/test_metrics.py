@@ -452,6 +452,30 @@ def test_every_view_groups_the_orders_once_for_all_three_views(small_demo, monke
     assert M.every_view(small_demo.tables, None, **opts)[2] is None  # no segment: no per-segment view
 
 
+@pytest.mark.parametrize("per_period, by", [(False, None), (True, None), (False, "segment")])
+def test_ndr_and_grr_of_the_kpi_views_come_from_one_revenue_table(small_demo, monkeypatch, per_period, by):
+    """NDR and GRR share one table of revenue retention per view, and give what
+    net_dollar_retention and gross_revenue_retention give on their own."""
+    tables, as_of = small_demo.tables, small_demo.as_of
+    alone = {m: getattr(revenue, m)(tables["transactions"], period="M", as_of=as_of, all_periods=per_period, by=by,
+                                    customers=tables["customers"])
+             for m in ("net_dollar_retention", "gross_revenue_retention")}
+    calls = []
+    real = revenue.revenue_retention
+    monkeypatch.setattr(revenue, "revenue_retention", lambda *a, **k: calls.append(k) or real(*a, **k))
+    cache: dict = {}
+    got = {m: M.kpis.compute(f"revenue.{m}", tables, period="M", active_days=90, as_of=as_of, per_period=per_period,
+                             by=by, _cache=cache) for m in alone}
+    assert len(calls) == 1
+    for m, want in alone.items():
+        if isinstance(want, pd.DataFrame):
+            assert len(want) > 1
+            pd.testing.assert_frame_equal(got[m], want)
+        else:
+            assert (got[m].value, got[m].low, got[m].high, got[m].n, got[m].counts) == (
+                want.value, want.low, want.high, want.n, want.counts)
+
+
 def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):
     aov = revenue.average_order_value(revenue_tx)
     amounts = np.array([30, 50, 20, 45, 30, 8, 4.0])  # purchase orders; the return is none

@@ -268,17 +268,27 @@ def compute(
     else:
         kw["period"] = period if per_period else None
     data = tables[k.table]
-    guests = tables.get("guest_transactions") if key == "revenue.average_order_value" else None
-    if guests is not None:  # an order-level figure: guest orders count (missing_customer_id: guest)
-        data = data.union(guests.select(*data.columns))
-    out = k.func(data, **kw)
-    if guests is not None and isinstance(out, Metric):
-        out = replace(out, note="including guest orders")
+    if k.func in _RETENTION_MEASURES and _cache is not None:  # NDR and GRR: one table serves both
+        rk = ("revenue_retention", per_period, by)
+        if rk not in _cache:
+            _cache[rk] = revenue.revenue_retention(data, **{n: kw[n] for n in _RETENTION_ARGS})
+        out = revenue.retention_measure(_RETENTION_MEASURES[k.func], _cache[rk], all_periods=per_period, by=by)
+    else:
+        guests = tables.get("guest_transactions") if key == "revenue.average_order_value" else None
+        if guests is not None:  # an order-level figure: guest orders count (missing_customer_id: guest)
+            data = data.union(guests.select(*data.columns))
+        out = k.func(data, **kw)
+        if guests is not None and isinstance(out, Metric):
+            out = replace(out, note="including guest orders")
     if k.only_with_data and isinstance(out, Metric) and out.n == 0:
         out = None
     if _cache is not None:
         _cache[ck] = out
     return out
+
+
+_RETENTION_MEASURES = {revenue.net_dollar_retention: "ndr", revenue.gross_revenue_retention: "grr"}
+_RETENTION_ARGS = ("period", "as_of", "all_periods", "by", "customers", "confidence")
 
 
 def _has_values(t: Any, column: str, cache: dict | None) -> bool:

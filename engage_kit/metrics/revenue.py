@@ -238,6 +238,18 @@ def _one(
 ) -> Metric | pd.DataFrame:
     rr = revenue_retention(transactions, period=period, as_of=as_of, all_periods=all_periods, by=by,
                            customers=customers, confidence=confidence)
+    return retention_measure(which, rr, all_periods=all_periods, by=by)
+
+
+def retention_measure(which: str, rr: pd.DataFrame, *, all_periods: bool = False,
+                      by: str | None = None) -> Metric | pd.DataFrame:
+    """NDR (``which="ndr"``) or GRR (``"grr"``) from :func:`revenue_retention`'s table ``rr``.
+
+    What :func:`net_dollar_retention` and :func:`gross_revenue_retention` return for the same
+    ``all_periods`` and ``by``: a Metric for the last complete period, else the table with
+    ``value``, ``low``, ``high`` and the measure's own revenue column. Both measures come from
+    one table, so computing the table once serves both.
+    """
     num = "revenue_current" if which == "ndr" else "revenue_capped"
     rr = rr.rename(columns={which: "value", f"{which}_low": "low", f"{which}_high": "high"})
     rr["method"] = "delta"
