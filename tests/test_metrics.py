@@ -476,6 +476,28 @@ def test_ndr_and_grr_of_the_kpi_views_come_from_one_revenue_table(small_demo, mo
                 want.value, want.low, want.high, want.n, want.counts)
 
 
+def test_the_return_rates_of_one_call_read_one_per_customer_table(small_demo, monkeypatch):
+    from engage_kit import engine
+    from engage_kit.metrics import returns
+    from engage_kit.metrics._common import shared_orders, shared_table
+
+    ledger = small_demo.tables["order_returns"]
+    opts = dict(period="M", as_of=small_demo.as_of, by="segment", customers=small_demo.tables["customers"])
+    alone = [returns.return_value_rate(ledger, **opts), returns.returning_customer_rate(ledger, **opts)]
+    expr = ledger.group_by("customer_id").aggregate(n=ledger.count())
+    assert shared_table(expr) is expr  # outside a block nothing is kept
+    built = []
+    real = engine.cache
+    monkeypatch.setattr(engine, "cache", lambda e: built.append(e) or real(e))
+    with shared_orders():
+        together = [returns.return_value_rate(ledger, **opts), returns.returning_customer_rate(ledger, **opts)]
+        assert shared_table(expr) is shared_table(ledger.group_by("customer_id").aggregate(n=ledger.count()))
+    assert len(built) == 2  # the per-customer table once, and expr
+    for a, b in zip(alone, together, strict=True):
+        assert len(a) > 5
+        pd.testing.assert_frame_equal(a, b)
+
+
 def test_average_order_value_and_purchase_frequency_by_hand(revenue_tx):
     aov = revenue.average_order_value(revenue_tx)
     amounts = np.array([30, 50, 20, 45, 30, 8, 4.0])  # purchase orders; the return is none

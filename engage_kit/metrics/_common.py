@@ -283,7 +283,8 @@ _SHARED_ORDERS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("sh
 
 @contextmanager
 def shared_orders() -> Iterator[None]:
-    """Within the block, :func:`orders_table` of the same rows is grouped once.
+    """Within the block, :func:`orders_table` of the same rows is grouped once (and each
+    :func:`shared_table` computed once).
 
     The first call for a table keeps its orders in the engine; later calls on the same
     rows (the same expression on the same connection) read them, and the kept tables are
@@ -306,6 +307,24 @@ def shared_orders() -> Iterator[None]:
                 table.release()
             except Exception:  # the connection may be gone already; nothing is kept then
                 pass
+
+
+def shared_table(expr: ibis.Table) -> ibis.Table:
+    """``expr`` kept in the engine once per :func:`shared_orders` block (``expr`` itself outside one).
+
+    For an intermediate table that several KPIs of one call read, such as the per-customer
+    purchases and returns of the return rates: the first call computes it, later calls of
+    the same expression on the same connection read the kept copy, dropped when the block ends.
+    """
+    kept = _SHARED_ORDERS.get()
+    if kept is None:
+        return expr
+    key = ("table", id(expr._find_backend(use_default=True)), expr.op())
+    if key not in kept:
+        from ..engine import cache
+
+        kept[key] = cache(expr)
+    return kept[key]
 
 
 def orders_table(t: ibis.Table) -> ibis.Table:

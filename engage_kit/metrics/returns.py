@@ -24,6 +24,7 @@ from ._common import (
     finish,
     period_index,
     ratio_of_sums,
+    shared_table,
     wilson,
     window,
 )
@@ -123,7 +124,7 @@ def return_value_rate(
     per period / segment.
     """
     period = check_period(period)
-    pc = _per_customer(_ledger(order_returns, start, as_of), period)
+    pc = shared_table(_per_customer(_ledger(order_returns, start, as_of), period))  # both rates read it
     df, keys = aggregate(
         pc, "timestamp",
         lambda x: {"customers": x.count(), "gross_revenue": x.gross.sum(), "returned_value": x.back.sum(),
@@ -155,7 +156,7 @@ def returning_customer_rate(
     per period / segment.
     """
     period = check_period(period)
-    pc = _per_customer(_ledger(order_returns, start, as_of), period)
+    pc = shared_table(_per_customer(_ledger(order_returns, start, as_of), period))  # both rates read it
     pc = pc.filter(pc.bought)
     df, keys = aggregate(
         pc, "timestamp",
