@@ -916,3 +916,20 @@ def test_evaluate_scores_intervals_are_the_bootstrap_of_the_sorted_functions():
     got = evaluate_scores(y, s, n_boot=30, random_state=3)
     ap = bootstrap_estimate(lambda d: average_precision(d[:, 0], d[:, 1]), np.column_stack([y, s]), n_boot=30, random_state=3)
     assert np.isnan(got["roc_auc"].value) and got["pr_auc"] == ap
+
+
+def test_reasons_are_worded_as_one_reason_at_a_time():
+    """The list form words each value as reason() does: numbers, rates, missing values, text."""
+    from engage_kit.churn import story
+
+    values = np.array([3, np.int64(12), 2.25, 12.5, 0.04, float("nan"), None, pd.NA, "web", True, -1.0], dtype=object)
+    got = story.reasons("orders_365d", values, 3.25)
+    label = story.feature_label("orders_365d")
+    assert got == [f"{label}: 3 (average 3.2)", f"{label}: 12 (average 3.2)", f"{label}: 2.2 (average 3.2)",
+                   f"{label}: 12 (average 3.2)", f"{label}: 0.0 (average 3.2)", f"{label}: none recorded",
+                   f"{label}: none recorded", f"{label}: none recorded", f"{label}: web",
+                   f"{label}: 1 (average 3.2)", f"{label}: -1 (average 3.2)"]
+    assert got == [story.reason("orders_365d", v, 3.25) for v in values]
+    rate = story.feature_label("email_open_rate")
+    assert story.reasons("email_open_rate", [0.25, 0.333], None) == [
+        f"{rate}: 25% (most customers have none)", f"{rate}: 33% (most customers have none)"]

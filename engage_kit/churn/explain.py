@@ -76,21 +76,10 @@ class Explainer:
         for j, col in enumerate(cols):  # each column's reasons worded once per distinct value
             rows, ranks = np.nonzero((order == j) & strong)
             if len(rows):
-                out[rows, ranks] = _worded(col, X[col].to_numpy(dtype=object)[rows], self.averages.get(col))
+                out[rows, ranks] = story.reasons(col, X[col].to_numpy(dtype=object)[rows], self.averages.get(col))
         return pd.DataFrame(out, index=X.index, columns=[f"reason_{k + 1}" for k in range(order.shape[1])])
 
 
-def _worded(col: str, values: np.ndarray, average: Any) -> list[str]:
-    """:func:`story.reason` of each value, worded once per distinct (type, value)."""
-    memo: dict[tuple[type, Any], str] = {}
-    out = []
-    for v in values:
-        key = (type(v), v)
-        text = memo.get(key)
-        if text is None:
-            text = memo[key] = story.reason(col, v, average)
-        out.append(text)
-    return out
 
 
 def contributions(pipeline, X: pd.DataFrame, reference: pd.DataFrame, numeric: Sequence[str],

@@ -100,23 +100,33 @@ def value_basis(column: str | None, how: str, *, feature_window_days: int = 365)
 def _fmt_number(col: str, x: float) -> str:
     if col.endswith("_rate"):
         return f"{x:.0%}"
-    if float(x).is_integer() or abs(x) >= 10:
+    if x.is_integer() or abs(x) >= 10:
         return f"{x:,.0f}"
     return f"{x:,.1f}"
 
 
 def reason(col: str, value: Any, average: Any) -> str:
     """A reason in words: "<feature>: <value> (average <mean>)", or "(most customers have none)"."""
+    return reasons(col, [value], average)[0]
+
+
+def reasons(col: str, values: Any, average: Any) -> list[str]:
+    """:func:`reason` of each of ``values`` of one feature column, with the column's label
+    and average worded once (a churn list words hundreds of thousands of reasons)."""
     label = feature_label(col)
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return f"{label}: none recorded"
-    if isinstance(value, (int, float, np.number)):
-        if average is None or (isinstance(average, float) and np.isnan(average)):
-            t = " (most customers have none)"
+    tail = None
+    out = []
+    for value in values:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):  # NaN
+            out.append(f"{label}: none recorded")
+        elif isinstance(value, (int, float, np.number)):
+            if tail is None:
+                tail = (" (most customers have none)" if average is None or (isinstance(average, float) and np.isnan(average))
+                        else f" (average {_fmt_number(col, float(average))})")
+            out.append(f"{label}: {_fmt_number(col, float(value))}{tail}")
         else:
-            t = f" (average {_fmt_number(col, float(average))})"
-        return f"{label}: {_fmt_number(col, float(value))}{t}"
-    return f"{label}: {value}"
+            out.append(f"{label}: {value}")
+    return out
 
 
 def scored_who(study: StudyFacts) -> str:
