@@ -472,8 +472,9 @@ def test_ndr_and_grr_of_the_kpi_views_come_from_one_revenue_table(small_demo, mo
             assert len(want) > 1
             pd.testing.assert_frame_equal(got[m], want)
         else:
-            assert (got[m].value, got[m].low, got[m].high, got[m].n, got[m].counts) == (
-                want.value, want.low, want.high, want.n, want.counts)
+            # the engine adds floats on several threads in any order: equal up to the last bits
+            assert (got[m].value, got[m].low, got[m].high) == pytest.approx((want.value, want.low, want.high), rel=1e-12)
+            assert got[m].n == want.n and got[m].counts == pytest.approx(want.counts, rel=1e-12)
 
 
 def test_the_return_rates_of_one_call_read_one_per_customer_table(small_demo, monkeypatch):
