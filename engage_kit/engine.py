@@ -81,7 +81,7 @@ def memory_share(engine: EngineConfig | None, jobs: int, *, machine_bytes: int |
         m = _SIZE.fullmatch(str(engine.memory_limit))
         if not m or not m.group(2):  # a bare number: leave its meaning to DuckDB
             return None
-        power = " KMGT".index((m.group(2) or " ").upper())
+        power = "KMGT".index(m.group(2).upper()) + 1
         total = float(m.group(1)) * (1024 if m.group(3) else 1000) ** power
     else:
         if machine_bytes is None:

@@ -73,13 +73,11 @@ class Explainer:
         order = np.argsort(-vals, axis=1, kind="stable")[:, :n]
         strong = np.take_along_axis(vals, order, axis=1) >= min_log_odds
         out = np.full(order.shape, "", dtype=object)
-        for j, col in enumerate(cols):  # each column's reasons worded once per distinct value
+        for j, col in enumerate(cols):  # each column's reasons worded in one pass
             rows, ranks = np.nonzero((order == j) & strong)
             if len(rows):
                 out[rows, ranks] = story.reasons(col, X[col].to_numpy(dtype=object)[rows], self.averages.get(col))
         return pd.DataFrame(out, index=X.index, columns=[f"reason_{k + 1}" for k in range(order.shape[1])])
-
-
 
 
 def contributions(pipeline, X: pd.DataFrame, reference: pd.DataFrame, numeric: Sequence[str],

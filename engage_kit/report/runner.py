@@ -515,8 +515,8 @@ def _run_report(
     os.environ["JUPYTER_RUNTIME_DIR"] = str(snap_dir / "runtime")
     try:
         with _terminate_as_interrupt():
-            # notebooks run at once share the engine's memory limit
-            write_snapshot(ds, snap_dir, activity=_activity(ds), memory_limit=memory_share(config.engine, min(jobs, len(names))))
+            share = memory_share(config.engine, min(jobs, len(names)))  # notebooks run at once share the limit
+            write_snapshot(ds, snap_dir, activity=_activity(ds), memory_limit=share)
             reports, warnings = ds.reports, ds.warnings
             _release(ds)  # the notebooks read the snapshot: free the engine's copy of the data
             rep = reports.get("transactions") or next(iter(reports.values()))
